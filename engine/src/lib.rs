@@ -1,0 +1,41 @@
+//! # vera-engine
+//!
+//! Batch verification work for blockchain nodes — SHA-256, Merkle roots and proofs, Ed25519
+//! signatures — with per-item results in input order, identical on every backend.
+//!
+//! ```
+//! use vera_engine::{Engine, Messages, Rule, SignatureBatch};
+//! # let (pks, sigs, bytes, offsets) = (vec![[0u8; 32]], vec![[0u8; 64]], b"m".to_vec(), vec![0u32, 1]);
+//! let engine = Engine::auto();
+//! let batch = SignatureBatch::new(&pks, &sigs, Messages::new(&bytes, &offsets)?)?;
+//! for verdict in engine.verify(Rule::Zip215, batch)? {
+//!     println!("{verdict:?}");
+//! }
+//! # Ok::<(), vera_engine::Error>(())
+//! ```
+//!
+//! # Layout
+//! - [`batch`]: columnar batch types (the layout GPU buffers take), validated once.
+//! - [`ed25519`]: verification [`Rule`]s, [`Verdict`]s and their reasons.
+//! - [`merkle`]: [`MerkleScheme`]s, roots, RFC 6962 inclusion and consistency proofs, Bitcoin
+//!   branches.
+//! - [`backend`]: the backends, each with the same operations under the same names;
+//!   [`backend::cpu`] is the exact, SIMD and multi-core CPU path.
+//! - [`Engine`]: the handle callers hold; it picks a backend once and forwards to it.
+//! - [`Error`]: what goes wrong with a *request* (a bad signature is a verdict, not an error).
+
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod batch;
+pub mod ed25519;
+mod engine;
+pub mod error;
+pub mod merkle;
+
+pub use backend::{BackendChoice, BackendKind};
+pub use batch::{MessageBuf, Messages, SignatureBatch, SignatureBatchBuf};
+pub use ed25519::{Reason, Rule, Verdict};
+pub use engine::{Engine, EngineBuilder};
+pub use error::{Error, Result};
+pub use merkle::{MerkleRoot, MerkleScheme};
