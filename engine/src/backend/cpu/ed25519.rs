@@ -40,12 +40,14 @@ pub fn verify_batch(
     rule: Rule,
     batch: SignatureBatch<'_>,
     out: &mut [Verdict],
+    parallel: bool,
 ) {
     debug_assert_eq!(batch.len(), out.len());
     let n = batch.len();
     let chunk = match rule {
         Rule::Strict | Rule::Dalek => PER_ITEM_TASK,
-        Rule::Zip215 => n.div_ceil(threads.max(1)).clamp(1, MAX_SUB_BATCH),
+        Rule::Zip215 if parallel => n.div_ceil(threads.max(1)).clamp(1, MAX_SUB_BATCH),
+        Rule::Zip215 => n.clamp(1, MAX_SUB_BATCH),
     };
     let run = |(c, out): (usize, &mut [Verdict])| {
         let start = c * chunk;
@@ -58,7 +60,7 @@ pub fn verify_batch(
             Rule::Zip215 => zip215_batch(keys, sub, out),
         }
     };
-    if n <= PER_ITEM_TASK || threads <= 1 {
+    if !parallel || n <= PER_ITEM_TASK || threads <= 1 {
         out.chunks_mut(chunk.max(1)).enumerate().for_each(run);
     } else {
         out.par_chunks_mut(chunk.max(1)).enumerate().for_each(run);
@@ -71,6 +73,14 @@ pub fn verify_batch(
 pub struct KeyCaches {
     dalek: KeyCache<Option<VerifyingKey>>,
     zip215: KeyCache<Option<EdwardsPoint>>,
+}
+
+impl KeyCaches {
+    /// Forgets every cached key.
+    pub fn clear(&self) {
+        self.dalek.clear();
+        self.zip215.clear();
+    }
 }
 
 fn cofactorless_each(keys: &KeyCaches, rule: Rule, batch: SignatureBatch<'_>, out: &mut [Verdict]) {

@@ -69,6 +69,7 @@ pub(crate) fn next_level(
     scheme: MerkleScheme,
     level: &[[u8; 32]],
     out: &mut Vec<[u8; 32]>,
+    parallel: bool,
 ) -> bool {
     out.clear();
     let mutated = AtomicBool::new(false);
@@ -86,7 +87,7 @@ pub(crate) fn next_level(
             _ => unreachable!("chunks(2) yields one or two nodes"),
         }
     };
-    if level.len() < PARALLEL_MIN_NODES {
+    if !parallel || level.len() < PARALLEL_MIN_NODES {
         out.extend(level.chunks(2).map(pair));
     } else {
         out.par_extend(level.par_chunks(2).with_min_len(NODES_PER_TASK).map(pair));
@@ -94,8 +95,14 @@ pub(crate) fn next_level(
     mutated.into_inner()
 }
 
-/// The root over already-hashed leaves (RFC 6962 leaf hashes, or Bitcoin txids).
-pub fn root_from_hashes(scheme: MerkleScheme, hashes: &[[u8; 32]]) -> MerkleRoot {
+/// Whether a tree is worth spreading across cores.
+pub(crate) fn worth_parallel(leaves: usize) -> bool {
+    leaves >= PARALLEL_MIN_NODES
+}
+
+/// The root over already-hashed leaves (RFC 6962 leaf hashes, or Bitcoin txids); large levels
+/// across the current rayon pool when `parallel` is set.
+pub fn root_from_hashes(scheme: MerkleScheme, hashes: &[[u8; 32]], parallel: bool) -> MerkleRoot {
     let leaves = hashes.len() as u64;
     let (root, mutated) = match hashes {
         [] => (empty_root(scheme), false),
@@ -104,9 +111,9 @@ pub fn root_from_hashes(scheme: MerkleScheme, hashes: &[[u8; 32]]) -> MerkleRoot
             let mut mutated = false;
             let mut cur = Vec::with_capacity(hashes.len().div_ceil(2));
             let mut next = Vec::with_capacity(hashes.len().div_ceil(4));
-            mutated |= next_level(scheme, hashes, &mut cur);
+            mutated |= next_level(scheme, hashes, &mut cur, parallel);
             while cur.len() > 1 {
-                mutated |= next_level(scheme, &cur, &mut next);
+                mutated |= next_level(scheme, &cur, &mut next, parallel);
                 std::mem::swap(&mut cur, &mut next);
             }
             (cur[0], mutated)
@@ -120,9 +127,9 @@ pub fn root_from_hashes(scheme: MerkleScheme, hashes: &[[u8; 32]]) -> MerkleRoot
 }
 
 /// RFC 6962 leaf hashes of every message, in order.
-pub fn rfc6962_leaf_hashes(leaves: Messages<'_>) -> Vec<[u8; 32]> {
+pub fn rfc6962_leaf_hashes(leaves: Messages<'_>, parallel: bool) -> Vec<[u8; 32]> {
     let mut out = vec![[0u8; 32]; leaves.len()];
-    if leaves.total_len() + 64 * leaves.len() < 32 * 1024 {
+    if !parallel || !super::sha256::worth_parallel(leaves) {
         for (o, m) in out.iter_mut().zip(leaves.iter()) {
             *o = rfc6962_leaf(m);
         }

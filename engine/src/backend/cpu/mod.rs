@@ -44,37 +44,53 @@ impl CpuBackend {
         self.threads
     }
 
-    fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+    /// Runs `f(true)` on the worker pool when the work is worth spreading over several threads,
+    /// else `f(false)` right here: handing work to a pool costs ~10 µs, more than small batches.
+    fn run<R: Send>(&self, worth_parallel: bool, f: impl FnOnce(bool) -> R + Send) -> R {
+        if !worth_parallel || self.threads == 1 {
+            return f(false);
+        }
         match &self.pool {
-            Some(pool) => pool.install(f),
-            None => f(),
+            Some(pool) => pool.install(|| f(true)),
+            None => f(true),
         }
     }
 
     /// SHA-256 of every message, in order.
     pub fn sha256(&self, msgs: Messages<'_>) -> Vec<[u8; 32]> {
         let mut out = vec![[0u8; 32]; msgs.len()];
-        self.install(|| sha256::sha256_batch(msgs, &mut out));
+        self.run(sha256::worth_parallel(msgs), |par| {
+            sha256::sha256_batch(msgs, &mut out, par)
+        });
         out
     }
 
     /// The RFC 6962 root over leaf data (each leaf hashed with the 0x00 prefix).
     pub fn rfc6962_root(&self, leaves: Messages<'_>) -> MerkleRoot {
-        self.install(|| {
-            let hashes = merkle::rfc6962_leaf_hashes(leaves);
-            merkle::root_from_hashes(MerkleScheme::Rfc6962, &hashes)
+        self.run(merkle::worth_parallel(leaves.len()), |par| {
+            let hashes = merkle::rfc6962_leaf_hashes(leaves, par);
+            merkle::root_from_hashes(MerkleScheme::Rfc6962, &hashes, par)
         })
     }
 
     /// The root over already-hashed leaves.
     pub fn merkle_root_from_hashes(&self, scheme: MerkleScheme, hashes: &[[u8; 32]]) -> MerkleRoot {
-        self.install(|| merkle::root_from_hashes(scheme, hashes))
+        self.run(merkle::worth_parallel(hashes.len()), |par| {
+            merkle::root_from_hashes(scheme, hashes, par)
+        })
+    }
+
+    /// Forgets every cached public key.
+    pub fn clear_key_cache(&self) {
+        self.keys.clear();
     }
 
     /// One verdict per signature, in order.
     pub fn verify(&self, rule: Rule, batch: SignatureBatch<'_>) -> Vec<Verdict> {
         let mut out = vec![Verdict::Valid; batch.len()];
-        self.install(|| ed25519::verify_batch(&self.keys, self.threads, rule, batch, &mut out));
+        self.run(batch.len() > 1, |par| {
+            ed25519::verify_batch(&self.keys, self.threads, rule, batch, &mut out, par)
+        });
         out
     }
 }
@@ -97,6 +113,11 @@ impl<T> Default for KeyCache<T> {
 }
 
 impl<T: Clone> KeyCache<T> {
+    /// Forgets every entry.
+    pub(crate) fn clear(&self) {
+        self.map.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     /// The cached value for `key`, computing and storing it on a miss.
     pub(crate) fn get_or_insert(&self, key: &[u8; 32], decode: impl FnOnce() -> T) -> T {
         // A poisoned lock only means another thread panicked mid-insert; the map is still valid.

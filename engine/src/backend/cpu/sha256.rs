@@ -21,11 +21,17 @@ pub fn sha256(msg: &[u8]) -> [u8; 32] {
     Sha256::digest(msg).into()
 }
 
-/// Hashes every message into `out` (same length), in order; parallel for large batches.
-pub fn sha256_batch(msgs: Messages<'_>, out: &mut [[u8; 32]]) {
+/// Whether a batch is worth spreading across cores.
+pub(crate) fn worth_parallel(msgs: Messages<'_>) -> bool {
+    msgs.total_len() + 64 * msgs.len() >= PARALLEL_MIN_BYTES
+}
+
+/// Hashes every message into `out` (same length), in order; across the current rayon pool when
+/// `parallel` is set and the batch is large.
+pub fn sha256_batch(msgs: Messages<'_>, out: &mut [[u8; 32]], parallel: bool) {
     debug_assert_eq!(msgs.len(), out.len());
     let work = msgs.total_len() + 64 * msgs.len();
-    if work < PARALLEL_MIN_BYTES {
+    if !parallel || work < PARALLEL_MIN_BYTES {
         for (o, m) in out.iter_mut().zip(msgs.iter()) {
             *o = sha256(m);
         }

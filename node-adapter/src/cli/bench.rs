@@ -1,0 +1,527 @@
+//! `vera bench`: throughput and latency against batch size, vera beside the reference crates
+//! called directly, measured in the same run on the same inputs.
+//!
+//! Every row is timed the same way: one warm-up call, then calls until the time budget is spent
+//! (at least three); the figure is the median call. Items per second is batch size / median.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use ed25519_dalek::{Signer, SigningKey, Verifier as _};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use vera_engine::{BackendChoice, Engine, MerkleScheme, MessageBuf, Rule, SignatureBatchBuf};
+
+use super::info::CpuInfo;
+use super::{engine, flush, write_err, CliError};
+
+/// Options of `vera bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// What to measure (comma-separated): ed25519, sha256, merkle.
+    #[arg(long, value_delimiter = ',', default_value = "ed25519,sha256,merkle")]
+    ops: Vec<Op>,
+    /// Ed25519 rules to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "strict,zip215,dalek", value_parser = super::parse_with::<Rule>)]
+    rules: Vec<Rule>,
+    /// Batch sizes (comma-separated) instead of each operation's default ladder.
+    #[arg(long, value_delimiter = ',')]
+    sizes: Option<Vec<usize>>,
+    /// Fewer sizes and a shorter time per row (about 15 s in all on 2 cores).
+    #[arg(long)]
+    quick: bool,
+    /// Time budget per row, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    time_ms: Option<u64>,
+    /// The backend vera's rows run on.
+    #[arg(long, default_value = "auto", value_parser = super::parse_with::<BackendChoice>)]
+    backend: BackendChoice,
+    /// CPU worker threads for vera's multi-core rows (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Also write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Op {
+    Ed25519,
+    Sha256,
+    Merkle,
+}
+
+/// One measured row.
+#[derive(Debug, Clone, Serialize)]
+struct Row {
+    op: &'static str,
+    variant: String,
+    size: usize,
+    implementation: String,
+    threads: usize,
+    /// Whether this implementation gives the rule's exact verdicts (reference rows that are not
+    /// exact for the rule are shown for comparison only).
+    exact: bool,
+    median_us: f64,
+    items_per_s: f64,
+    /// Items/s relative to the row marked as the reference for this op, variant and size.
+    vs_reference: Option<f64>,
+    reference: bool,
+}
+
+#[derive(Serialize)]
+struct Report {
+    vera_version: &'static str,
+    cpu: CpuInfo,
+    backend: String,
+    rows: Vec<Row>,
+}
+
+struct Bench {
+    budget: Duration,
+    rows: Vec<Row>,
+    progress: bool,
+    started: Instant,
+}
+
+impl Bench {
+    /// Times `f` (one call per batch) and records a row.
+    #[allow(clippy::too_many_arguments)] // reason: a row's identity has that many parts
+    fn row(
+        &mut self,
+        op: &'static str,
+        variant: &str,
+        size: usize,
+        implementation: &str,
+        threads: usize,
+        exact: bool,
+        reference: bool,
+        mut f: impl FnMut(),
+    ) {
+        if self.progress {
+            eprint!(
+                "\r\x1b[2K[{:>5.1}s] {op} {variant} n={size} {implementation} …",
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+        f(); // warm-up: caches, pools, page faults
+        let mut times = Vec::new();
+        let start = Instant::now();
+        while times.len() < 3 || (start.elapsed() < self.budget && times.len() < 100_000) {
+            let t = Instant::now();
+            f();
+            times.push(t.elapsed());
+        }
+        times.sort();
+        let median = times[times.len() / 2].as_secs_f64();
+        self.rows.push(Row {
+            op,
+            variant: variant.to_string(),
+            size,
+            implementation: implementation.to_string(),
+            threads,
+            exact,
+            median_us: median * 1e6,
+            items_per_s: size as f64 / median,
+            vs_reference: None,
+            reference,
+        });
+    }
+}
+
+/// Runs the benchmark and prints the table (and the JSON file if asked).
+pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let all = engine(args.backend, args.threads)?;
+    let one = engine(BackendChoice::Cpu, Some(1))?;
+    let budget = Duration::from_millis(args.time_ms.unwrap_or(if args.quick { 150 } else { 500 }));
+    let mut b = Bench {
+        budget,
+        rows: Vec::new(),
+        progress: std::io::stderr().is_terminal() || std::env::var_os("VERA_PROGRESS").is_some(),
+        started: Instant::now(),
+    };
+    eprintln!(
+        "vera bench: {} backend with {} threads, against the reference crates on one core; {} ms per row",
+        all.backend(),
+        all.cpu_threads(),
+        budget.as_millis()
+    );
+    let sizes = |default: &[usize], quick: &[usize]| -> Vec<usize> {
+        args.sizes.clone().unwrap_or_else(|| {
+            if args.quick {
+                quick.to_vec()
+            } else {
+                default.to_vec()
+            }
+        })
+    };
+    let mut rng = StdRng::seed_from_u64(0x7e7a);
+    for op in &args.ops {
+        match op {
+            Op::Ed25519 => {
+                for n in sizes(&[64, 1024, 8192], &[64, 1024]) {
+                    bench_ed25519(&mut b, &all, &one, &args.rules, n, &mut rng);
+                }
+            }
+            Op::Sha256 => {
+                for n in sizes(&[64, 1024, 65536, 1 << 20], &[64, 4096, 65536]) {
+                    bench_sha256(&mut b, &all, &one, n, &mut rng);
+                }
+            }
+            Op::Merkle => {
+                for n in sizes(&[1024, 65536, 1 << 20], &[1024, 65536]) {
+                    bench_merkle(&mut b, &all, &one, n, &mut rng);
+                }
+            }
+        }
+    }
+    if b.progress {
+        eprint!("\r\x1b[2K");
+    }
+    eprintln!("done in {:.1} s", b.started.elapsed().as_secs_f64());
+    let mut rows = b.rows;
+    add_ratios(&mut rows);
+    write_table(&rows, out)?;
+    if let Some(path) = &args.json {
+        let report = Report {
+            vera_version: env!("CARGO_PKG_VERSION"),
+            cpu: CpuInfo::detect(),
+            backend: all.backend().to_string(),
+            rows,
+        };
+        let text =
+            serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(e.to_string()))?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| CliError::Io(format!("cannot write {}", path.display()), e))?;
+        eprintln!("wrote {}", path.display());
+    }
+    flush(out)
+}
+
+fn add_ratios(rows: &mut [Row]) {
+    let refs: Vec<(String, String, usize, f64)> = rows
+        .iter()
+        .filter(|r| r.reference)
+        .map(|r| (r.op.to_string(), r.variant.clone(), r.size, r.items_per_s))
+        .collect();
+    for r in rows.iter_mut() {
+        r.vs_reference = refs
+            .iter()
+            .find(|(op, v, n, _)| op == r.op && *v == r.variant && *n == r.size)
+            .map(|(.., ips)| r.items_per_s / ips);
+    }
+}
+
+fn write_table(rows: &[Row], out: &mut impl Write) -> Result<(), CliError> {
+    writeln!(
+        out,
+        "{:<8} {:<8} {:>8}  {:<34} {:>7} {:>13} {:>12} {:>8}",
+        "op", "variant", "batch", "implementation", "threads", "items/s", "batch time", "vs ref"
+    )
+    .map_err(write_err)?;
+    let mut last = None;
+    for r in rows {
+        let key = (r.op, r.variant.as_str(), r.size);
+        if last.is_some_and(|l| l != key) {
+            writeln!(out).map_err(write_err)?;
+        }
+        last = Some(key);
+        let ratio = match (r.reference, r.vs_reference) {
+            (true, _) => "ref".to_string(),
+            (false, Some(x)) => format!("{x:.2}x"),
+            (false, None) => "-".to_string(),
+        };
+        let name = if r.exact {
+            r.implementation.clone()
+        } else {
+            format!("{} (not exact)", r.implementation)
+        };
+        writeln!(
+            out,
+            "{:<8} {:<8} {:>8}  {:<34} {:>7} {:>13} {:>12} {:>8}",
+            r.op,
+            r.variant,
+            r.size,
+            name,
+            r.threads,
+            si(r.items_per_s),
+            duration(r.median_us),
+            ratio
+        )
+        .map_err(write_err)?;
+    }
+    Ok(())
+}
+
+fn si(x: f64) -> String {
+    match x {
+        x if x >= 1e9 => format!("{:.2} G", x / 1e9),
+        x if x >= 1e6 => format!("{:.2} M", x / 1e6),
+        x if x >= 1e3 => format!("{:.1} k", x / 1e3),
+        x => format!("{x:.0}"),
+    }
+}
+
+fn duration(us: f64) -> String {
+    match us {
+        us if us >= 1e6 => format!("{:.2} s", us / 1e6),
+        us if us >= 1e3 => format!("{:.2} ms", us / 1e3),
+        us => format!("{us:.1} µs"),
+    }
+}
+
+fn bench_ed25519(
+    b: &mut Bench,
+    all: &Engine,
+    one: &Engine,
+    rules: &[Rule],
+    n: usize,
+    rng: &mut StdRng,
+) {
+    // n distinct keys, one honest signature each, 32-byte messages (a transaction digest).
+    let keys: Vec<SigningKey> = (0..n).map(|_| SigningKey::from_bytes(&rng.gen())).collect();
+    let msgs: Vec<[u8; 32]> = (0..n).map(|_| rng.gen()).collect();
+    let sigs: Vec<ed25519_dalek::Signature> =
+        keys.iter().zip(&msgs).map(|(k, m)| k.sign(m)).collect();
+    let mut batch = SignatureBatchBuf::new();
+    for ((k, m), s) in keys.iter().zip(&msgs).zip(&sigs) {
+        batch
+            .push(&k.verifying_key().to_bytes(), m, &s.to_bytes())
+            .expect("a small batch fits");
+    }
+    let batch = batch.as_batch();
+    let pks: Vec<[u8; 32]> = keys.iter().map(|k| k.verifying_key().to_bytes()).collect();
+    let check = |verdicts: Vec<vera_engine::Verdict>| {
+        assert!(
+            verdicts.iter().all(|v| v.is_valid()),
+            "benchmark inputs are honest"
+        );
+    };
+    for &rule in rules {
+        let v = rule.name();
+        let label = format!("vera {}", all.backend());
+        b.row(
+            "ed25519",
+            v,
+            n,
+            &label,
+            all.cpu_threads(),
+            true,
+            false,
+            || check(all.verify(rule, batch).expect("verify")),
+        );
+        b.row("ed25519", v, n, "vera cpu", 1, true, false, || {
+            check(one.verify(rule, batch).expect("verify"))
+        });
+        b.row(
+            "ed25519",
+            v,
+            n,
+            "vera cpu, key cache cold",
+            1,
+            true,
+            false,
+            || {
+                one.clear_key_cache();
+                check(one.verify(rule, batch).expect("verify"))
+            },
+        );
+        match rule {
+            Rule::Strict | Rule::Dalek => {
+                let name = if rule == Rule::Strict {
+                    "ed25519-dalek verify_strict"
+                } else {
+                    "ed25519-dalek verify"
+                };
+                b.row("ed25519", v, n, name, 1, true, true, || {
+                    for ((pk, m), s) in pks.iter().zip(&msgs).zip(&sigs) {
+                        let vk = ed25519_dalek::VerifyingKey::from_bytes(pk).expect("honest key");
+                        let ok = if rule == Rule::Strict {
+                            vk.verify_strict(m, s).is_ok()
+                        } else {
+                            vk.verify(m, s).is_ok()
+                        };
+                        assert!(ok);
+                    }
+                });
+                // Cofactorless with random coefficients: faster, but not exact for either rule.
+                b.row(
+                    "ed25519",
+                    v,
+                    n,
+                    "ed25519-dalek verify_batch",
+                    1,
+                    false,
+                    false,
+                    || {
+                        let vks: Vec<_> = pks
+                            .iter()
+                            .map(|pk| {
+                                ed25519_dalek::VerifyingKey::from_bytes(pk).expect("honest key")
+                            })
+                            .collect();
+                        let m: Vec<&[u8]> = msgs.iter().map(|m| &m[..]).collect();
+                        ed25519_dalek::verify_batch(&m, &sigs, &vks).expect("honest batch");
+                    },
+                );
+            }
+            Rule::Zip215 => {
+                b.row(
+                    "ed25519",
+                    v,
+                    n,
+                    "ed25519-consensus batch",
+                    1,
+                    true,
+                    true,
+                    || {
+                        let mut v = ed25519_consensus::batch::Verifier::new();
+                        for ((pk, m), s) in pks.iter().zip(&msgs).zip(&sigs) {
+                            let vkb = ed25519_consensus::VerificationKeyBytes::from(*pk);
+                            let sig = ed25519_consensus::Signature::from(s.to_bytes());
+                            v.queue((vkb, sig, &m[..]));
+                        }
+                        v.verify(rand::thread_rng()).expect("honest batch");
+                    },
+                );
+                b.row(
+                    "ed25519",
+                    v,
+                    n,
+                    "ed25519-consensus verify",
+                    1,
+                    true,
+                    false,
+                    || {
+                        for ((pk, m), s) in pks.iter().zip(&msgs).zip(&sigs) {
+                            let vk = ed25519_consensus::VerificationKey::try_from(*pk)
+                                .expect("honest key");
+                            let sig = ed25519_consensus::Signature::from(s.to_bytes());
+                            vk.verify(&sig, m).expect("honest signature");
+                        }
+                    },
+                );
+            }
+        }
+    }
+}
+
+fn bench_sha256(b: &mut Bench, all: &Engine, one: &Engine, n: usize, rng: &mut StdRng) {
+    // 64-byte messages (a Merkle node's size), all in one buffer.
+    let mut msgs = MessageBuf::with_capacity(n, 64 * n);
+    let mut m = [0u8; 64];
+    for _ in 0..n {
+        rng.fill(&mut m[..]);
+        msgs.push(&m).expect("fits");
+    }
+    let msgs = msgs.as_messages();
+    let label = format!("vera {}", all.backend());
+    b.row(
+        "sha256",
+        "64 B",
+        n,
+        &label,
+        all.cpu_threads(),
+        true,
+        false,
+        || {
+            std::hint::black_box(all.sha256(msgs).expect("sha256"));
+        },
+    );
+    b.row("sha256", "64 B", n, "vera cpu", 1, true, false, || {
+        std::hint::black_box(one.sha256(msgs).expect("sha256"));
+    });
+    b.row(
+        "sha256",
+        "64 B",
+        n,
+        "sha2 Sha256::digest",
+        1,
+        true,
+        true,
+        || {
+            let out: Vec<[u8; 32]> = msgs.iter().map(|m| Sha256::digest(m).into()).collect();
+            std::hint::black_box(out);
+        },
+    );
+}
+
+fn bench_merkle(b: &mut Bench, all: &Engine, one: &Engine, n: usize, rng: &mut StdRng) {
+    let leaves: Vec<[u8; 32]> = (0..n).map(|_| rng.gen()).collect();
+    let data = MessageBuf::from_iter(&leaves).expect("fits");
+    let data = data.as_messages();
+    for scheme in MerkleScheme::ALL {
+        let v = scheme.name();
+        let label = format!("vera {}", all.backend());
+        b.row(
+            "merkle",
+            v,
+            n,
+            &label,
+            all.cpu_threads(),
+            true,
+            false,
+            || {
+                std::hint::black_box(all.merkle_root(scheme, data).expect("root"));
+            },
+        );
+        b.row("merkle", v, n, "vera cpu", 1, true, false, || {
+            std::hint::black_box(one.merkle_root(scheme, data).expect("root"));
+        });
+        b.row(
+            "merkle",
+            v,
+            n,
+            "sha2 Digest, level by level",
+            1,
+            true,
+            true,
+            || {
+                std::hint::black_box(reference_root(scheme, &leaves));
+            },
+        );
+    }
+}
+
+/// The textbook construction with sha2's `Digest` API: what a node without vera does.
+fn reference_root(scheme: MerkleScheme, leaves: &[[u8; 32]]) -> [u8; 32] {
+    let mut level: Vec<[u8; 32]> = match scheme {
+        MerkleScheme::Rfc6962 => leaves
+            .iter()
+            .map(|l| {
+                Sha256::new()
+                    .chain_update([0])
+                    .chain_update(l)
+                    .finalize()
+                    .into()
+            })
+            .collect(),
+        MerkleScheme::Bitcoin => leaves.to_vec(),
+    };
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|p| match (scheme, p) {
+                (MerkleScheme::Rfc6962, [l, r]) => Sha256::new()
+                    .chain_update([1])
+                    .chain_update(l)
+                    .chain_update(r)
+                    .finalize()
+                    .into(),
+                (MerkleScheme::Bitcoin, [l, r]) => {
+                    Sha256::digest(Sha256::new().chain_update(l).chain_update(r).finalize()).into()
+                }
+                (MerkleScheme::Rfc6962, [l]) => *l,
+                (MerkleScheme::Bitcoin, [l]) => {
+                    Sha256::digest(Sha256::new().chain_update(l).chain_update(l).finalize()).into()
+                }
+                _ => unreachable!(),
+            })
+            .collect();
+    }
+    level.first().copied().unwrap_or_default()
+}

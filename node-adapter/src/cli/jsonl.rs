@@ -1,0 +1,354 @@
+//! The JSON-lines subcommands: `verify`, `hash`, `merkle`.
+//!
+//! Every input line gets exactly one output line, in order (`merkle` answers the whole input with
+//! one line). Input is streamed in chunks, so memory stays bounded however long the input is.
+
+use std::io::{BufRead, Write};
+
+use serde::Deserialize;
+use vera_engine::{Engine, MerkleScheme, MessageBuf, Rule, SignatureBatchBuf, Verdict};
+
+use super::{flush, write_err, CliError};
+
+/// Items handed to the engine per call: large enough to fill the GPU or every core, small enough
+/// that output starts promptly and memory stays bounded.
+const CHUNK_ITEMS: usize = 16 * 1024;
+/// Message bytes per engine call, whatever the item count.
+const CHUNK_BYTES: usize = 64 << 20;
+/// The longest input line accepted; a longer one is answered with an error in its place.
+const MAX_LINE: usize = 256 << 20;
+
+/// One input line, read as bytes.
+enum Line {
+    Text(Vec<u8>),
+    TooLong,
+}
+
+/// Reads the input line by line (without the newline and a trailing '\r'), numbering from 1.
+struct Lines<R> {
+    input: R,
+    number: u64,
+    max: usize,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn new(input: R) -> Self {
+        Lines {
+            input,
+            number: 0,
+            max: MAX_LINE,
+        }
+    }
+
+    fn next_line(&mut self) -> Result<Option<(u64, Line)>, CliError> {
+        let mut buf = Vec::new();
+        let mut too_long = false;
+        loop {
+            let chunk = self
+                .input
+                .fill_buf()
+                .map_err(|e| CliError::Io("cannot read input".into(), e))?;
+            if chunk.is_empty() {
+                if buf.is_empty() && !too_long {
+                    return Ok(None);
+                }
+                break;
+            }
+            let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            if !too_long {
+                if buf.len() + take > self.max + 2 {
+                    too_long = true;
+                    buf = Vec::new();
+                } else {
+                    buf.extend_from_slice(&chunk[..take]);
+                }
+            }
+            self.input.consume(take);
+            if done {
+                break;
+            }
+        }
+        self.number += 1;
+        if too_long {
+            return Ok(Some((self.number, Line::TooLong)));
+        }
+        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+            buf.pop();
+        }
+        Ok(Some((self.number, Line::Text(buf))))
+    }
+}
+
+fn too_long() -> String {
+    format!("line is longer than {MAX_LINE} bytes")
+}
+
+/// Writes `{"error":…,"line":N}`.
+fn write_error(out: &mut impl Write, line: u64, msg: &str) -> Result<(), CliError> {
+    let msg = serde_json::to_string(msg).unwrap_or_else(|_| "\"error\"".into());
+    writeln!(out, "{{\"error\":{msg},\"line\":{line}}}").map_err(write_err)
+}
+
+/// Decodes hex (either case) into exactly `N` bytes, naming the field in the error.
+fn hex_array<const N: usize>(field: &str, s: &str) -> Result<[u8; N], String> {
+    let mut out = [0u8; N];
+    if s.len() != 2 * N {
+        return Err(format!(
+            "{field}: expected {} hex characters ({N} bytes), got {}",
+            2 * N,
+            s.len()
+        ));
+    }
+    hex::decode_to_slice(s, &mut out).map_err(|e| format!("{field}: {e}"))?;
+    Ok(out)
+}
+
+fn hex_line(line: &[u8]) -> Result<Vec<u8>, String> {
+    let text = line.trim_ascii();
+    hex::decode(text).map_err(|e| format!("invalid hex: {e}"))
+}
+
+#[derive(Deserialize)]
+struct VerifyRequest<'a> {
+    #[serde(borrow)]
+    pk: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    msg: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    sig: std::borrow::Cow<'a, str>,
+}
+
+type Item = ([u8; 32], Vec<u8>, [u8; 64]);
+
+fn parse_verify(line: &[u8]) -> Result<Item, String> {
+    if line.trim_ascii().is_empty() {
+        return Err("empty line; expected {\"pk\":hex,\"msg\":hex,\"sig\":hex}".into());
+    }
+    let req: VerifyRequest<'_> =
+        serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    let pk = hex_array::<32>("pk", &req.pk)?;
+    let sig = hex_array::<64>("sig", &req.sig)?;
+    if req.msg.len() % 2 != 0 {
+        return Err("msg: odd number of hex characters".into());
+    }
+    let msg = hex::decode(req.msg.as_bytes()).map_err(|e| format!("msg: {e}"))?;
+    Ok((pk, msg, sig))
+}
+
+/// What goes in one output line's place: an item sent to the engine, or an error.
+enum Slot {
+    Item,
+    Error(u64, String),
+}
+
+/// `vera verify`.
+pub fn verify(
+    engine: &Engine,
+    rule: Rule,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let mut lines = Lines::new(input);
+    let mut batch = SignatureBatchBuf::new();
+    let mut slots = Vec::new();
+    let mut bytes = 0usize;
+    loop {
+        let next = lines.next_line()?;
+        let end = next.is_none();
+        if let Some((n, line)) = next {
+            let parsed = match line {
+                Line::TooLong => Err(too_long()),
+                Line::Text(t) => parse_verify(&t),
+            };
+            match parsed.and_then(|(pk, msg, sig)| {
+                batch.push(&pk, &msg, &sig).map_err(|e| e.to_string())?;
+                Ok(msg.len())
+            }) {
+                Ok(len) => {
+                    bytes += len;
+                    slots.push(Slot::Item);
+                }
+                Err(e) => slots.push(Slot::Error(n, e)),
+            }
+        }
+        if end
+            || batch.len() >= CHUNK_ITEMS
+            || bytes >= CHUNK_BYTES
+            || slots.len() >= 4 * CHUNK_ITEMS
+        {
+            let verdicts = engine
+                .verify(rule, batch.as_batch())
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let mut verdicts = verdicts.into_iter();
+            for slot in slots.drain(..) {
+                match slot {
+                    Slot::Error(n, e) => write_error(out, n, &e)?,
+                    Slot::Item => match verdicts.next() {
+                        Some(Verdict::Valid) => writeln!(out, "{{\"valid\":true}}"),
+                        Some(Verdict::Invalid(r)) => {
+                            writeln!(out, "{{\"valid\":false,\"reason\":\"{r}\"}}")
+                        }
+                        None => unreachable!("one verdict per item"),
+                    }
+                    .map_err(write_err)?,
+                }
+            }
+            batch.clear();
+            bytes = 0;
+            flush(out)?;
+        }
+        if end {
+            return Ok(());
+        }
+    }
+}
+
+/// `vera hash`.
+pub fn hash(engine: &Engine, input: impl BufRead, out: &mut impl Write) -> Result<(), CliError> {
+    let mut lines = Lines::new(input);
+    let mut msgs = MessageBuf::new();
+    let mut slots = Vec::new();
+    let mut bytes = 0usize;
+    loop {
+        let next = lines.next_line()?;
+        let end = next.is_none();
+        if let Some((n, line)) = next {
+            let parsed = match line {
+                Line::TooLong => Err(too_long()),
+                Line::Text(t) => hex_line(&t),
+            };
+            match parsed.and_then(|m| msgs.push(&m).map(|()| m.len()).map_err(|e| e.to_string())) {
+                Ok(len) => {
+                    bytes += len;
+                    slots.push(Slot::Item);
+                }
+                Err(e) => slots.push(Slot::Error(n, e)),
+            }
+        }
+        if end
+            || msgs.len() >= 4 * CHUNK_ITEMS
+            || bytes >= CHUNK_BYTES
+            || slots.len() >= 8 * CHUNK_ITEMS
+        {
+            let digests = engine
+                .sha256(msgs.as_messages())
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let mut digests = digests.iter();
+            for slot in slots.drain(..) {
+                match slot {
+                    Slot::Error(n, e) => write_error(out, n, &e)?,
+                    Slot::Item => {
+                        let d = digests.next().expect("one digest per message");
+                        writeln!(out, "{{\"sha256\":\"{}\"}}", hex::encode(d)).map_err(write_err)?
+                    }
+                }
+            }
+            msgs.clear();
+            bytes = 0;
+            flush(out)?;
+        }
+        if end {
+            return Ok(());
+        }
+    }
+}
+
+/// `vera merkle`. A malformed leaf means there is no root to give: the answer is the error for
+/// the first bad line.
+pub fn merkle(
+    engine: &Engine,
+    scheme: MerkleScheme,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let mut lines = Lines::new(input);
+    let mut leaves = MessageBuf::new();
+    let mut txids: Vec<[u8; 32]> = Vec::new();
+    while let Some((n, line)) = lines.next_line()? {
+        let parsed = match (line, scheme) {
+            (Line::TooLong, _) => Err(too_long()),
+            (Line::Text(t), MerkleScheme::Rfc6962) => {
+                hex_line(&t).and_then(|leaf| leaves.push(&leaf).map_err(|e| e.to_string()))
+            }
+            (Line::Text(t), MerkleScheme::Bitcoin) => {
+                let text = String::from_utf8_lossy(t.trim_ascii()).into_owned();
+                hex_array::<32>("txid", &text).map(|id| txids.push(id))
+            }
+        };
+        if let Err(e) = parsed {
+            write_error(out, n, &e)?;
+            return flush(out);
+        }
+    }
+    let root = match scheme {
+        MerkleScheme::Rfc6962 => engine.merkle_root(scheme, leaves.as_messages()),
+        MerkleScheme::Bitcoin => engine.merkle_root_from_hashes(scheme, &txids),
+    }
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+    match root.mutated {
+        Some(m) => writeln!(
+            out,
+            "{{\"root\":\"{}\",\"leaves\":{},\"mutated\":{m}}}",
+            hex::encode(root.root),
+            root.leaves
+        ),
+        None => writeln!(
+            out,
+            "{{\"root\":\"{}\",\"leaves\":{}}}",
+            hex::encode(root.root),
+            root.leaves
+        ),
+    }
+    .map_err(write_err)?;
+    flush(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_verify(input: &str) -> String {
+        let mut out = Vec::new();
+        verify(&Engine::cpu(), Rule::Strict, input.as_bytes(), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn malformed_lines_are_answered_in_place() {
+        let zero_sig = "00".repeat(64);
+        let pk = "00".repeat(32);
+        let good = format!("{{\"pk\":\"{pk}\",\"msg\":\"\",\"sig\":\"{zero_sig}\"}}");
+        let input = format!(
+            "{good}\nnot json\n\n{{\"pk\":\"00\",\"msg\":\"\",\"sig\":\"{zero_sig}\"}}\r\n{good}"
+        );
+        let out = run_verify(&input);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 5, "{out}");
+        assert!(
+            lines[0].starts_with("{\"valid\":false,\"reason\":"),
+            "{out}"
+        );
+        assert!(
+            lines[1].starts_with("{\"error\":\"invalid JSON") && lines[1].ends_with(",\"line\":2}")
+        );
+        assert!(lines[2].contains("empty line") && lines[2].ends_with(",\"line\":3}"));
+        assert!(lines[3].contains("pk: expected 64 hex characters") && lines[3].ends_with(":4}"));
+        assert_eq!(lines[4], lines[0]);
+    }
+
+    #[test]
+    fn over_long_lines_are_skipped_whole() {
+        let mut lines = Lines::new(&b"ab\r\n0123456789\ncd"[..]);
+        lines.max = 4;
+        assert!(matches!(lines.next_line().unwrap(), Some((1, Line::Text(t))) if t == b"ab"));
+        assert!(matches!(
+            lines.next_line().unwrap(),
+            Some((2, Line::TooLong))
+        ));
+        assert!(matches!(lines.next_line().unwrap(), Some((3, Line::Text(t))) if t == b"cd"));
+        assert!(lines.next_line().unwrap().is_none());
+    }
+}

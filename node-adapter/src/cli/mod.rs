@@ -1,0 +1,170 @@
+//! The `vera` command line. Its flags and its JSON-lines formats are a public contract: scripts
+//! and other tools call it.
+
+mod bench;
+mod info;
+mod jsonl;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use vera_engine::{BackendChoice, Engine, MerkleScheme, Rule};
+
+/// Batch verification for blockchain nodes: SHA-256, Merkle roots and Ed25519 signatures,
+/// on the GPU or on every CPU core, with exactly the verdicts of the reference implementations.
+///
+/// Input and output are JSON lines: one object per line, results in input order, hex in
+/// lowercase. A malformed line is answered in place with {"error":"…","line":N}; the exit status
+/// is non-zero only for usage and I/O errors.
+#[derive(Debug, Parser)]
+#[command(name = "vera", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify Ed25519 signatures: {"pk":hex,"msg":hex,"sig":hex} per line →
+    /// {"valid":true} or {"valid":false,"reason":"…"}.
+    Verify {
+        /// The chain's verification rule: strict (ed25519-dalek verify_strict; Solana),
+        /// zip215 (ed25519-consensus; Zcash, CometBFT, Cosmos, Sui) or dalek (ed25519-dalek
+        /// verify). There is no default: rules disagree on hostile signatures.
+        #[arg(long, value_parser = parse_with::<Rule>)]
+        rule: Rule,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Merkle root of the leaves, one hex leaf per line → {"root":hex,"leaves":n}
+    /// (plus "mutated":bool for bitcoin).
+    Merkle {
+        /// rfc6962: each line is leaf data, hashed as SHA-256(0x00 ‖ data).
+        /// bitcoin: each line is a 32-byte txid in internal byte order; the root is printed in
+        /// that order too. There is no default.
+        #[arg(long, value_parser = parse_with::<MerkleScheme>)]
+        scheme: MerkleScheme,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// SHA-256 of each message, one hex message per line (an empty line is the empty message)
+    /// → {"sha256":hex}.
+    Hash {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show the CPU features and backends found on this machine, and which one `auto` picks.
+    Info {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure throughput and latency against batch size, vera beside the reference crates
+    /// called directly, in one run.
+    Bench(bench::BenchArgs),
+}
+
+/// Options shared by the JSON-lines subcommands.
+#[derive(Debug, Args)]
+struct Common {
+    /// auto picks the best backend present (a hardware GPU, else the CPU); gpu fails when no
+    /// adapter is usable.
+    #[arg(long, default_value = "auto", value_parser = parse_with::<BackendChoice>)]
+    backend: BackendChoice,
+    /// Read from FILE instead of standard input ("-" is standard input).
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// CPU worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn parse_with<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
+    s.parse()
+}
+
+/// A failure of the command itself (not of a signature or a line of input).
+#[derive(Debug)]
+pub enum CliError {
+    /// Reading input or writing output failed.
+    Io(String, io::Error),
+    /// The request cannot be carried out as asked (e.g. `--backend gpu` without a GPU).
+    Usage(String),
+}
+
+impl CliError {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Io(..) => 1,
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Io(what, e) => write!(f, "{what}: {e}"),
+            CliError::Usage(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Verify { rule, common } => {
+            let (engine, input) = open(&common)?;
+            jsonl::verify(&engine, rule, input, &mut stdout())
+        }
+        Command::Merkle { scheme, common } => {
+            let (engine, input) = open(&common)?;
+            jsonl::merkle(&engine, scheme, input, &mut stdout())
+        }
+        Command::Hash { common } => {
+            let (engine, input) = open(&common)?;
+            jsonl::hash(&engine, input, &mut stdout())
+        }
+        Command::Info { json } => info::run(json, &mut stdout()),
+        Command::Bench(args) => bench::run(args, &mut stdout()),
+    }
+}
+
+fn stdout() -> BufWriter<io::Stdout> {
+    BufWriter::with_capacity(1 << 16, io::stdout())
+}
+
+fn engine(backend: BackendChoice, threads: Option<usize>) -> Result<Engine, CliError> {
+    let mut b = Engine::builder().backend(backend);
+    if let Some(t) = threads {
+        b = b.threads(t);
+    }
+    b.build().map_err(|e| CliError::Usage(e.to_string()))
+}
+
+fn open(common: &Common) -> Result<(Engine, Box<dyn BufRead>), CliError> {
+    let engine = engine(common.backend, common.threads)?;
+    let input: Box<dyn BufRead> = match &common.input {
+        None => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
+        Some(p) if p.as_os_str() == "-" => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
+        Some(p) => Box::new(BufReader::with_capacity(
+            1 << 16,
+            File::open(p).map_err(|e| CliError::Io(format!("cannot open {}", p.display()), e))?,
+        )),
+    };
+    Ok((engine, input))
+}
+
+fn write_err(e: io::Error) -> CliError {
+    CliError::Io("cannot write output".into(), e)
+}
+
+fn flush(out: &mut impl Write) -> Result<(), CliError> {
+    out.flush().map_err(write_err)
+}
