@@ -1,0 +1,242 @@
+//! The `vera` command line's public contract: JSON lines in, JSON lines out, one answer per input
+//! line in order, malformed lines answered in place, exit status non-zero only for usage and I/O
+//! errors.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn vera(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vera"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vera starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("vera finishes")
+}
+
+fn stdout_lines(o: &Output) -> Vec<String> {
+    assert!(
+        o.status.success(),
+        "vera failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone())
+        .expect("UTF-8 output")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+// RFC 8032 §7.1 TEST 1 (empty message).
+const PK: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+const SIG: &str = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
+
+fn request(pk: &str, msg: &str, sig: &str) -> String {
+    format!("{{\"pk\":\"{pk}\",\"msg\":\"{msg}\",\"sig\":\"{sig}\"}}")
+}
+
+#[test]
+fn verify_answers_every_line_in_order() {
+    let mut bad_s = SIG.to_string();
+    bad_s.replace_range(64..66, "ff"); // flips S's low byte: equation fails
+    let mut huge_s = SIG.to_string();
+    huge_s.replace_range(126..128, "ff"); // S >= L
+    let input = [
+        request(PK, "", SIG),
+        "{\"pk\":1}".to_string(),
+        request(PK, "00", SIG),
+        request(PK, "", &huge_s),
+        request(&PK.to_uppercase(), "", SIG),
+        request(PK, "0", SIG),
+        request(PK, "", &bad_s),
+    ]
+    .join("\n");
+    for rule in ["strict", "zip215", "dalek"] {
+        let out = stdout_lines(&vera(&["verify", "--rule", rule], &input));
+        assert_eq!(out.len(), 7, "{rule}: {out:?}");
+        assert_eq!(out[0], r#"{"valid":true}"#);
+        assert!(
+            out[1].starts_with(r#"{"error":"#) && out[1].ends_with(r#","line":2}"#),
+            "{}",
+            out[1]
+        );
+        assert_eq!(out[2], r#"{"valid":false,"reason":"equation"}"#);
+        assert_eq!(out[3], r#"{"valid":false,"reason":"non-canonical-s"}"#);
+        assert_eq!(
+            out[4], r#"{"valid":true}"#,
+            "upper-case hex is accepted on input"
+        );
+        assert!(
+            out[5].contains("msg: odd number") && out[5].ends_with(r#""line":6}"#),
+            "{}",
+            out[5]
+        );
+        assert_eq!(out[6], r#"{"valid":false,"reason":"equation"}"#);
+    }
+}
+
+#[test]
+fn verify_reads_a_file_and_rejects_bad_usage() {
+    let dir = std::env::temp_dir().join(format!("vera-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("in.jsonl");
+    std::fs::write(&file, request(PK, "", SIG) + "\n").unwrap();
+    let out = vera(
+        &[
+            "verify",
+            "--rule",
+            "strict",
+            "--input",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(stdout_lines(&out), vec![r#"{"valid":true}"#]);
+
+    // No rule: usage error, nothing on stdout.
+    let out = vera(&["verify"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    // Unknown rule.
+    let out = vera(&["verify", "--rule", "ed25519"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("strict, zip215 or dalek"));
+    // Missing input file: I/O error.
+    let out = vera(
+        &["verify", "--rule", "strict", "--input", "/nonexistent/x"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open /nonexistent/x"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn gpu_backend_without_an_adapter_is_a_clear_usage_error() {
+    let out = vera(&["hash", "--backend", "gpu"], "00\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gpu backend unavailable"));
+}
+
+#[test]
+fn hash_gives_one_digest_per_line() {
+    let out = stdout_lines(&vera(&["hash"], "616263\n\nxy\n00"));
+    assert_eq!(
+        out,
+        vec![
+            r#"{"sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"}"#,
+            r#"{"sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}"#,
+            r#"{"error":"invalid hex: Invalid character 'x' at position 0","line":3}"#,
+            r#"{"sha256":"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"}"#,
+        ]
+    );
+    assert!(stdout_lines(&vera(&["hash"], "")).is_empty());
+}
+
+#[test]
+fn merkle_roots_for_both_schemes() {
+    // The 8 standard CT leaves (transparency-dev testonly/constants.go).
+    let leaves =
+        "\n00\n10\n2021\n3031\n40414243\n5051525354555657\n606162636465666768696a6b6c6d6e6f\n";
+    let out = stdout_lines(&vera(&["merkle", "--scheme", "rfc6962"], leaves));
+    assert_eq!(
+        out,
+        vec![
+            r#"{"root":"5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328","leaves":8}"#
+        ]
+    );
+    let out = stdout_lines(&vera(&["merkle", "--scheme", "rfc6962"], ""));
+    assert_eq!(
+        out,
+        vec![
+            r#"{"root":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","leaves":0}"#
+        ]
+    );
+
+    // Bitcoin block 100000 (txids in internal order); its header's Merkle root in internal order.
+    let txids = [
+        "876dd0a3ef4a2816ffd1c12ab649825a958b0ff3bb3d6f3e1250f13ddbf0148c",
+        "c40297f730dd7b5a99567eb8d27b78758f607507c52292d02d4031895b52f2ff",
+        "c46e239ab7d28e2c019b6d66ad8fae98a56ef1f21aeecb94d1b1718186f05963",
+        "1d0cb83721529a062d9675b98d6e5c587e4a770fc84ed00abc5a5de04568a6e9",
+    ];
+    let root = "6657a9252aacd5c0b2940996ecff952228c3067cc38d4885efb5a4ac4247e9f3";
+    let out = stdout_lines(&vera(&["merkle", "--scheme", "bitcoin"], &txids.join("\n")));
+    assert_eq!(
+        out,
+        vec![format!(r#"{{"root":"{root}","leaves":4,"mutated":false}}"#)]
+    );
+    // [a, b, c] and [a, b, c, c] share a root; the second is flagged (CVE-2012-2459).
+    let three = txids[..3].join("\n");
+    let four = format!("{three}\n{}", txids[2]);
+    let r3 = stdout_lines(&vera(&["merkle", "--scheme", "bitcoin"], &three));
+    let r4 = stdout_lines(&vera(&["merkle", "--scheme", "bitcoin"], &four));
+    assert!(
+        r3[0].ends_with(r#""leaves":3,"mutated":false}"#),
+        "{}",
+        r3[0]
+    );
+    assert!(
+        r4[0].ends_with(r#""leaves":4,"mutated":true}"#),
+        "{}",
+        r4[0]
+    );
+    assert_eq!(r3[0][..75], r4[0][..75]);
+    // A short txid: no root, the error for that line.
+    let out = stdout_lines(&vera(
+        &["merkle", "--scheme", "bitcoin"],
+        &format!("{}\nabcd\n", txids[0]),
+    ));
+    assert_eq!(out.len(), 1);
+    assert!(
+        out[0].contains("txid: expected 64 hex characters") && out[0].ends_with(r#""line":2}"#)
+    );
+    // No scheme: usage error.
+    assert_eq!(vera(&["merkle"], "").status.code(), Some(2));
+}
+
+#[test]
+fn info_and_bench_report_json() {
+    let out = vera(&["info", "--json"], "");
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).expect("info --json is JSON");
+    assert_eq!(info["auto"], "cpu");
+    assert_eq!(info["backends"][0]["kind"], "cpu");
+    assert_eq!(info["backends"][0]["available"], true);
+
+    let file = std::env::temp_dir().join(format!("vera-bench-{}.json", std::process::id()));
+    let out = vera(
+        &[
+            "bench",
+            "--ops",
+            "sha256,merkle",
+            "--sizes",
+            "64",
+            "--time-ms",
+            "1",
+            "--json",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    let table = stdout_lines(&out);
+    assert!(table[0].contains("items/s"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).expect("bench JSON");
+    let rows = report["rows"].as_array().unwrap();
+    // sha256: vera all cores, vera one thread, sha2; merkle: the same three for each scheme.
+    assert_eq!(rows.len(), 9);
+    assert!(rows
+        .iter()
+        .all(|r| r["items_per_s"].as_f64().unwrap() > 0.0));
+    assert_eq!(rows.iter().filter(|r| r["reference"] == true).count(), 3);
+    std::fs::remove_file(&file).ok();
+}
