@@ -1,0 +1,78 @@
+//! SHA-256 batches and Merkle roots: vera (all cores, one thread) against sha2 called directly.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use sha2::{Digest, Sha256};
+use vera_engine::{BackendChoice, Engine, MerkleScheme, Messages};
+
+fn engines() -> [(&'static str, Engine); 2] {
+    let one = Engine::builder()
+        .backend(BackendChoice::Cpu)
+        .threads(1)
+        .build()
+        .expect("CPU engine");
+    [("vera-all-cores", Engine::cpu()), ("vera-1-thread", one)]
+}
+
+fn sha256(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(2);
+    for n in [64usize, 4096, 65536] {
+        // 64-byte messages at a random offset, so buffer alignment luck does not flatter results.
+        let skew = rng.gen_range(0..64usize);
+        let bytes: Vec<u8> = (0..skew + 64 * n).map(|_| rng.gen()).collect();
+        let offsets: Vec<u32> = (0..=n).map(|i| (skew + 64 * i) as u32).collect();
+        let msgs = Messages::new(&bytes, &offsets).unwrap();
+        let mut g = c.benchmark_group(format!("sha256-64B/size={n}"));
+        g.throughput(Throughput::Elements(n as u64));
+        for (name, e) in engines() {
+            g.bench_function(name, |b| b.iter(|| e.sha256(msgs).unwrap()));
+        }
+        g.bench_function("sha2-digest", |b| {
+            b.iter(|| {
+                msgs.iter()
+                    .map(|m| Sha256::digest(m).into())
+                    .collect::<Vec<[u8; 32]>>()
+            })
+        });
+        g.finish();
+    }
+}
+
+fn merkle(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(3);
+    for n in [1024usize, 65536, 1 << 20] {
+        let leaves: Vec<[u8; 32]> = (0..n).map(|_| rng.gen()).collect();
+        let mut g = c.benchmark_group(format!("merkle/size={n}"));
+        g.throughput(Throughput::Elements(n as u64));
+        g.sample_size(10);
+        for scheme in MerkleScheme::ALL {
+            for (name, e) in engines() {
+                g.bench_function(BenchmarkId::new(name, scheme), |b| {
+                    b.iter(|| e.merkle_root_from_hashes(scheme, &leaves).unwrap())
+                });
+            }
+        }
+        g.bench_function(BenchmarkId::new("sha2-digest", "bitcoin"), |b| {
+            b.iter(|| {
+                let mut level = leaves.clone();
+                while level.len() > 1 {
+                    level = level
+                        .chunks(2)
+                        .map(|p| {
+                            let r = p.get(1).unwrap_or(&p[0]);
+                            Sha256::digest(
+                                Sha256::new().chain_update(p[0]).chain_update(r).finalize(),
+                            )
+                            .into()
+                        })
+                        .collect();
+                }
+                level[0]
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, sha256, merkle);
+criterion_main!(benches);
