@@ -44,3 +44,53 @@ pub fn load_vectors(path: &str) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", full.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON in {}: {e}", full.display()))
 }
+
+/// The array `key` of a vector file (`cases`, `checkpoints`, `inclusion`, ...), panicking when it
+/// is missing or not an array (test data only).
+pub fn vector_array<'a>(file: &'a serde_json::Value, key: &str) -> &'a [serde_json::Value] {
+    file.get(key)
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_else(|| panic!("vector file has no array {key:?}"))
+}
+
+/// The string field `key` of a vector case, panicking when it is missing or not a string.
+pub fn field_str<'a>(case: &'a serde_json::Value, key: &str) -> &'a str {
+    case.get(key)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_else(|| panic!("case has no string field {key:?}: {case}"))
+}
+
+/// The unsigned integer field `key` of a vector case, panicking when it is missing.
+pub fn field_u64(case: &serde_json::Value, key: &str) -> u64 {
+    case.get(key)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or_else(|| panic!("case has no unsigned integer field {key:?}: {case}"))
+}
+
+/// The boolean field `key` of a vector case, panicking when it is missing.
+pub fn field_bool(case: &serde_json::Value, key: &str) -> bool {
+    case.get(key)
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or_else(|| panic!("case has no boolean field {key:?}: {case}"))
+}
+
+/// The hex field `key` of a vector case, decoded.
+pub fn field_hex(case: &serde_json::Value, key: &str) -> Vec<u8> {
+    unhex(field_str(case, key))
+}
+
+/// The field `key` of a vector case as a list of hex strings, decoded.
+pub fn field_hex_list(case: &serde_json::Value, key: &str) -> Vec<Vec<u8>> {
+    case.get(key)
+        .and_then(serde_json::Value::as_array)
+        .unwrap_or_else(|| panic!("case has no array field {key:?}: {case}"))
+        .iter()
+        .map(|v| {
+            unhex(
+                v.as_str()
+                    .unwrap_or_else(|| panic!("{key:?} holds a non-string: {v}")),
+            )
+        })
+        .collect()
+}

@@ -102,11 +102,12 @@ impl Bench {
         reference: bool,
         mut f: impl FnMut(),
     ) {
+        let elapsed = self.started.elapsed().as_secs_f64();
         if self.progress {
-            eprint!(
-                "\r\x1b[2K[{:>5.1}s] {op} {variant} n={size} {implementation} …",
-                self.started.elapsed().as_secs_f64()
-            );
+            eprint!("\r\x1b[2K[{elapsed:>5.1}s] {op} {variant} n={size} {implementation} …");
+        } else if self.rows.last().is_none_or(|r| (r.op, r.size) != (op, size)) {
+            // Not a terminal (a CI log, a file): one line per op and size.
+            eprintln!("[{elapsed:>5.1}s] {op} n={size}");
         }
         f(); // warm-up: caches, pools, page faults
         let mut times = Vec::new();
@@ -141,7 +142,7 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
     let mut b = Bench {
         budget,
         rows: Vec::new(),
-        progress: std::io::stderr().is_terminal() || std::env::var_os("VERA_PROGRESS").is_some(),
+        progress: std::io::stderr().is_terminal(),
         started: Instant::now(),
     };
     eprintln!(
