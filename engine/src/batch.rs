@@ -142,7 +142,7 @@ impl MessageBuf {
     }
 
     /// Builds a list from any messages; fails when they total more than [`MAX_BATCH_BYTES`].
-    pub fn from_iter<I, M>(msgs: I) -> Result<Self>
+    pub fn from_slices<I, M>(msgs: I) -> Result<Self>
     where
         I: IntoIterator<Item = M>,
         M: AsRef<[u8]>,

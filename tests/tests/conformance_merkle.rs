@@ -84,7 +84,7 @@ fn rfc6962_roots() {
                 hex::encode(leaf)
             );
         }
-        let msgs = MessageBuf::from_iter(&t.leaves).unwrap();
+        let msgs = MessageBuf::from_slices(&t.leaves).unwrap();
         let want = MerkleRoot {
             root: t.root,
             leaves: n,
@@ -501,7 +501,7 @@ fn bitcoin_root(engine: &Engine, txids: &[[u8; 32]]) -> MerkleRoot {
 /// Both entry points agree (the Messages one takes txids as 32-byte messages).
 fn bitcoin_root_both_ways(name: &str, engine: &Engine, txids: &[[u8; 32]]) -> MerkleRoot {
     let from_hashes = bitcoin_root(engine, txids);
-    let msgs = MessageBuf::from_iter(txids).unwrap();
+    let msgs = MessageBuf::from_slices(txids).unwrap();
     let from_msgs = engine
         .merkle_root(MerkleScheme::Bitcoin, msgs.as_messages())
         .unwrap();
@@ -553,10 +553,10 @@ fn bitcoin_txids_from_raw_blocks() {
         assert_eq!(txids, b.txids, "{}: txids (sha2)", b.name);
         for (engine_name, engine) in &engines {
             let once = engine
-                .sha256(MessageBuf::from_iter(&txs).unwrap().as_messages())
+                .sha256(MessageBuf::from_slices(&txs).unwrap().as_messages())
                 .unwrap();
             let twice = engine
-                .sha256(MessageBuf::from_iter(&once).unwrap().as_messages())
+                .sha256(MessageBuf::from_slices(&once).unwrap().as_messages())
                 .unwrap();
             assert_eq!(twice, b.txids, "{engine_name} {}: txids (engine)", b.name);
         }

@@ -35,12 +35,12 @@ fn load_msg_file(path: &str, expected_cases: usize) -> Vec<MsgCase> {
 /// a batch whose offsets start inside a larger buffer, and every case on its own.
 fn check_msg_file(path: &str, expected_cases: usize) {
     let cases = load_msg_file(path, expected_cases);
-    let batch = MessageBuf::from_iter(cases.iter().map(|c| &c.msg)).unwrap();
+    let batch = MessageBuf::from_slices(cases.iter().map(|c| &c.msg)).unwrap();
 
     // 16 copies: ≥ 1,000 items and ≥ 100 KiB of work, well past the CPU backend's serial threshold.
     const COPIES: usize = 16;
     let repeated =
-        MessageBuf::from_iter((0..COPIES).flat_map(|_| cases.iter().map(|c| &c.msg))).unwrap();
+        MessageBuf::from_slices((0..COPIES).flat_map(|_| cases.iter().map(|c| &c.msg))).unwrap();
 
     // The same messages behind 5 bytes of junk, addressed by shifted offsets.
     let mut shifted_bytes = vec![0xa5u8; 5];

@@ -105,7 +105,11 @@ impl Bench {
         let elapsed = self.started.elapsed().as_secs_f64();
         if self.progress {
             eprint!("\r\x1b[2K[{elapsed:>5.1}s] {op} {variant} n={size} {implementation} …");
-        } else if self.rows.last().is_none_or(|r| (r.op, r.size) != (op, size)) {
+        } else if self
+            .rows
+            .last()
+            .is_none_or(|r| (r.op, r.size) != (op, size))
+        {
             // Not a terminal (a CI log, a file): one line per op and size.
             eprintln!("[{elapsed:>5.1}s] {op} n={size}");
         }
@@ -453,7 +457,7 @@ fn bench_sha256(b: &mut Bench, all: &Engine, one: &Engine, n: usize, rng: &mut S
 
 fn bench_merkle(b: &mut Bench, all: &Engine, one: &Engine, n: usize, rng: &mut StdRng) {
     let leaves: Vec<[u8; 32]> = (0..n).map(|_| rng.gen()).collect();
-    let data = MessageBuf::from_iter(&leaves).expect("fits");
+    let data = MessageBuf::from_slices(&leaves).expect("fits");
     let data = data.as_messages();
     for scheme in MerkleScheme::ALL {
         let v = scheme.name();

@@ -131,7 +131,7 @@ fn parse_verify(line: &[u8]) -> Result<Item, String> {
         serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
     let pk = hex_array::<32>("pk", &req.pk)?;
     let sig = hex_array::<64>("sig", &req.sig)?;
-    if req.msg.len() % 2 != 0 {
+    if !req.msg.len().is_multiple_of(2) {
         return Err("msg: odd number of hex characters".into());
     }
     let msg = hex::decode(req.msg.as_bytes()).map_err(|e| format!("msg: {e}"))?;
