@@ -14,6 +14,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::backend::cpu::merkle::{bitcoin_node, next_level, rfc6962_node, root_from_hashes};
+use crate::backend::cpu::Workers;
 use crate::error::{Error, Result};
 
 /// A Merkle tree construction.
@@ -131,7 +132,7 @@ fn sibling_path(scheme: MerkleScheme, leaves: &[[u8; 32]], index: u64) -> Result
             (None, MerkleScheme::Bitcoin) => path.push(level[idx]),
             (None, MerkleScheme::Rfc6962) => {} // carried up: no sibling at this level
         }
-        next_level(scheme, &level, &mut next, true);
+        next_level(&Workers::global(), scheme, &level, &mut next);
         std::mem::swap(&mut level, &mut next);
         idx >>= 1;
     }
@@ -170,7 +171,7 @@ pub fn rfc6962_consistency_proof(leaf_hashes: &[[u8; 32]], old_size: u64) -> Res
 /// RFC 6962 SUBPROOF(m, D[n], b).
 fn subproof(m: usize, leaves: &[[u8; 32]], complete: bool, out: &mut Vec<[u8; 32]>) {
     let n = leaves.len();
-    let mth = |l: &[[u8; 32]]| root_from_hashes(MerkleScheme::Rfc6962, l, true).root;
+    let mth = |l: &[[u8; 32]]| root_from_hashes(&Workers::global(), MerkleScheme::Rfc6962, l).root;
     if m == n {
         if !complete {
             out.push(mth(leaves));
@@ -323,7 +324,7 @@ mod tests {
         for n in 0..70 {
             let l = leaves(n);
             assert_eq!(
-                root_from_hashes(MerkleScheme::Rfc6962, &l, false).root,
+                root_from_hashes(&Workers::serial(), MerkleScheme::Rfc6962, &l).root,
                 mth(&l),
                 "n={n}"
             );
@@ -369,7 +370,7 @@ mod tests {
     fn bitcoin_branches_fold_to_the_root() {
         for n in 1..40usize {
             let txids: Vec<[u8; 32]> = (0..n).map(|i| [i as u8; 32]).collect();
-            let root = root_from_hashes(MerkleScheme::Bitcoin, &txids, false).root;
+            let root = root_from_hashes(&Workers::serial(), MerkleScheme::Bitcoin, &txids).root;
             for i in 0..n as u64 {
                 let b = bitcoin_branch(&txids, i).unwrap();
                 assert_eq!(bitcoin_root_from_branch(&txids[i as usize], &b, i), root);

@@ -88,53 +88,100 @@ struct Bench {
     started: Instant,
 }
 
+/// One implementation to time: a call processes one whole batch.
+struct Candidate<'a> {
+    name: String,
+    threads: usize,
+    exact: bool,
+    reference: bool,
+    call: Box<dyn FnMut() + 'a>,
+}
+
+/// The implementations compared at one (op, variant, size), timed together.
+struct Group<'b, 'a> {
+    bench: &'b mut Bench,
+    op: &'static str,
+    variant: String,
+    size: usize,
+    candidates: Vec<Candidate<'a>>,
+}
+
 impl Bench {
-    /// Times `f` (one call per batch) and records a row.
-    #[allow(clippy::too_many_arguments)] // reason: a row's identity has that many parts
-    fn row(
-        &mut self,
-        op: &'static str,
-        variant: &str,
-        size: usize,
-        implementation: &str,
-        threads: usize,
-        exact: bool,
-        reference: bool,
-        mut f: impl FnMut(),
-    ) {
-        let elapsed = self.started.elapsed().as_secs_f64();
-        if self.progress {
-            eprint!("\r\x1b[2K[{elapsed:>5.1}s] {op} {variant} n={size} {implementation} …");
-        } else if self
-            .rows
-            .last()
-            .is_none_or(|r| (r.op, r.size) != (op, size))
-        {
-            // Not a terminal (a CI log, a file): one line per op and size.
-            eprintln!("[{elapsed:>5.1}s] {op} n={size}");
-        }
-        f(); // warm-up: caches, pools, page faults
-        let mut times = Vec::new();
-        let start = Instant::now();
-        while times.len() < 3 || (start.elapsed() < self.budget && times.len() < 100_000) {
-            let t = Instant::now();
-            f();
-            times.push(t.elapsed());
-        }
-        times.sort();
-        let median = times[times.len() / 2].as_secs_f64();
-        self.rows.push(Row {
+    fn group<'b, 'a>(&'b mut self, op: &'static str, variant: &str, size: usize) -> Group<'b, 'a> {
+        Group {
+            bench: self,
             op,
             variant: variant.to_string(),
             size,
-            implementation: implementation.to_string(),
+            candidates: Vec::new(),
+        }
+    }
+}
+
+impl<'a> Group<'_, 'a> {
+    /// Adds an implementation. `exact`: it gives the rule's exact verdicts; `reference`: the
+    /// other rows' ratios are relative to this one.
+    fn add(
+        &mut self,
+        name: impl Into<String>,
+        threads: usize,
+        exact: bool,
+        reference: bool,
+        call: impl FnMut() + 'a,
+    ) -> &mut Self {
+        self.candidates.push(Candidate {
+            name: name.into(),
             threads,
             exact,
-            median_us: median * 1e6,
-            items_per_s: size as f64 / median,
-            vs_reference: None,
             reference,
+            call: Box::new(call),
         });
+        self
+    }
+
+    /// Times every candidate round-robin — one call each per round, so that clock-speed drift
+    /// and noise from the rest of the machine fall on all of them alike — until the budget is
+    /// spent (at least three rounds), and records the median call of each.
+    fn run(mut self) {
+        let b = &mut *self.bench;
+        let elapsed = b.started.elapsed().as_secs_f64();
+        let label = format!("{} {} n={}", self.op, self.variant, self.size);
+        if b.progress {
+            eprint!("\r\x1b[2K[{elapsed:>5.1}s] {label} …");
+        } else {
+            eprintln!("[{elapsed:>5.1}s] {label}");
+        }
+        for c in &mut self.candidates {
+            (c.call)(); // warm-up: caches, pools, page faults
+        }
+        let mut times = vec![Vec::new(); self.candidates.len()];
+        let budget = b.budget * self.candidates.len() as u32;
+        let start = Instant::now();
+        let mut rounds = 0;
+        while rounds < 3 || (start.elapsed() < budget && rounds < 100_000) {
+            for (c, t) in self.candidates.iter_mut().zip(&mut times) {
+                let at = Instant::now();
+                (c.call)();
+                t.push(at.elapsed());
+            }
+            rounds += 1;
+        }
+        for (c, mut t) in self.candidates.into_iter().zip(times) {
+            t.sort();
+            let median = t[t.len() / 2].as_secs_f64();
+            b.rows.push(Row {
+                op: self.op,
+                variant: self.variant.clone(),
+                size: self.size,
+                implementation: c.name,
+                threads: c.threads,
+                exact: c.exact,
+                median_us: median * 1e6,
+                items_per_s: self.size as f64 / median,
+                vs_reference: None,
+                reference: c.reference,
+            });
+        }
     }
 }
 
@@ -306,35 +353,19 @@ fn bench_ed25519(
             "benchmark inputs are honest"
         );
     };
+    let label = format!("vera {}", all.backend());
     for &rule in rules {
-        let v = rule.name();
-        let label = format!("vera {}", all.backend());
-        b.row(
-            "ed25519",
-            v,
-            n,
-            &label,
-            all.cpu_threads(),
-            true,
-            false,
-            || check(all.verify(rule, batch).expect("verify")),
-        );
-        b.row("ed25519", v, n, "vera cpu", 1, true, false, || {
+        let mut g = b.group("ed25519", rule.name(), n);
+        g.add(&label, all.cpu_threads(), true, false, || {
+            check(all.verify(rule, batch).expect("verify"))
+        });
+        g.add("vera cpu", 1, true, false, || {
             check(one.verify(rule, batch).expect("verify"))
         });
-        b.row(
-            "ed25519",
-            v,
-            n,
-            "vera cpu, key cache cold",
-            1,
-            true,
-            false,
-            || {
-                one.clear_key_cache();
-                check(one.verify(rule, batch).expect("verify"))
-            },
-        );
+        g.add("vera cpu, key cache cold", 1, true, false, || {
+            one.clear_key_cache();
+            check(one.verify(rule, batch).expect("verify"))
+        });
         match rule {
             Rule::Strict | Rule::Dalek => {
                 let name = if rule == Rule::Strict {
@@ -342,7 +373,7 @@ fn bench_ed25519(
                 } else {
                     "ed25519-dalek verify"
                 };
-                b.row("ed25519", v, n, name, 1, true, true, || {
+                g.add(name, 1, true, true, || {
                     for ((pk, m), s) in pks.iter().zip(&msgs).zip(&sigs) {
                         let vk = ed25519_dalek::VerifyingKey::from_bytes(pk).expect("honest key");
                         let ok = if rule == Rule::Strict {
@@ -354,64 +385,36 @@ fn bench_ed25519(
                     }
                 });
                 // Cofactorless with random coefficients: faster, but not exact for either rule.
-                b.row(
-                    "ed25519",
-                    v,
-                    n,
-                    "ed25519-dalek verify_batch",
-                    1,
-                    false,
-                    false,
-                    || {
-                        let vks: Vec<_> = pks
-                            .iter()
-                            .map(|pk| {
-                                ed25519_dalek::VerifyingKey::from_bytes(pk).expect("honest key")
-                            })
-                            .collect();
-                        let m: Vec<&[u8]> = msgs.iter().map(|m| &m[..]).collect();
-                        ed25519_dalek::verify_batch(&m, &sigs, &vks).expect("honest batch");
-                    },
-                );
+                g.add("ed25519-dalek verify_batch", 1, false, false, || {
+                    let vks: Vec<_> = pks
+                        .iter()
+                        .map(|pk| ed25519_dalek::VerifyingKey::from_bytes(pk).expect("honest key"))
+                        .collect();
+                    let m: Vec<&[u8]> = msgs.iter().map(|m| &m[..]).collect();
+                    ed25519_dalek::verify_batch(&m, &sigs, &vks).expect("honest batch");
+                });
             }
             Rule::Zip215 => {
-                b.row(
-                    "ed25519",
-                    v,
-                    n,
-                    "ed25519-consensus batch",
-                    1,
-                    true,
-                    true,
-                    || {
-                        let mut v = ed25519_consensus::batch::Verifier::new();
-                        for ((pk, m), s) in pks.iter().zip(&msgs).zip(&sigs) {
-                            let vkb = ed25519_consensus::VerificationKeyBytes::from(*pk);
-                            let sig = ed25519_consensus::Signature::from(s.to_bytes());
-                            v.queue((vkb, sig, &m[..]));
-                        }
-                        v.verify(rand::thread_rng()).expect("honest batch");
-                    },
-                );
-                b.row(
-                    "ed25519",
-                    v,
-                    n,
-                    "ed25519-consensus verify",
-                    1,
-                    true,
-                    false,
-                    || {
-                        for ((pk, m), s) in pks.iter().zip(&msgs).zip(&sigs) {
-                            let vk = ed25519_consensus::VerificationKey::try_from(*pk)
-                                .expect("honest key");
-                            let sig = ed25519_consensus::Signature::from(s.to_bytes());
-                            vk.verify(&sig, m).expect("honest signature");
-                        }
-                    },
-                );
+                g.add("ed25519-consensus batch", 1, true, true, || {
+                    let mut v = ed25519_consensus::batch::Verifier::new();
+                    for ((pk, m), s) in pks.iter().zip(&msgs).zip(&sigs) {
+                        let vkb = ed25519_consensus::VerificationKeyBytes::from(*pk);
+                        let sig = ed25519_consensus::Signature::from(s.to_bytes());
+                        v.queue((vkb, sig, &m[..]));
+                    }
+                    v.verify(rand::thread_rng()).expect("honest batch");
+                });
+                g.add("ed25519-consensus verify", 1, true, false, || {
+                    for ((pk, m), s) in pks.iter().zip(&msgs).zip(&sigs) {
+                        let vk =
+                            ed25519_consensus::VerificationKey::try_from(*pk).expect("honest key");
+                        let sig = ed25519_consensus::Signature::from(s.to_bytes());
+                        vk.verify(&sig, m).expect("honest signature");
+                    }
+                });
             }
         }
+        g.run();
     }
 }
 
@@ -424,12 +427,9 @@ fn bench_sha256(b: &mut Bench, all: &Engine, one: &Engine, n: usize, rng: &mut S
         msgs.push(&m).expect("fits");
     }
     let msgs = msgs.as_messages();
-    let label = format!("vera {}", all.backend());
-    b.row(
-        "sha256",
-        "64 B",
-        n,
-        &label,
+    let mut g = b.group("sha256", "64 B", n);
+    g.add(
+        format!("vera {}", all.backend()),
         all.cpu_threads(),
         true,
         false,
@@ -437,22 +437,14 @@ fn bench_sha256(b: &mut Bench, all: &Engine, one: &Engine, n: usize, rng: &mut S
             std::hint::black_box(all.sha256(msgs).expect("sha256"));
         },
     );
-    b.row("sha256", "64 B", n, "vera cpu", 1, true, false, || {
+    g.add("vera cpu", 1, true, false, || {
         std::hint::black_box(one.sha256(msgs).expect("sha256"));
     });
-    b.row(
-        "sha256",
-        "64 B",
-        n,
-        "sha2 Sha256::digest",
-        1,
-        true,
-        true,
-        || {
-            let out: Vec<[u8; 32]> = msgs.iter().map(|m| Sha256::digest(m).into()).collect();
-            std::hint::black_box(out);
-        },
-    );
+    g.add("sha2 Sha256::digest", 1, true, true, || {
+        let out: Vec<[u8; 32]> = msgs.iter().map(|m| Sha256::digest(m).into()).collect();
+        std::hint::black_box(out);
+    });
+    g.run();
 }
 
 fn bench_merkle(b: &mut Bench, all: &Engine, one: &Engine, n: usize, rng: &mut StdRng) {
@@ -460,13 +452,9 @@ fn bench_merkle(b: &mut Bench, all: &Engine, one: &Engine, n: usize, rng: &mut S
     let data = MessageBuf::from_slices(&leaves).expect("fits");
     let data = data.as_messages();
     for scheme in MerkleScheme::ALL {
-        let v = scheme.name();
-        let label = format!("vera {}", all.backend());
-        b.row(
-            "merkle",
-            v,
-            n,
-            &label,
+        let mut g = b.group("merkle", scheme.name(), n);
+        g.add(
+            format!("vera {}", all.backend()),
             all.cpu_threads(),
             true,
             false,
@@ -474,24 +462,15 @@ fn bench_merkle(b: &mut Bench, all: &Engine, one: &Engine, n: usize, rng: &mut S
                 std::hint::black_box(all.merkle_root(scheme, data).expect("root"));
             },
         );
-        b.row("merkle", v, n, "vera cpu", 1, true, false, || {
+        g.add("vera cpu", 1, true, false, || {
             std::hint::black_box(one.merkle_root(scheme, data).expect("root"));
         });
-        b.row(
-            "merkle",
-            v,
-            n,
-            "sha2 Digest, level by level",
-            1,
-            true,
-            true,
-            || {
-                std::hint::black_box(reference_root(scheme, &leaves));
-            },
-        );
+        g.add("sha2 Digest, level by level", 1, true, true, || {
+            std::hint::black_box(reference_root(scheme, &leaves));
+        });
+        g.run();
     }
 }
-
 /// The textbook construction with sha2's `Digest` API: what a node without vera does.
 fn reference_root(scheme: MerkleScheme, leaves: &[[u8; 32]]) -> [u8; 32] {
     let mut level: Vec<[u8; 32]> = match scheme {

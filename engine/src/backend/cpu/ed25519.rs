@@ -17,10 +17,9 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use rand::RngCore;
-use rayon::prelude::*;
 use sha2::{Digest, Sha512};
 
-use super::KeyCache;
+use super::{KeyCache, Workers};
 use crate::batch::SignatureBatch;
 use crate::ed25519::{diagnose, Reason, Rule, Verdict};
 
@@ -30,41 +29,35 @@ use crate::ed25519::{diagnose, Reason, Rule, Verdict};
 const MAX_SUB_BATCH: usize = 256;
 /// Below this a sub-batch is not worth an equation of its own: items are checked one by one.
 const MIN_SUB_BATCH: usize = 4;
-/// Items per task for the per-signature rules (≈ 30 µs each).
-const PER_ITEM_TASK: usize = 4;
+/// Smallest part for the per-signature rules (≈ 30 µs each): two signatures outweigh the
+/// hand-off to a worker many times over.
+const PER_ITEM_PART: usize = 2;
 
 /// Verifies every signature of `batch` under `rule` into `out` (same length), in order.
 pub fn verify_batch(
+    workers: &Workers<'_>,
     keys: &KeyCaches,
-    threads: usize,
     rule: Rule,
     batch: SignatureBatch<'_>,
     out: &mut [Verdict],
-    parallel: bool,
 ) {
     debug_assert_eq!(batch.len(), out.len());
     let n = batch.len();
-    let chunk = match rule {
-        Rule::Strict | Rule::Dalek => PER_ITEM_TASK,
-        Rule::Zip215 if parallel => n.div_ceil(threads.max(1)).clamp(1, MAX_SUB_BATCH),
-        Rule::Zip215 => n.clamp(1, MAX_SUB_BATCH),
+    let part_len = match rule {
+        Rule::Strict | Rule::Dalek => workers.part_len(n, PER_ITEM_PART, 4),
+        // One sub-batch equation per part.
+        Rule::Zip215 => workers.part_len(n, 1, 1).min(MAX_SUB_BATCH),
     };
-    let run = |(c, out): (usize, &mut [Verdict])| {
-        let start = c * chunk;
-        // In range: `out` is a chunk of a slice as long as the batch.
-        let Some(sub) = batch.slice(start..start + out.len()) else {
+    workers.for_each_part(out, part_len, |start, part| {
+        // In range: `part` is a piece of a slice as long as the batch.
+        let Some(sub) = batch.slice(start..start + part.len()) else {
             return;
         };
         match rule {
-            Rule::Strict | Rule::Dalek => cofactorless_each(keys, rule, sub, out),
-            Rule::Zip215 => zip215_batch(keys, sub, out),
+            Rule::Strict | Rule::Dalek => cofactorless_each(keys, rule, sub, part),
+            Rule::Zip215 => zip215_batch(keys, sub, part),
         }
-    };
-    if !parallel || n <= PER_ITEM_TASK || threads <= 1 {
-        out.chunks_mut(chunk.max(1)).enumerate().for_each(run);
-    } else {
-        out.par_chunks_mut(chunk.max(1)).enumerate().for_each(run);
-    }
+    });
 }
 
 /// Decompressed public keys, kept between batches: a node sees the same keys again and again,

@@ -2,18 +2,17 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::sha256::{compress_blocks, Block};
+use super::Workers;
 use crate::batch::Messages;
 use crate::merkle::{MerkleRoot, MerkleScheme};
 
-/// Levels with fewer nodes than this are hashed on the calling thread: a pair costs ≈ 0.1-0.2 µs,
-/// so 1,024 pairs are worth a fork-join.
-const PARALLEL_MIN_NODES: usize = 2048;
-/// Nodes per rayon task on a parallel level.
-const NODES_PER_TASK: usize = 512;
+/// Output nodes per part when a level is spread across threads: a node costs 0.1-0.2 µs, so a
+/// part is worth 100-200 µs, several times the hand-off to a sleeping worker. Levels with fewer
+/// nodes are hashed on the calling thread.
+const NODES_PER_PART: usize = 1024;
 
 /// RFC 6962 leaf hash: SHA-256(0x00 ‖ data).
 pub fn rfc6962_leaf(data: &[u8]) -> [u8; 32] {
@@ -66,43 +65,41 @@ pub fn empty_root(scheme: MerkleScheme) -> [u8; 32] {
 /// it with itself. Returns whether two distinct positions held identical siblings (Bitcoin's
 /// CVE-2012-2459 `mutated` condition; the self-pairing of an odd last node does not count).
 pub(crate) fn next_level(
+    workers: &Workers<'_>,
     scheme: MerkleScheme,
     level: &[[u8; 32]],
     out: &mut Vec<[u8; 32]>,
-    parallel: bool,
 ) -> bool {
-    out.clear();
     let mutated = AtomicBool::new(false);
-    let pair = |p: &[[u8; 32]]| -> [u8; 32] {
-        match (scheme, p) {
-            (MerkleScheme::Rfc6962, [l, r]) => rfc6962_node(l, r),
-            (MerkleScheme::Rfc6962, [l]) => *l,
-            (MerkleScheme::Bitcoin, [l, r]) => {
-                if l == r {
-                    mutated.store(true, Ordering::Relaxed);
+    out.clear();
+    out.resize(level.len().div_ceil(2), [0; 32]);
+    let part_len = workers.part_len(out.len(), NODES_PER_PART, 4);
+    workers.for_each_part(out, part_len, |start, part| {
+        for (j, node) in part.iter_mut().enumerate() {
+            let i = 2 * (start + j);
+            *node = match (scheme, &level[i..level.len().min(i + 2)]) {
+                (MerkleScheme::Rfc6962, [l, r]) => rfc6962_node(l, r),
+                (MerkleScheme::Rfc6962, [l]) => *l,
+                (MerkleScheme::Bitcoin, [l, r]) => {
+                    if l == r {
+                        mutated.store(true, Ordering::Relaxed);
+                    }
+                    bitcoin_node(l, r)
                 }
-                bitcoin_node(l, r)
-            }
-            (MerkleScheme::Bitcoin, [l]) => bitcoin_node(l, l),
-            _ => unreachable!("chunks(2) yields one or two nodes"),
+                (MerkleScheme::Bitcoin, [l]) => bitcoin_node(l, l),
+                _ => unreachable!("node {} of a level of {}", start + j, level.len()),
+            };
         }
-    };
-    if !parallel || level.len() < PARALLEL_MIN_NODES {
-        out.extend(level.chunks(2).map(pair));
-    } else {
-        out.par_extend(level.par_chunks(2).with_min_len(NODES_PER_TASK).map(pair));
-    }
+    });
     mutated.into_inner()
 }
 
-/// Whether a tree is worth spreading across cores.
-pub(crate) fn worth_parallel(leaves: usize) -> bool {
-    leaves >= PARALLEL_MIN_NODES
-}
-
-/// The root over already-hashed leaves (RFC 6962 leaf hashes, or Bitcoin txids); large levels
-/// across the current rayon pool when `parallel` is set.
-pub fn root_from_hashes(scheme: MerkleScheme, hashes: &[[u8; 32]], parallel: bool) -> MerkleRoot {
+/// The root over already-hashed leaves (RFC 6962 leaf hashes, or Bitcoin txids).
+pub fn root_from_hashes(
+    workers: &Workers<'_>,
+    scheme: MerkleScheme,
+    hashes: &[[u8; 32]],
+) -> MerkleRoot {
     let leaves = hashes.len() as u64;
     let (root, mutated) = match hashes {
         [] => (empty_root(scheme), false),
@@ -111,9 +108,9 @@ pub fn root_from_hashes(scheme: MerkleScheme, hashes: &[[u8; 32]], parallel: boo
             let mut mutated = false;
             let mut cur = Vec::with_capacity(hashes.len().div_ceil(2));
             let mut next = Vec::with_capacity(hashes.len().div_ceil(4));
-            mutated |= next_level(scheme, hashes, &mut cur, parallel);
+            mutated |= next_level(workers, scheme, hashes, &mut cur);
             while cur.len() > 1 {
-                mutated |= next_level(scheme, &cur, &mut next, parallel);
+                mutated |= next_level(workers, scheme, &cur, &mut next);
                 std::mem::swap(&mut cur, &mut next);
             }
             (cur[0], mutated)
@@ -127,18 +124,13 @@ pub fn root_from_hashes(scheme: MerkleScheme, hashes: &[[u8; 32]], parallel: boo
 }
 
 /// RFC 6962 leaf hashes of every message, in order.
-pub fn rfc6962_leaf_hashes(leaves: Messages<'_>, parallel: bool) -> Vec<[u8; 32]> {
+pub fn rfc6962_leaf_hashes(workers: &Workers<'_>, leaves: Messages<'_>) -> Vec<[u8; 32]> {
     let mut out = vec![[0u8; 32]; leaves.len()];
-    if !parallel || !super::sha256::worth_parallel(leaves) {
-        for (o, m) in out.iter_mut().zip(leaves.iter()) {
-            *o = rfc6962_leaf(m);
+    workers.for_each_part(&mut out, super::sha256::part_len(leaves), |start, part| {
+        for (j, o) in part.iter_mut().enumerate() {
+            *o = rfc6962_leaf(leaves.get(start + j).unwrap_or_default());
         }
-    } else {
-        out.par_iter_mut()
-            .enumerate()
-            .with_min_len(NODES_PER_TASK)
-            .for_each(|(i, o)| *o = rfc6962_leaf(leaves.get(i).unwrap_or_default()));
-    }
+    });
     out
 }
 

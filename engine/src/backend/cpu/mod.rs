@@ -44,40 +44,30 @@ impl CpuBackend {
         self.threads
     }
 
-    /// Runs `f(true)` on the worker pool when the work is worth spreading over several threads,
-    /// else `f(false)` right here: handing work to a pool costs ~10 µs, more than small batches.
-    fn run<R: Send>(&self, worth_parallel: bool, f: impl FnOnce(bool) -> R + Send) -> R {
-        if !worth_parallel || self.threads == 1 {
-            return f(false);
-        }
-        match &self.pool {
-            Some(pool) => pool.install(|| f(true)),
-            None => f(true),
+    fn workers(&self) -> Workers<'_> {
+        Workers {
+            pool: self.pool.as_ref(),
+            threads: self.threads,
         }
     }
 
     /// SHA-256 of every message, in order.
     pub fn sha256(&self, msgs: Messages<'_>) -> Vec<[u8; 32]> {
         let mut out = vec![[0u8; 32]; msgs.len()];
-        self.run(sha256::worth_parallel(msgs), |par| {
-            sha256::sha256_batch(msgs, &mut out, par)
-        });
+        sha256::sha256_batch(&self.workers(), msgs, &mut out);
         out
     }
 
     /// The RFC 6962 root over leaf data (each leaf hashed with the 0x00 prefix).
     pub fn rfc6962_root(&self, leaves: Messages<'_>) -> MerkleRoot {
-        self.run(merkle::worth_parallel(leaves.len()), |par| {
-            let hashes = merkle::rfc6962_leaf_hashes(leaves, par);
-            merkle::root_from_hashes(MerkleScheme::Rfc6962, &hashes, par)
-        })
+        let w = self.workers();
+        let hashes = merkle::rfc6962_leaf_hashes(&w, leaves);
+        merkle::root_from_hashes(&w, MerkleScheme::Rfc6962, &hashes)
     }
 
     /// The root over already-hashed leaves.
     pub fn merkle_root_from_hashes(&self, scheme: MerkleScheme, hashes: &[[u8; 32]]) -> MerkleRoot {
-        self.run(merkle::worth_parallel(hashes.len()), |par| {
-            merkle::root_from_hashes(scheme, hashes, par)
-        })
+        merkle::root_from_hashes(&self.workers(), scheme, hashes)
     }
 
     /// Forgets every cached public key.
@@ -88,10 +78,87 @@ impl CpuBackend {
     /// One verdict per signature, in order.
     pub fn verify(&self, rule: Rule, batch: SignatureBatch<'_>) -> Vec<Verdict> {
         let mut out = vec![Verdict::Valid; batch.len()];
-        self.run(batch.len() > 1, |par| {
-            ed25519::verify_batch(&self.keys, self.threads, rule, batch, &mut out, par)
-        });
+        ed25519::verify_batch(&self.workers(), &self.keys, rule, batch, &mut out);
         out
+    }
+}
+
+/// Splits output slices into contiguous parts and runs them on a thread pool.
+///
+/// Parts are spawned from the calling thread into the pool's shared queue, which wakes sleeping
+/// workers at once. (Rayon's adaptive splitting pushes sub-tasks onto the running worker's own
+/// deque instead, and after an idle spell the other workers were measured to wake only when the
+/// first had finished — no speed-up at all for a batch arriving at a quiet node.) A single part
+/// runs on the calling thread, skipping the hand-off.
+pub struct Workers<'p> {
+    /// `None`: rayon's global pool.
+    pool: Option<&'p rayon::ThreadPool>,
+    threads: usize,
+}
+
+impl Workers<'_> {
+    /// Workers on rayon's global pool (for free functions that have no engine at hand).
+    pub fn global() -> Workers<'static> {
+        Workers {
+            pool: None,
+            threads: rayon::current_num_threads(),
+        }
+    }
+
+    /// Runs everything on the calling thread.
+    pub fn serial() -> Workers<'static> {
+        Workers {
+            pool: None,
+            threads: 1,
+        }
+    }
+
+    /// The number of threads work is spread over.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Calls `f(start, part)` for contiguous parts of `out` of `part_len` items (the last may be
+    /// shorter), `start` being the part's offset in `out`; in parallel when there is more than one
+    /// part and more than one thread. Returns when every part is done.
+    pub fn for_each_part<T: Send>(
+        &self,
+        out: &mut [T],
+        part_len: usize,
+        f: impl Fn(usize, &mut [T]) + Sync,
+    ) {
+        let part_len = part_len.max(1);
+        if self.threads <= 1 || out.len() <= part_len {
+            for (i, part) in out.chunks_mut(part_len).enumerate() {
+                f(i * part_len, part);
+            }
+            return;
+        }
+        let f = &f;
+        match self.pool {
+            Some(pool) => pool.in_place_scope(|s| spawn_parts(s, out, part_len, f)),
+            None => rayon::in_place_scope(|s| spawn_parts(s, out, part_len, f)),
+        }
+    }
+
+    /// The part length that spreads `n` items over every thread, with parts of at least
+    /// `min_part` items and at most `per_thread` parts per thread (more parts even out uneven
+    /// work; fewer cost less to hand out).
+    pub fn part_len(&self, n: usize, min_part: usize, per_thread: usize) -> usize {
+        n.div_ceil(self.threads * per_thread.max(1))
+            .max(min_part)
+            .max(1)
+    }
+}
+
+fn spawn_parts<'s, T: Send, F: Fn(usize, &mut [T]) + Sync>(
+    s: &rayon::Scope<'s>,
+    out: &'s mut [T],
+    part_len: usize,
+    f: &'s F,
+) {
+    for (i, part) in out.chunks_mut(part_len).enumerate() {
+        s.spawn(move |_| f(i * part_len, part));
     }
 }
 
@@ -131,5 +198,35 @@ impl<T: Clone> KeyCache<T> {
         }
         map.insert(*key, v.clone());
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_cover_the_output_once_in_order() {
+        let backend = CpuBackend::new(Some(3));
+        for w in [backend.workers(), Workers::serial(), Workers::global()] {
+            for n in [0usize, 1, 2, 7, 64, 1000] {
+                for part_len in [1usize, 3, 64, 2000] {
+                    let mut out = vec![usize::MAX; n];
+                    w.for_each_part(&mut out, part_len, |start, part| {
+                        for (j, o) in part.iter_mut().enumerate() {
+                            assert_eq!(*o, usize::MAX, "written twice");
+                            *o = start + j;
+                        }
+                    });
+                    assert!(
+                        out.iter().enumerate().all(|(i, &o)| i == o),
+                        "n={n} part={part_len}"
+                    );
+                }
+            }
+        }
+        assert_eq!(backend.workers().part_len(1000, 10, 4), 84);
+        assert_eq!(backend.workers().part_len(20, 10, 4), 10);
+        assert_eq!(Workers::serial().part_len(0, 0, 0), 1);
     }
 }

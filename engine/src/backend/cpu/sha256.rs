@@ -1,15 +1,15 @@
 //! SHA-256 on the CPU: the sha2 crate, which uses the SHA-NI instructions where the CPU has them.
 
-use rayon::prelude::*;
 use sha2::digest::generic_array::GenericArray;
 use sha2::{Digest, Sha256};
 
+use super::Workers;
 use crate::batch::Messages;
 
-/// Below this many bytes of work (message bytes plus a 64-byte block per message) hashing stays
-/// on the calling thread: a rayon fork-join costs a few microseconds, about what SHA-NI needs for
-/// 32 KiB. Measured with `vera bench` (hash rows at 64 and 256 items).
-const PARALLEL_MIN_BYTES: usize = 32 * 1024;
+/// Work per part when a batch is spread across threads, in bytes (message bytes plus a 64-byte
+/// block per message): handing a part to a sleeping worker costs tens of microseconds, about
+/// what SHA-NI needs for 64 KiB, so smaller batches stay on the calling thread.
+const PART_BYTES: usize = 64 * 1024;
 
 /// The SHA-256 initial state (FIPS 180-4 §5.3.3).
 pub(crate) const IV: [u32; 8] = [
@@ -21,28 +21,20 @@ pub fn sha256(msg: &[u8]) -> [u8; 32] {
     Sha256::digest(msg).into()
 }
 
-/// Whether a batch is worth spreading across cores.
-pub(crate) fn worth_parallel(msgs: Messages<'_>) -> bool {
-    msgs.total_len() + 64 * msgs.len() >= PARALLEL_MIN_BYTES
+/// Items per part so that each part carries about [`PART_BYTES`] of hashing.
+pub(crate) fn part_len(msgs: Messages<'_>) -> usize {
+    let work = msgs.total_len() + 64 * msgs.len();
+    (msgs.len() * PART_BYTES).div_ceil(work.max(1)).max(1)
 }
 
-/// Hashes every message into `out` (same length), in order; across the current rayon pool when
-/// `parallel` is set and the batch is large.
-pub fn sha256_batch(msgs: Messages<'_>, out: &mut [[u8; 32]], parallel: bool) {
+/// Hashes every message into `out` (same length), in order.
+pub fn sha256_batch(workers: &Workers<'_>, msgs: Messages<'_>, out: &mut [[u8; 32]]) {
     debug_assert_eq!(msgs.len(), out.len());
-    let work = msgs.total_len() + 64 * msgs.len();
-    if !parallel || work < PARALLEL_MIN_BYTES {
-        for (o, m) in out.iter_mut().zip(msgs.iter()) {
-            *o = sha256(m);
+    workers.for_each_part(out, part_len(msgs), |start, part| {
+        for (j, o) in part.iter_mut().enumerate() {
+            *o = sha256(msgs.get(start + j).unwrap_or_default());
         }
-    } else {
-        // Items per task so that each task carries at least ~PARALLEL_MIN_BYTES / 4 of work.
-        let min_len = (msgs.len() * PARALLEL_MIN_BYTES / 4 / work).max(1);
-        out.par_iter_mut()
-            .enumerate()
-            .with_min_len(min_len)
-            .for_each(|(i, o)| *o = sha256(msgs.get(i).unwrap_or_default()));
-    }
+    });
 }
 
 /// One 64-byte SHA-256 input block, as sha2's compression function takes it.
