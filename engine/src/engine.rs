@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use crate::backend::cpu::CpuBackend;
+use crate::backend::gpu::{GpuBackend, GpuOptions, ALLOW_SOFTWARE_ENV};
 use crate::backend::{BackendChoice, BackendKind};
 use crate::batch::{Messages, SignatureBatch};
 use crate::ed25519::{Rule, Verdict};
 use crate::error::{Error, Result};
 use crate::merkle::{MerkleRoot, MerkleScheme};
+use crate::route::Route;
 
 /// The batch verification engine. `Send + Sync` and cheap to clone (an `Arc` inside): build one
 /// at start-up and share it.
@@ -34,8 +36,11 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
-enum Inner {
-    Cpu(CpuBackend),
+struct Inner {
+    cpu: CpuBackend,
+    gpu: Option<(GpuBackend, Route)>,
+    /// Why an `auto` engine has no GPU (for `vera info` and logs).
+    no_gpu: Option<String>,
 }
 
 /// Options for building an [`Engine`].
@@ -43,6 +48,7 @@ enum Inner {
 pub struct EngineBuilder {
     backend: BackendChoice,
     threads: Option<usize>,
+    gpu: GpuOptions,
 }
 
 impl EngineBuilder {
@@ -58,17 +64,48 @@ impl EngineBuilder {
         self
     }
 
-    /// Builds the engine. Fails when the GPU backend is required and not available.
+    /// Lets `auto` use a software GPU adapter (lavapipe, WARP) when there is no hardware GPU;
+    /// also switched on by the environment variable `VERA_ALLOW_SOFTWARE_GPU=1`. A forced GPU
+    /// engine ([`BackendChoice::Gpu`]) always accepts one.
+    pub fn allow_software_gpu(mut self, allow: bool) -> Self {
+        self.gpu.allow_software = allow;
+        self
+    }
+
+    /// Caps the GPU storage-binding size, in bytes, so that inputs are split into more chunks
+    /// (for tests of the chunking paths).
+    pub fn gpu_max_binding(mut self, bytes: u64) -> Self {
+        self.gpu.max_binding = Some(bytes);
+        self
+    }
+
+    /// Builds the engine. Fails only when the GPU backend is required and not available.
     pub fn build(self) -> Result<Engine> {
-        match self.backend {
-            BackendChoice::Gpu => Err(Error::BackendUnavailable(
-                BackendKind::Gpu,
-                "this build of vera has no GPU backend yet".into(),
-            )),
-            BackendChoice::Auto | BackendChoice::Cpu => Ok(Engine {
-                inner: Arc::new(Inner::Cpu(CpuBackend::new(self.threads))),
-            }),
-        }
+        let cpu = CpuBackend::new(self.threads);
+        let (gpu, no_gpu) = match self.backend {
+            BackendChoice::Cpu => (None, None),
+            BackendChoice::Gpu => {
+                let opts = GpuOptions {
+                    allow_software: true,
+                    ..self.gpu
+                };
+                (Some((GpuBackend::new(&opts)?, Route::Gpu)), None)
+            }
+            BackendChoice::Auto => {
+                let env = std::env::var(ALLOW_SOFTWARE_ENV).is_ok_and(|v| v == "1");
+                let opts = GpuOptions {
+                    allow_software: self.gpu.allow_software || env,
+                    ..self.gpu
+                };
+                match GpuBackend::new(&opts) {
+                    Ok(gpu) => (Some((gpu, Route::Auto)), None),
+                    Err(e) => (None, Some(e.to_string())),
+                }
+            }
+        };
+        Ok(Engine {
+            inner: Arc::new(Inner { cpu, gpu, no_gpu }),
+        })
     }
 }
 
@@ -81,7 +118,11 @@ impl Engine {
     /// The CPU backend on every core.
     pub fn cpu() -> Engine {
         Engine {
-            inner: Arc::new(Inner::Cpu(CpuBackend::new(None))),
+            inner: Arc::new(Inner {
+                cpu: CpuBackend::new(None),
+                gpu: None,
+                no_gpu: None,
+            }),
         }
     }
 
@@ -95,32 +136,41 @@ impl Engine {
         Engine::builder().build().unwrap_or_else(|_| Engine::cpu())
     }
 
-    /// The backend this engine runs on.
+    /// The backend this engine runs on: [`BackendKind::Gpu`] when it has a GPU (which then takes
+    /// the batches it is faster for; the CPU takes the rest).
     pub fn backend(&self) -> BackendKind {
-        match &*self.inner {
-            Inner::Cpu(_) => BackendKind::Cpu,
+        match self.inner.gpu {
+            Some(_) => BackendKind::Gpu,
+            None => BackendKind::Cpu,
         }
+    }
+
+    /// The GPU backend, when the engine has one.
+    pub fn gpu_backend(&self) -> Option<&GpuBackend> {
+        self.inner.gpu.as_ref().map(|(g, _)| g)
+    }
+
+    /// Why an `auto` engine found no usable GPU, if it did not.
+    pub fn gpu_unavailable_reason(&self) -> Option<&str> {
+        self.inner.no_gpu.as_deref()
     }
 
     /// The number of CPU worker threads.
     pub fn cpu_threads(&self) -> usize {
-        match &*self.inner {
-            Inner::Cpu(cpu) => cpu.threads(),
-        }
+        self.inner.cpu.threads()
     }
 
     /// Forgets the decompressed public keys kept between batches (for benchmarks of the cold
     /// path, or to release their memory: at most 64 Ki keys per rule family, ≈ 13 MiB).
     pub fn clear_key_cache(&self) {
-        match &*self.inner {
-            Inner::Cpu(cpu) => cpu.clear_key_cache(),
-        }
+        self.inner.cpu.clear_key_cache();
     }
 
     /// SHA-256 of every message, in order.
     pub fn sha256(&self, msgs: Messages<'_>) -> Result<Vec<[u8; 32]>> {
-        match &*self.inner {
-            Inner::Cpu(cpu) => Ok(cpu.sha256(msgs)),
+        match &self.inner.gpu {
+            Some((gpu, route)) if route.hash_on_gpu(msgs) => gpu.sha256(msgs),
+            _ => Ok(self.inner.cpu.sha256(msgs)),
         }
     }
 
@@ -129,8 +179,9 @@ impl Engine {
     /// internal byte order.
     pub fn merkle_root(&self, scheme: MerkleScheme, leaves: Messages<'_>) -> Result<MerkleRoot> {
         match scheme {
-            MerkleScheme::Rfc6962 => match &*self.inner {
-                Inner::Cpu(cpu) => Ok(cpu.rfc6962_root(leaves)),
+            MerkleScheme::Rfc6962 => match &self.inner.gpu {
+                Some((gpu, route)) if route.merkle_on_gpu(leaves.len()) => gpu.rfc6962_root(leaves),
+                _ => Ok(self.inner.cpu.rfc6962_root(leaves)),
             },
             MerkleScheme::Bitcoin => {
                 if let Some(index) = leaves.iter().position(|l| l.len() != 32) {
@@ -157,17 +208,19 @@ impl Engine {
         scheme: MerkleScheme,
         hashes: &[[u8; 32]],
     ) -> Result<MerkleRoot> {
-        match &*self.inner {
-            Inner::Cpu(cpu) => Ok(cpu.merkle_root_from_hashes(scheme, hashes)),
+        match &self.inner.gpu {
+            Some((gpu, route)) if route.merkle_on_gpu(hashes.len()) => {
+                gpu.merkle_root_from_hashes(scheme, hashes)
+            }
+            _ => Ok(self.inner.cpu.merkle_root_from_hashes(scheme, hashes)),
         }
     }
 
     /// One [`Verdict`] per signature under `rule`, in input order. An invalid signature is a
     /// verdict, not an error.
     pub fn verify(&self, rule: Rule, batch: SignatureBatch<'_>) -> Result<Vec<Verdict>> {
-        match &*self.inner {
-            Inner::Cpu(cpu) => Ok(cpu.verify(rule, batch)),
-        }
+        // Ed25519 runs on the CPU backend until the GPU kernels for it land.
+        Ok(self.inner.cpu.verify(rule, batch))
     }
 }
 
@@ -176,12 +229,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn engine_is_send_sync_and_gpu_absence_is_an_error() {
+    fn engine_is_send_sync() {
         fn assert_send_sync<T: Send + Sync + Clone>() {}
         assert_send_sync::<Engine>();
-        let err = Engine::gpu().err().expect("no GPU backend in this build");
-        assert!(err.to_string().contains("gpu backend unavailable"), "{err}");
-        assert_eq!(Engine::auto().backend(), BackendKind::Cpu);
+        assert_eq!(Engine::cpu().backend(), BackendKind::Cpu);
     }
 
     #[test]

@@ -51,6 +51,10 @@ pub enum Error {
     /// The requested backend is not available on this machine or in this build.
     #[error("{0} backend unavailable: {1}")]
     BackendUnavailable(crate::BackendKind, String),
+    /// The GPU failed while carrying out a request: device lost, a failed buffer map, a timeout.
+    /// The request can be retried on the CPU backend.
+    #[error("GPU failure: {0}")]
+    Gpu(String),
     /// A worker thread pool could not be started.
     #[error("could not start the CPU thread pool: {0}")]
     ThreadPool(String),

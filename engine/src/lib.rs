@@ -21,7 +21,9 @@
 //!   branches.
 //! - [`backend`]: the backends, each with the same operations under the same names;
 //!   [`backend::cpu`] is the exact, SIMD and multi-core CPU path.
-//! - [`Engine`]: the handle callers hold; it picks a backend once and forwards to it.
+//!   [`backend::gpu`] runs the WGSL shaders of `vera-shaders` through wgpu.
+//! - [`Engine`]: the handle callers hold; it picks a backend once and forwards to it, the GPU
+//!   taking the batches it is faster for (`route.rs` holds that policy).
 //! - [`Error`]: what goes wrong with a *request* (a bad signature is a verdict, not an error).
 
 #![warn(missing_docs)]
@@ -32,6 +34,7 @@ pub mod ed25519;
 mod engine;
 pub mod error;
 pub mod merkle;
+mod route;
 
 pub use backend::{BackendChoice, BackendKind};
 pub use batch::{MessageBuf, Messages, SignatureBatch, SignatureBatchBuf};

@@ -2,6 +2,7 @@
 //! picks one at construction and forwards to it.
 
 pub mod cpu;
+pub mod gpu;
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,0 +1,209 @@
+//! Merkle roots on the GPU: leaves are uploaded (or hashed on the GPU) a super-chunk at a time,
+//! each super-chunk reduced at once by `merkle_reduce.wgsl` to its nodes at height 8; then passes
+//! over those nodes, all in one submission, down to the root. Only the root and the `mutated`
+//! flag are read back.
+
+use std::ops::Range;
+
+use super::GpuBackend;
+use crate::backend::cpu::merkle::empty_root;
+use crate::batch::Messages;
+use crate::error::{Error, Result};
+use crate::merkle::{MerkleRoot, MerkleScheme};
+
+const CHUNK: u64 = vera_shaders::MERKLE_CHUNK as u64;
+
+/// Nodes per super-chunk: what one binding holds, a multiple of 8 chunks so that each
+/// super-chunk's parents start on a 256-byte boundary.
+fn super_chunk(gpu: &GpuBackend) -> u64 {
+    (gpu.max_binding / 32 / (8 * CHUNK)).max(1) * 8 * CHUNK
+}
+
+fn scheme_id(scheme: MerkleScheme) -> u32 {
+    match scheme {
+        MerkleScheme::Rfc6962 => 0,
+        MerkleScheme::Bitcoin => 1,
+    }
+}
+
+/// The root over already-hashed leaves (RFC 6962 leaf hashes, or Bitcoin txids).
+pub(super) fn root_from_hashes(
+    gpu: &GpuBackend,
+    scheme: MerkleScheme,
+    hashes: &[[u8; 32]],
+) -> Result<MerkleRoot> {
+    gpu.check()?;
+    match hashes {
+        [] => return Ok(trivial(scheme, empty_root(scheme), 0)),
+        [only] => return Ok(trivial(scheme, *only, 1)),
+        _ => {}
+    }
+    reduce(gpu, scheme, hashes.len() as u64, |_, _, nodes, range| {
+        let bytes = hashes[range.start as usize..range.end as usize].as_flattened();
+        gpu.upload(nodes, 0, bytes);
+        Ok(Vec::new())
+    })
+}
+
+/// The RFC 6962 root over leaf data: leaves hashed with the 0x00 prefix on the GPU.
+pub(super) fn rfc6962_root(gpu: &GpuBackend, leaves: Messages<'_>) -> Result<MerkleRoot> {
+    gpu.check()?;
+    if leaves.is_empty() {
+        return Ok(trivial(
+            MerkleScheme::Rfc6962,
+            empty_root(MerkleScheme::Rfc6962),
+            0,
+        ));
+    }
+    let n = leaves.len() as u64;
+    reduce(
+        gpu,
+        MerkleScheme::Rfc6962,
+        n,
+        |gpu, encoder, nodes, range| {
+            let mut temps = Vec::new();
+            let mut start = range.start as usize;
+            while start < range.end as usize {
+                let whole = super::sha256::next_run(leaves, start, gpu.max_binding);
+                let run = whole.start..whole.end.min(range.end as usize);
+                let at = (start as u64 - range.start) * 32;
+                if run.is_empty() {
+                    // A leaf too large to bind: hashed here, with the same result.
+                    let leaf = crate::backend::cpu::merkle::rfc6962_leaf(
+                        leaves.get(start).unwrap_or_default(),
+                    );
+                    gpu.upload(nodes, at, &leaf);
+                    start += 1;
+                    continue;
+                }
+                temps.extend(super::sha256::record(
+                    gpu,
+                    encoder,
+                    leaves,
+                    run.clone(),
+                    Some(0),
+                    nodes,
+                    at,
+                ));
+                start = run.end;
+            }
+            Ok(temps)
+        },
+    )
+}
+
+fn trivial(scheme: MerkleScheme, root: [u8; 32], leaves: u64) -> MerkleRoot {
+    MerkleRoot {
+        root,
+        leaves,
+        mutated: (scheme == MerkleScheme::Bitcoin).then_some(false),
+    }
+}
+
+/// Reduces `n` leaves, which `fill` writes (uploads or records hashing) into a nodes buffer one
+/// super-chunk `range` at a time.
+fn reduce(
+    gpu: &GpuBackend,
+    scheme: MerkleScheme,
+    n: u64,
+    fill: impl Fn(
+        &GpuBackend,
+        &mut wgpu::CommandEncoder,
+        &wgpu::Buffer,
+        Range<u64>,
+    ) -> Result<Vec<wgpu::Buffer>>,
+) -> Result<MerkleRoot> {
+    let mut count = n.div_ceil(CHUNK);
+    if count * 32 > gpu.max_binding {
+        return Err(Error::TooLarge {
+            what: "Merkle leaves for this GPU",
+            found: n,
+            limit: gpu.max_binding / 32 * CHUNK,
+        });
+    }
+    let flags = gpu.storage("vera merkle flags", 4);
+    let mut parents = gpu.storage("vera merkle parents", count * 32);
+    gpu.upload(&flags, 0, &[0; 4]);
+    let step = super_chunk(gpu);
+    let mut start = 0;
+    let mut spare = Vec::new();
+    while start < n {
+        let end = (start + step).min(n);
+        let nodes = gpu.storage("vera merkle leaves", (end - start) * 32);
+        let mut encoder = gpu.encoder("vera merkle leaves");
+        let temps = fill(gpu, &mut encoder, &nodes, start..end)?;
+        pass(
+            gpu,
+            &mut encoder,
+            scheme,
+            (&nodes, 0, end - start),
+            (&parents, start / CHUNK * 32),
+            &flags,
+            n > CHUNK,
+        );
+        gpu.submit(encoder)?;
+        gpu.recycle(temps.into_iter().chain([nodes]));
+        start = end;
+    }
+    // The remaining passes, one submission.
+    let mut encoder = gpu.encoder("vera merkle passes");
+    while count > 1 {
+        let next = count.div_ceil(CHUNK);
+        let out = gpu.storage("vera merkle parents", next * 32);
+        pass(
+            gpu,
+            &mut encoder,
+            scheme,
+            (&parents, 0, count),
+            (&out, 0),
+            &flags,
+            count > CHUNK,
+        );
+        spare.push(std::mem::replace(&mut parents, out));
+        count = next;
+    }
+    let bytes = gpu.submit_and_read(encoder, &[(&parents, 0, 32), (&flags, 0, 4)])?;
+    gpu.recycle(spare.into_iter().chain([parents, flags]));
+    let mut root = [0u8; 32];
+    root.copy_from_slice(&bytes[..32]);
+    Ok(MerkleRoot {
+        root,
+        leaves: n,
+        mutated: (scheme == MerkleScheme::Bitcoin).then_some(bytes[32] != 0),
+    })
+}
+
+/// Records one reduction pass over `count` nodes of `input`, writing their parents at height 8
+/// into `output` at the given byte offset.
+fn pass(
+    gpu: &GpuBackend,
+    encoder: &mut wgpu::CommandEncoder,
+    scheme: MerkleScheme,
+    (input, in_offset, count): (&wgpu::Buffer, u64, u64),
+    (output, out_offset): (&wgpu::Buffer, u64),
+    flags: &wgpu::Buffer,
+    lift: bool,
+) {
+    let groups = count.div_ceil(CHUNK) as u32;
+    let grid = gpu.grid(groups);
+    let params = gpu.uniform([count as u32, scheme_id(scheme), u32::from(lift), grid.0]);
+    let binding = |buffer, offset, size| {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer,
+            offset,
+            size: wgpu::BufferSize::new(size),
+        })
+    };
+    gpu.dispatch(
+        encoder,
+        &gpu.merkle,
+        "vera merkle_reduce",
+        &[
+            params.as_entire_binding(),
+            binding(input, in_offset, count * 32),
+            binding(output, out_offset, u64::from(groups) * 32),
+            binding(flags, 0, 4),
+        ],
+        grid,
+    );
+}

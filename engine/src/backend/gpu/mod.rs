@@ -1,0 +1,361 @@
+//! The GPU backend: WGSL compute shaders (from `vera-shaders`) through wgpu, on Vulkan, Metal or
+//! DX12. The same operations under the same names as [`cpu`](super::cpu), with identical results.
+//!
+//! Set-up (adapter, device, pipelines) happens once in [`GpuBackend::new`]. Each operation then
+//! records its uploads and dispatches, submits, and waits for its results with a bounded wait: a
+//! lost device, a failed map or a timeout is an [`Error::Gpu`], never a panic or a hang.
+//! Inputs larger than the adapter's storage-binding limit are split into chunks.
+
+pub mod context;
+mod merkle;
+mod sha256;
+
+use std::collections::HashMap;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wgpu::util::DeviceExt;
+
+pub use context::{list_adapters, AdapterReport};
+
+use crate::batch::Messages;
+use crate::error::{Error, Result};
+use crate::merkle::{MerkleRoot, MerkleScheme};
+use crate::BackendKind;
+
+/// How long one submission may take before the operation fails instead of hanging.
+const WAIT_LIMIT: Duration = Duration::from_secs(120);
+
+/// Options for [`GpuBackend::new`].
+#[derive(Debug, Clone, Default)]
+pub struct GpuOptions {
+    /// Accept a software adapter (lavapipe, WARP) when there is no hardware GPU. They are slower
+    /// than the CPU path, so only tests and explicit requests want them.
+    pub allow_software: bool,
+    /// Cap the storage-binding size below the adapter's limit, in bytes (tests use this to force
+    /// chunking on small inputs). Rounded down to a multiple of 64 KiB; at least 64 KiB.
+    pub max_binding: Option<u64>,
+}
+
+/// The environment variable that lets `auto` use a software adapter.
+pub const ALLOW_SOFTWARE_ENV: &str = "VERA_ALLOW_SOFTWARE_GPU";
+
+/// A device with vera's pipelines built.
+pub struct GpuBackend {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    report: AdapterReport,
+    /// The largest storage binding used, in bytes.
+    max_binding: u64,
+    max_workgroups: u32,
+    sha256: wgpu::ComputePipeline,
+    merkle: wgpu::ComputePipeline,
+    setup_time: Duration,
+    /// The first uncaptured wgpu error or device-loss message; once set, every operation fails.
+    fault: Arc<Mutex<Option<String>>>,
+    /// Reusable buffers by (usage, size class).
+    pool: Mutex<HashMap<(u32, u64), Vec<wgpu::Buffer>>>,
+}
+
+fn unavailable(msg: impl Into<String>) -> Error {
+    Error::BackendUnavailable(BackendKind::Gpu, msg.into())
+}
+
+impl GpuBackend {
+    /// Picks the best adapter (a hardware GPU; a software one only if `opts` allows), opens a
+    /// device with the adapter's own limits, and builds every pipeline.
+    pub fn new(opts: &GpuOptions) -> Result<Self> {
+        let started = Instant::now();
+        let instance = context::instance();
+        let adapters = context::adapters(&instance);
+        let found: Vec<String> = adapters
+            .iter()
+            .map(|a| AdapterReport::of(a).to_string())
+            .collect();
+        let adapter = adapters
+            .into_iter()
+            .find(|a| opts.allow_software || a.get_info().device_type != wgpu::DeviceType::Cpu)
+            .ok_or_else(|| {
+                if found.is_empty() {
+                    unavailable(
+                        "no GPU adapter found (no Vulkan, Metal or DX12 driver; on Linux install \
+                         your GPU's Vulkan driver, or Mesa's mesa-vulkan-drivers for lavapipe)",
+                    )
+                } else {
+                    unavailable(format!(
+                        "only software adapters found ({}), which are slower than the CPU path; \
+                         use --backend gpu or set {ALLOW_SOFTWARE_ENV}=1 to use them anyway",
+                        found.join("; ")
+                    ))
+                }
+            })?;
+        let report = AdapterReport::of(&adapter);
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("vera"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| unavailable(format!("cannot open {}: {e}", report.name)))?;
+
+        let fault = Arc::new(Mutex::new(None));
+        let f = Arc::clone(&fault);
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut slot = f.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| format!("wgpu error: {e}"));
+        }));
+        let f = Arc::clone(&fault);
+        device.set_device_lost_callback(move |reason, msg| {
+            let mut slot = f.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| format!("device lost ({reason:?}): {msg}"));
+        });
+
+        let pipeline = |shader: &vera_shaders::Shader| {
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(shader.name),
+                source: wgpu::ShaderSource::Wgsl(shader.source().into()),
+            });
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(shader.name),
+                layout: None,
+                module: &module,
+                entry_point: Some(shader.entry_point),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let sha256 = pipeline(&vera_shaders::SHA256_BATCH);
+        let merkle = pipeline(&vera_shaders::MERKLE_REDUCE);
+
+        let cap = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        let max_binding =
+            opts.max_binding.map_or(cap, |m| m.min(cap)).max(1 << 16) / (1 << 16) * (1 << 16);
+        let backend = GpuBackend {
+            device,
+            queue,
+            report,
+            max_binding,
+            max_workgroups: limits.max_compute_workgroups_per_dimension.max(1),
+            sha256,
+            merkle,
+            setup_time: Duration::ZERO,
+            fault,
+            pool: Mutex::new(HashMap::new()),
+        };
+        backend.check()?;
+        Ok(GpuBackend {
+            setup_time: started.elapsed(),
+            ..backend
+        })
+    }
+
+    /// The adapter in use.
+    pub fn adapter(&self) -> &AdapterReport {
+        &self.report
+    }
+
+    /// How long adapter selection, device creation and pipeline builds took.
+    pub fn setup_time(&self) -> Duration {
+        self.setup_time
+    }
+
+    /// Fails if the device reported an error or was lost.
+    fn check(&self) -> Result<()> {
+        match &*self.fault.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(msg) => Err(Error::Gpu(msg.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// SHA-256 of every message, in order.
+    pub fn sha256(&self, msgs: Messages<'_>) -> Result<Vec<[u8; 32]>> {
+        sha256::sha256(self, msgs)
+    }
+
+    /// The RFC 6962 root over leaf data.
+    pub fn rfc6962_root(&self, leaves: Messages<'_>) -> Result<MerkleRoot> {
+        merkle::rfc6962_root(self, leaves)
+    }
+
+    /// The root over already-hashed leaves.
+    pub fn merkle_root_from_hashes(
+        &self,
+        scheme: MerkleScheme,
+        hashes: &[[u8; 32]],
+    ) -> Result<MerkleRoot> {
+        merkle::root_from_hashes(self, scheme, hashes)
+    }
+
+    // ---- buffers -------------------------------------------------------------------------
+
+    /// A buffer of at least `size` bytes from the pool (or a new one).
+    fn buffer(&self, label: &'static str, usage: wgpu::BufferUsages, size: u64) -> wgpu::Buffer {
+        let class = size.max(256).next_power_of_two();
+        let key = (usage.bits(), class);
+        let reused = self
+            .pool
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(&key)
+            .and_then(Vec::pop);
+        reused.unwrap_or_else(|| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: class,
+                usage,
+                mapped_at_creation: false,
+            })
+        })
+    }
+
+    /// Returns buffers to the pool (a few per class are kept).
+    fn recycle(&self, buffers: impl IntoIterator<Item = wgpu::Buffer>) {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        for b in buffers {
+            let list = pool.entry((b.usage().bits(), b.size())).or_default();
+            if list.len() < 4 {
+                list.push(b);
+            }
+        }
+    }
+
+    fn storage(&self, label: &'static str, size: u64) -> wgpu::Buffer {
+        self.buffer(
+            label,
+            wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
+            size,
+        )
+    }
+
+    /// Queues `bytes` to be written at `offset` (any length: a ragged tail is zero-padded to
+    /// the 4-byte copy alignment).
+    fn upload(&self, buffer: &wgpu::Buffer, offset: u64, bytes: &[u8]) {
+        let whole = bytes.len() / 4 * 4;
+        if whole > 0 {
+            self.queue.write_buffer(buffer, offset, &bytes[..whole]);
+        }
+        if whole < bytes.len() {
+            let mut tail = [0u8; 4];
+            tail[..bytes.len() - whole].copy_from_slice(&bytes[whole..]);
+            self.queue
+                .write_buffer(buffer, offset + whole as u64, &tail);
+        }
+    }
+
+    fn uniform(&self, words: [u32; 4]) -> wgpu::Buffer {
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("vera params"),
+                contents: &bytes,
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
+    }
+
+    /// Workgroup counts for `groups` workgroups as a 2-D grid within the per-dimension limit.
+    fn grid(&self, groups: u32) -> (u32, u32) {
+        let x = groups.clamp(1, self.max_workgroups);
+        (x, groups.div_ceil(x))
+    }
+
+    /// Records one compute dispatch.
+    fn dispatch(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        pipeline: &wgpu::ComputePipeline,
+        label: &'static str,
+        bindings: &[wgpu::BindingResource<'_>],
+        grid: (u32, u32),
+    ) {
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = bindings
+            .iter()
+            .enumerate()
+            .map(|(i, r)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: r.clone(),
+            })
+            .collect();
+        let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(label),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &group, &[]);
+        pass.dispatch_workgroups(grid.0, grid.1, 1);
+    }
+
+    fn encoder(&self, label: &'static str) -> wgpu::CommandEncoder {
+        self.device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
+    }
+
+    /// Submits `encoder` after copying `ranges` of source buffers into one readback buffer, waits
+    /// (bounded), and returns the bytes read, in range order.
+    fn submit_and_read(
+        &self,
+        mut encoder: wgpu::CommandEncoder,
+        ranges: &[(&wgpu::Buffer, u64, u64)],
+    ) -> Result<Vec<u8>> {
+        let total: u64 = ranges.iter().map(|r| r.2).sum();
+        let readback = self.buffer(
+            "vera readback",
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            total,
+        );
+        let mut at = 0;
+        for (src, offset, size) in ranges {
+            encoder.copy_buffer_to_buffer(src, *offset, &readback, at, *size);
+            at += size;
+        }
+        let index = self.queue.submit([encoder.finish()]);
+        let (tx, rx) = mpsc::channel();
+        readback
+            .slice(..total.max(4))
+            .map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
+            });
+        self.wait(index)?;
+        let mapped = rx
+            .recv_timeout(Duration::from_secs(1))
+            .map_err(|_| Error::Gpu("readback was never mapped".into()))?
+            .map_err(|e| Error::Gpu(format!("cannot map readback buffer: {e}")))?;
+        let _: () = mapped;
+        let bytes = {
+            let view = readback
+                .slice(..total.max(4))
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu(format!("cannot read mapped buffer: {e}")))?;
+            view[..total as usize].to_vec()
+        };
+        readback.unmap();
+        self.recycle([readback]);
+        self.check()?;
+        Ok(bytes)
+    }
+
+    /// Submits `encoder` and waits for it (bounded).
+    fn submit(&self, encoder: wgpu::CommandEncoder) -> Result<()> {
+        let index = self.queue.submit([encoder.finish()]);
+        self.wait(index)
+    }
+
+    fn wait(&self, index: wgpu::SubmissionIndex) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: Some(WAIT_LIMIT),
+            })
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        self.check()
+    }
+}
