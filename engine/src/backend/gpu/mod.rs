@@ -325,11 +325,10 @@ impl GpuBackend {
                 let _ = tx.send(r);
             });
         self.wait(index)?;
-        let mapped = rx
-            .recv_timeout(Duration::from_secs(1))
+        // The wait above ran the map callback; a missing answer means the device failed.
+        rx.recv_timeout(Duration::from_secs(1))
             .map_err(|_| Error::Gpu("readback was never mapped".into()))?
             .map_err(|e| Error::Gpu(format!("cannot map readback buffer: {e}")))?;
-        let _: () = mapped;
         let bytes = {
             let view = readback
                 .slice(..total.max(4))
