@@ -1,26 +1,72 @@
 //! Shared harness for vera's conformance and differential tests.
 //!
-//! Every test runs against every engine returned by [`engines`], so a new backend is held to the
-//! same vectors and references the moment it is added here.
+//! Every test runs against every engine returned by [`engines`], so each backend is held to the
+//! same vectors and references: the CPU backend, and — where a GPU adapter exists (lavapipe in
+//! CI) — the GPU backend, once as it is and once with its bindings capped at 64 KiB so that
+//! every chunking path runs on small inputs.
+//!
+//! With `VERA_REQUIRE_GPU=1` (as `scripts/test-all` sets after installing lavapipe) a missing
+//! GPU adapter fails the tests instead of skipping the GPU engines.
+
+use std::sync::OnceLock;
 
 use vera_engine::{BackendChoice, Engine};
 
+/// The environment variable that makes a missing GPU adapter a test failure.
+pub const REQUIRE_GPU_ENV: &str = "VERA_REQUIRE_GPU";
+
+/// Whether the GPU backend must be tested (`VERA_REQUIRE_GPU=1`).
+pub fn gpu_required() -> bool {
+    std::env::var(REQUIRE_GPU_ENV).is_ok_and(|v| v == "1")
+}
+
+/// The GPU engines (forced GPU, software adapters allowed), built once per test binary: pipeline
+/// builds take a second or more on lavapipe. Empty when there is no adapter and the GPU is not
+/// required; panics when it is required and missing.
+pub fn gpu_engines() -> &'static [(String, Engine)] {
+    static GPU: OnceLock<Vec<(String, Engine)>> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let build = |cap: Option<u64>| {
+            let mut b = Engine::builder().backend(BackendChoice::Gpu);
+            if let Some(cap) = cap {
+                b = b.gpu_max_binding(cap);
+            }
+            b.build()
+        };
+        match build(None) {
+            Ok(gpu) => {
+                let capped = build(Some(64 * 1024)).expect("a second device on the same adapter");
+                vec![("gpu".to_string(), gpu), ("gpu-64KiB-bindings".to_string(), capped)]
+            }
+            Err(e) if gpu_required() => {
+                panic!("{REQUIRE_GPU_ENV}=1 but the GPU backend is unavailable: {e}")
+            }
+            Err(e) => {
+                eprintln!("note: GPU engines skipped ({e}); set {REQUIRE_GPU_ENV}=1 to require them");
+                Vec::new()
+            }
+        }
+    })
+}
+
 /// Every engine configuration the tests hold to the references: the CPU backend on all cores and
-/// on one thread (the serial paths differ from the parallel ones).
+/// on one thread (the serial paths differ from the parallel ones), then the GPU engines.
 pub fn engines() -> Vec<(String, Engine)> {
-    let mut v = vec![
-        ("cpu".to_string(), Engine::cpu()),
-        (
-            "cpu-1-thread".to_string(),
-            Engine::builder()
-                .backend(BackendChoice::Cpu)
-                .threads(1)
-                .build()
-                .expect("a CPU engine always builds"),
-        ),
-    ];
-    v.shrink_to_fit();
-    v
+    static CPU: OnceLock<Vec<(String, Engine)>> = OnceLock::new();
+    let cpu = CPU.get_or_init(|| {
+        vec![
+            ("cpu".to_string(), Engine::cpu()),
+            (
+                "cpu-1-thread".to_string(),
+                Engine::builder()
+                    .backend(BackendChoice::Cpu)
+                    .threads(1)
+                    .build()
+                    .expect("a CPU engine always builds"),
+            ),
+        ]
+    });
+    cpu.iter().chain(gpu_engines()).cloned().collect()
 }
 
 /// Decodes lowercase or uppercase hex, panicking with the offending text (test data only).

@@ -8,13 +8,13 @@ use std::ops::Range;
 use super::GpuBackend;
 use crate::backend::cpu::merkle::empty_root;
 use crate::batch::Messages;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::merkle::{MerkleRoot, MerkleScheme};
 
 const CHUNK: u64 = vera_shaders::MERKLE_CHUNK as u64;
 
 /// Nodes per super-chunk: what one binding holds, a multiple of 8 chunks so that each
-/// super-chunk's parents start on a 256-byte boundary.
+/// super-chunk's parents start on a 256-byte boundary (the strictest offset alignment).
 fn super_chunk(gpu: &GpuBackend) -> u64 {
     (gpu.max_binding / 32 / (8 * CHUNK)).max(1) * 8 * CHUNK
 }
@@ -114,13 +114,6 @@ fn reduce(
     ) -> Result<Vec<wgpu::Buffer>>,
 ) -> Result<MerkleRoot> {
     let mut count = n.div_ceil(CHUNK);
-    if count * 32 > gpu.max_binding {
-        return Err(Error::TooLarge {
-            what: "Merkle leaves for this GPU",
-            found: n,
-            limit: gpu.max_binding / 32 * CHUNK,
-        });
-    }
     let flags = gpu.storage("vera merkle flags", 4);
     let mut parents = gpu.storage("vera merkle parents", count * 32);
     gpu.upload(&flags, 0, &[0; 4]);
@@ -150,15 +143,21 @@ fn reduce(
     while count > 1 {
         let next = count.div_ceil(CHUNK);
         let out = gpu.storage("vera merkle parents", next * 32);
-        pass(
-            gpu,
-            &mut encoder,
-            scheme,
-            (&parents, 0, count),
-            (&out, 0),
-            &flags,
-            count > CHUNK,
-        );
+        // A level larger than one binding is bound a super-chunk at a time.
+        let mut s = 0;
+        while s < count {
+            let e = (s + step).min(count);
+            pass(
+                gpu,
+                &mut encoder,
+                scheme,
+                (&parents, s * 32, e - s),
+                (&out, s / CHUNK * 32),
+                &flags,
+                count > CHUNK,
+            );
+            s = e;
+        }
         spare.push(std::mem::replace(&mut parents, out));
         count = next;
     }
