@@ -60,11 +60,11 @@ fn rfc6962_node(l: array<u32, 8>, r: array<u32, 8>) -> array<u32, 8> {
     for (var k = 1u; k < 8u; k++) {
         b[8u + k] = (r[k - 1u] << 24u) | (r[k] >> 8u);
     }
-    sha256_compress(&s, &b);
+    sha256_compress(&s, b);
     var t: array<u32, 16>;
     t[0] = (r[7] << 24u) | 0x00800000u;
     t[15] = 65u * 8u;
-    sha256_compress(&s, &t);
+    sha256_compress(&s, t);
     return s;
 }
 
@@ -76,7 +76,7 @@ fn bitcoin_node(l: array<u32, 8>, r: array<u32, 8>) -> array<u32, 8> {
         b[k] = l[k];
         b[8u + k] = r[k];
     }
-    sha256_compress(&s, &b);
+    sha256_compress(&s, b);
     sha256_compress_pad64(&s);
     var o = SHA256_IV;
     var t: array<u32, 16>;
@@ -85,7 +85,7 @@ fn bitcoin_node(l: array<u32, 8>, r: array<u32, 8>) -> array<u32, 8> {
     }
     t[8] = 0x80000000u;
     t[15] = 32u * 8u;
-    sha256_compress(&o, &t);
+    sha256_compress(&o, t);
     return o;
 }
 

@@ -69,7 +69,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             block[14] = len >> 29u;
             block[15] = len << 3u;
         }
-        sha256_compress(&state, &block);
+        sha256_compress(&state, block);
     }
     for (var w = 0u; w < 8u; w++) {
         digests[i * 8u + w] = bswap(state[w]);

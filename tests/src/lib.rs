@@ -36,13 +36,18 @@ pub fn gpu_engines() -> &'static [(String, Engine)] {
         match build(None) {
             Ok(gpu) => {
                 let capped = build(Some(64 * 1024)).expect("a second device on the same adapter");
-                vec![("gpu".to_string(), gpu), ("gpu-64KiB-bindings".to_string(), capped)]
+                vec![
+                    ("gpu".to_string(), gpu),
+                    ("gpu-64KiB-bindings".to_string(), capped),
+                ]
             }
             Err(e) if gpu_required() => {
                 panic!("{REQUIRE_GPU_ENV}=1 but the GPU backend is unavailable: {e}")
             }
             Err(e) => {
-                eprintln!("note: GPU engines skipped ({e}); set {REQUIRE_GPU_ENV}=1 to require them");
+                eprintln!(
+                    "note: GPU engines skipped ({e}); set {REQUIRE_GPU_ENV}=1 to require them"
+                );
                 Vec::new()
             }
         }

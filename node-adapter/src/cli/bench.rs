@@ -42,6 +42,9 @@ pub struct BenchArgs {
     /// CPU worker threads for vera's multi-core rows (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Measure a software GPU adapter (lavapipe) too when there is no hardware GPU.
+    #[arg(long)]
+    allow_software_gpu: bool,
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -62,6 +65,7 @@ struct Row {
     variant: String,
     size: usize,
     implementation: String,
+    /// CPU threads (0 for a GPU row).
     threads: usize,
     /// Whether this implementation gives the rule's exact verdicts (reference rows that are not
     /// exact for the rule are shown for comparison only).
@@ -77,7 +81,8 @@ struct Row {
 struct Report {
     vera_version: &'static str,
     cpu: CpuInfo,
-    backend: String,
+    /// The GPU adapter measured, if any.
+    gpu: Option<String>,
     rows: Vec<Row>,
 }
 
@@ -187,8 +192,29 @@ impl<'a> Group<'_, 'a> {
 
 /// Runs the benchmark and prints the table (and the JSON file if asked).
 pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let all = engine(args.backend, args.threads)?;
-    let one = engine(BackendChoice::Cpu, Some(1))?;
+    // vera's rows: the CPU backend on every core and on one, and the GPU backend forced (every
+    // batch on the GPU) where there is one.
+    let all = engine(BackendChoice::Cpu, args.threads, false)?;
+    let one = engine(BackendChoice::Cpu, Some(1), false)?;
+    let gpu = match args.backend {
+        BackendChoice::Cpu => None,
+        BackendChoice::Gpu => Some(engine(BackendChoice::Gpu, args.threads, true)?),
+        BackendChoice::Auto => {
+            let auto = engine(BackendChoice::Auto, args.threads, args.allow_software_gpu)?;
+            match auto.gpu_unavailable_reason() {
+                None => Some(engine(BackendChoice::Gpu, args.threads, true)?),
+                Some(why) => {
+                    eprintln!("vera bench: CPU only ({why})");
+                    None
+                }
+            }
+        }
+    };
+    let gpu_name = gpu
+        .as_ref()
+        .and_then(|g| g.gpu_backend())
+        .map(|g| g.adapter().name.clone());
+    let gpu_label = gpu_name.as_ref().map(|name| format!("vera gpu ({name})"));
     let budget = Duration::from_millis(args.time_ms.unwrap_or(if args.quick { 150 } else { 500 }));
     let mut b = Bench {
         budget,
@@ -197,11 +223,15 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
         started: Instant::now(),
     };
     eprintln!(
-        "vera bench: {} backend with {} threads, against the reference crates on one core; {} ms per row",
-        all.backend(),
+        "vera bench: CPU with {} threads{}, against the reference crates on one core; {} ms per row",
         all.cpu_threads(),
+        gpu_name
+            .as_deref()
+            .map(|name| format!(" and the GPU ({name})"))
+            .unwrap_or_default(),
         budget.as_millis()
     );
+    let gpu = gpu.as_ref().zip(gpu_label.as_deref());
     let sizes = |default: &[usize], quick: &[usize]| -> Vec<usize> {
         args.sizes.clone().unwrap_or_else(|| {
             if args.quick {
@@ -221,12 +251,12 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
             }
             Op::Sha256 => {
                 for n in sizes(&[64, 1024, 65536, 1 << 20], &[64, 4096, 65536]) {
-                    bench_sha256(&mut b, &all, &one, n, &mut rng);
+                    bench_sha256(&mut b, &all, &one, gpu, n, &mut rng);
                 }
             }
             Op::Merkle => {
                 for n in sizes(&[1024, 65536, 1 << 20], &[1024, 65536]) {
-                    bench_merkle(&mut b, &all, &one, n, &mut rng);
+                    bench_merkle(&mut b, &all, &one, gpu, n, &mut rng);
                 }
             }
         }
@@ -242,7 +272,7 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
         let report = Report {
             vera_version: env!("CARGO_PKG_VERSION"),
             cpu: CpuInfo::detect(),
-            backend: all.backend().to_string(),
+            gpu: gpu_name,
             rows,
         };
         let text =
@@ -299,7 +329,11 @@ fn write_table(rows: &[Row], out: &mut impl Write) -> Result<(), CliError> {
             r.variant,
             r.size,
             name,
-            r.threads,
+            if r.threads == 0 {
+                "-".to_string()
+            } else {
+                r.threads.to_string()
+            },
             si(r.items_per_s),
             duration(r.median_us),
             ratio
@@ -353,10 +387,9 @@ fn bench_ed25519(
             "benchmark inputs are honest"
         );
     };
-    let label = format!("vera {}", all.backend());
     for &rule in rules {
         let mut g = b.group("ed25519", rule.name(), n);
-        g.add(&label, all.cpu_threads(), true, false, || {
+        g.add("vera cpu", all.cpu_threads(), true, false, || {
             check(all.verify(rule, batch).expect("verify"))
         });
         g.add("vera cpu", 1, true, false, || {
@@ -418,7 +451,17 @@ fn bench_ed25519(
     }
 }
 
-fn bench_sha256(b: &mut Bench, all: &Engine, one: &Engine, n: usize, rng: &mut StdRng) {
+/// The forced-GPU engine and its row label, where there is a GPU.
+type GpuRow<'a> = Option<(&'a Engine, &'a str)>;
+
+fn bench_sha256(
+    b: &mut Bench,
+    all: &Engine,
+    one: &Engine,
+    gpu: GpuRow<'_>,
+    n: usize,
+    rng: &mut StdRng,
+) {
     // 64-byte messages (a Merkle node's size), all in one buffer.
     let mut msgs = MessageBuf::with_capacity(n, 64 * n);
     let mut m = [0u8; 64];
@@ -428,15 +471,14 @@ fn bench_sha256(b: &mut Bench, all: &Engine, one: &Engine, n: usize, rng: &mut S
     }
     let msgs = msgs.as_messages();
     let mut g = b.group("sha256", "64 B", n);
-    g.add(
-        format!("vera {}", all.backend()),
-        all.cpu_threads(),
-        true,
-        false,
-        || {
-            std::hint::black_box(all.sha256(msgs).expect("sha256"));
-        },
-    );
+    if let Some((e, label)) = gpu {
+        g.add(label, 0, true, false, || {
+            std::hint::black_box(e.sha256(msgs).expect("sha256"));
+        });
+    }
+    g.add("vera cpu", all.cpu_threads(), true, false, || {
+        std::hint::black_box(all.sha256(msgs).expect("sha256"));
+    });
     g.add("vera cpu", 1, true, false, || {
         std::hint::black_box(one.sha256(msgs).expect("sha256"));
     });
@@ -447,21 +489,27 @@ fn bench_sha256(b: &mut Bench, all: &Engine, one: &Engine, n: usize, rng: &mut S
     g.run();
 }
 
-fn bench_merkle(b: &mut Bench, all: &Engine, one: &Engine, n: usize, rng: &mut StdRng) {
+fn bench_merkle(
+    b: &mut Bench,
+    all: &Engine,
+    one: &Engine,
+    gpu: GpuRow<'_>,
+    n: usize,
+    rng: &mut StdRng,
+) {
     let leaves: Vec<[u8; 32]> = (0..n).map(|_| rng.gen()).collect();
     let data = MessageBuf::from_slices(&leaves).expect("fits");
     let data = data.as_messages();
     for scheme in MerkleScheme::ALL {
         let mut g = b.group("merkle", scheme.name(), n);
-        g.add(
-            format!("vera {}", all.backend()),
-            all.cpu_threads(),
-            true,
-            false,
-            || {
-                std::hint::black_box(all.merkle_root(scheme, data).expect("root"));
-            },
-        );
+        if let Some((e, label)) = gpu {
+            g.add(label, 0, true, false, || {
+                std::hint::black_box(e.merkle_root(scheme, data).expect("root"));
+            });
+        }
+        g.add("vera cpu", all.cpu_threads(), true, false, || {
+            std::hint::black_box(all.merkle_root(scheme, data).expect("root"));
+        });
         g.add("vera cpu", 1, true, false, || {
             std::hint::black_box(one.merkle_root(scheme, data).expect("root"));
         });

@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use serde::Serialize;
-use vera_engine::{BackendKind, Engine};
+use vera_engine::backend::gpu::list_adapters;
+use vera_engine::Engine;
 
 use super::{flush, write_err, CliError};
 
@@ -71,10 +72,17 @@ impl CpuInfo {
 }
 
 #[derive(Serialize)]
-struct Backend {
-    kind: String,
-    available: bool,
-    detail: String,
+struct Adapter {
+    name: String,
+    backend: String,
+    device_type: String,
+    driver: String,
+    software: bool,
+    shader_int64: bool,
+    subgroup: bool,
+    timestamp_query: bool,
+    max_storage_binding: u64,
+    max_workgroup_storage: u32,
 }
 
 #[derive(Serialize)]
@@ -83,39 +91,51 @@ struct Info {
     cpu: CpuInfo,
     sha256: &'static str,
     ed25519: &'static str,
-    backends: Vec<Backend>,
+    cpu_threads: usize,
+    adapters: Vec<Adapter>,
+    /// The backend `auto` picks.
     auto: String,
+    /// The adapter `auto` uses, and how long opening it and building every pipeline took.
+    gpu: Option<String>,
+    gpu_setup_ms: Option<f64>,
+    /// Why `auto` uses no GPU.
+    gpu_unavailable: Option<String>,
 }
 
 /// Prints the report as text or JSON.
-pub fn run(json: bool, out: &mut impl Write) -> Result<(), CliError> {
+pub fn run(json: bool, allow_software_gpu: bool, out: &mut impl Write) -> Result<(), CliError> {
     let cpu = CpuInfo::detect();
-    let auto = Engine::auto();
-    let gpu = match Engine::gpu() {
-        Ok(_) => Backend {
-            kind: BackendKind::Gpu.to_string(),
-            available: true,
-            detail: "available".into(),
-        },
-        Err(e) => Backend {
-            kind: BackendKind::Gpu.to_string(),
-            available: false,
-            detail: e.to_string(),
-        },
-    };
+    let auto = Engine::builder()
+        .allow_software_gpu(allow_software_gpu)
+        .build()
+        .unwrap_or_else(|_| Engine::cpu());
+    let adapters = list_adapters()
+        .into_iter()
+        .map(|a| Adapter {
+            name: a.name,
+            backend: a.backend,
+            device_type: a.device_type,
+            driver: a.driver,
+            software: a.software,
+            shader_int64: a.shader_int64,
+            subgroup: a.subgroup,
+            timestamp_query: a.timestamp_query,
+            max_storage_binding: a.max_storage_binding,
+            max_workgroup_storage: a.max_workgroup_storage,
+        })
+        .collect();
     let info = Info {
         version: env!("CARGO_PKG_VERSION"),
         sha256: cpu.sha256_impl(),
         ed25519: cpu.curve_impl(),
-        backends: vec![
-            Backend {
-                kind: BackendKind::Cpu.to_string(),
-                available: true,
-                detail: format!("{} worker threads", auto.cpu_threads()),
-            },
-            gpu,
-        ],
+        cpu_threads: auto.cpu_threads(),
+        adapters,
         auto: auto.backend().to_string(),
+        gpu: auto.gpu_backend().map(|g| g.adapter().to_string()),
+        gpu_setup_ms: auto
+            .gpu_backend()
+            .map(|g| g.setup_time().as_secs_f64() * 1e3),
+        gpu_unavailable: auto.gpu_unavailable_reason().map(str::to_string),
         cpu,
     };
     if json {
@@ -125,27 +145,44 @@ pub fn run(json: bool, out: &mut impl Write) -> Result<(), CliError> {
         return flush(out);
     }
     let yes = |b: bool| if b { "yes" } else { "no" };
-    let text = format!(
-        "vera {}\n\nCPU      {} ({} threads)\n         SHA-NI {}, AVX2 {}, AVX-512 IFMA {}\nSHA-256  {}\nEd25519  {}\n\nBackends\n{}\nauto     → {}\n",
+    let mut text = format!(
+        "vera {}\n\nCPU      {} ({} threads; vera uses {})\n         SHA-NI {}, AVX2 {}, AVX-512 IFMA {}\nSHA-256  {}\nEd25519  {}\n\nGPU adapters\n",
         info.version,
         info.cpu.model,
         info.cpu.threads,
+        info.cpu_threads,
         yes(info.cpu.sha_ni),
         yes(info.cpu.avx2),
         yes(info.cpu.avx512ifma),
         info.sha256,
         info.ed25519,
-        info.backends
-            .iter()
-            .map(|b| format!(
-                "  {:<6} {}",
-                b.kind,
-                if b.available { b.detail.clone() } else { format!("unavailable: {}", b.detail) }
-            ))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        info.auto
     );
+    if info.adapters.is_empty() {
+        text += "  none found (no Vulkan, Metal or DX12 driver)\n";
+    }
+    for a in &info.adapters {
+        text += &format!(
+            "  {}\n    {} {}{}, driver {}\n    int64 {}, subgroups {}, timestamps {}; storage binding {} MiB, workgroup memory {} KiB\n",
+            a.name,
+            a.backend,
+            a.device_type,
+            if a.software { " (software)" } else { "" },
+            a.driver,
+            yes(a.shader_int64),
+            yes(a.subgroup),
+            yes(a.timestamp_query),
+            a.max_storage_binding >> 20,
+            a.max_workgroup_storage >> 10,
+        );
+    }
+    text += &format!("\nauto     → {}", info.auto);
+    match (&info.gpu, info.gpu_setup_ms, &info.gpu_unavailable) {
+        (Some(g), Some(ms), _) => {
+            text += &format!(" on {g}\n         device and pipelines ready in {ms:.0} ms\n")
+        }
+        (_, _, Some(why)) => text += &format!("\n         no GPU: {why}\n"),
+        _ => text += "\n",
+    }
     out.write_all(text.as_bytes()).map_err(write_err)?;
     flush(out)
 }

@@ -56,11 +56,14 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Show the CPU features and backends found on this machine, and which one `auto` picks.
+    /// Show the CPU features, every GPU adapter, and which backend `auto` picks.
     Info {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Count software GPU adapters (lavapipe) as usable for `auto`.
+        #[arg(long)]
+        allow_software_gpu: bool,
     },
     /// Measure throughput and latency against batch size, vera beside the reference crates
     /// called directly, in one run.
@@ -80,6 +83,10 @@ struct Common {
     /// CPU worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Let `auto` use a software GPU adapter (lavapipe, WARP) when there is no hardware GPU;
+    /// they are slower than the CPU path. Same as VERA_ALLOW_SOFTWARE_GPU=1.
+    #[arg(long)]
+    allow_software_gpu: bool,
 }
 
 fn parse_with<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
@@ -131,7 +138,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let (engine, input) = open(&common)?;
             jsonl::hash(&engine, input, &mut stdout())
         }
-        Command::Info { json } => info::run(json, &mut stdout()),
+        Command::Info {
+            json,
+            allow_software_gpu,
+        } => info::run(json, allow_software_gpu, &mut stdout()),
         Command::Bench(args) => bench::run(args, &mut stdout()),
     }
 }
@@ -140,8 +150,14 @@ fn stdout() -> BufWriter<io::Stdout> {
     BufWriter::with_capacity(1 << 16, io::stdout())
 }
 
-fn engine(backend: BackendChoice, threads: Option<usize>) -> Result<Engine, CliError> {
-    let mut b = Engine::builder().backend(backend);
+fn engine(
+    backend: BackendChoice,
+    threads: Option<usize>,
+    allow_software_gpu: bool,
+) -> Result<Engine, CliError> {
+    let mut b = Engine::builder()
+        .backend(backend)
+        .allow_software_gpu(allow_software_gpu);
     if let Some(t) = threads {
         b = b.threads(t);
     }
@@ -149,7 +165,7 @@ fn engine(backend: BackendChoice, threads: Option<usize>) -> Result<Engine, CliE
 }
 
 fn open(common: &Common) -> Result<(Engine, Box<dyn BufRead>), CliError> {
-    let engine = engine(common.backend, common.threads)?;
+    let engine = engine(common.backend, common.threads, common.allow_software_gpu)?;
     let input: Box<dyn BufRead> = match &common.input {
         None => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
         Some(p) if p.as_os_str() == "-" => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
