@@ -120,6 +120,7 @@ fn reduce(
     let step = super_chunk(gpu);
     let mut start = 0;
     let mut spare = Vec::new();
+    let mut in_flight = std::collections::VecDeque::new();
     while start < n {
         let end = (start + step).min(n);
         let nodes = gpu.storage("vera merkle leaves", (end - start) * 32);
@@ -134,7 +135,15 @@ fn reduce(
             &flags,
             n > CHUNK,
         );
-        gpu.submit(encoder)?;
+        // Up to two super-chunks in flight: the next one's upload overlaps this one's hashing,
+        // and memory stays bounded. The queue runs submissions in order, so buffers recycled
+        // here are only rewritten after this submission has read them.
+        in_flight.push_back(gpu.queue.submit([encoder.finish()]));
+        if in_flight.len() > 2 {
+            if let Some(oldest) = in_flight.pop_front() {
+                gpu.wait(oldest)?;
+            }
+        }
         gpu.recycle(temps.into_iter().chain([nodes]));
         start = end;
     }

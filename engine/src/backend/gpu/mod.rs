@@ -40,6 +40,12 @@ pub struct GpuOptions {
 /// The environment variable that lets `auto` use a software adapter.
 pub const ALLOW_SOFTWARE_ENV: &str = "VERA_ALLOW_SOFTWARE_GPU";
 
+/// A compute pipeline and its bind-group layout, built once.
+struct Kernel {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+}
+
 /// A device with vera's pipelines built.
 pub struct GpuBackend {
     device: wgpu::Device,
@@ -48,8 +54,8 @@ pub struct GpuBackend {
     /// The largest storage binding used, in bytes.
     max_binding: u64,
     max_workgroups: u32,
-    sha256: wgpu::ComputePipeline,
-    merkle: wgpu::ComputePipeline,
+    sha256: Kernel,
+    merkle: Kernel,
     setup_time: Duration,
     /// The first uncaptured wgpu error or device-loss message; once set, every operation fails.
     fault: Arc<Mutex<Option<String>>>,
@@ -116,14 +122,16 @@ impl GpuBackend {
                 label: Some(shader.name),
                 source: wgpu::ShaderSource::Wgsl(shader.source().into()),
             });
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(shader.name),
                 layout: None,
                 module: &module,
                 entry_point: Some(shader.entry_point),
                 compilation_options: Default::default(),
                 cache: None,
-            })
+            });
+            let layout = pipeline.get_bind_group_layout(0);
+            Kernel { pipeline, layout }
         };
         let sha256 = pipeline(&vera_shaders::SHA256_BATCH);
         let merkle = pipeline(&vera_shaders::MERKLE_REDUCE);
@@ -267,7 +275,7 @@ impl GpuBackend {
     fn dispatch(
         &self,
         encoder: &mut wgpu::CommandEncoder,
-        pipeline: &wgpu::ComputePipeline,
+        kernel: &Kernel,
         label: &'static str,
         bindings: &[wgpu::BindingResource<'_>],
         grid: (u32, u32),
@@ -282,14 +290,14 @@ impl GpuBackend {
             .collect();
         let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(label),
-            layout: &pipeline.get_bind_group_layout(0),
+            layout: &kernel.layout,
             entries: &entries,
         });
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some(label),
             timestamp_writes: None,
         });
-        pass.set_pipeline(pipeline);
+        pass.set_pipeline(&kernel.pipeline);
         pass.set_bind_group(0, &group, &[]);
         pass.dispatch_workgroups(grid.0, grid.1, 1);
     }
@@ -340,12 +348,6 @@ impl GpuBackend {
         self.recycle([readback]);
         self.check()?;
         Ok(bytes)
-    }
-
-    /// Submits `encoder` and waits for it (bounded).
-    fn submit(&self, encoder: wgpu::CommandEncoder) -> Result<()> {
-        let index = self.queue.submit([encoder.finish()]);
-        self.wait(index)
     }
 
     fn wait(&self, index: wgpu::SubmissionIndex) -> Result<()> {
