@@ -64,11 +64,11 @@ pub(super) fn rfc6962_root(gpu: &GpuBackend, leaves: Messages<'_>) -> Result<Mer
             let mut temps = Vec::new();
             let mut start = range.start as usize;
             while start < range.end as usize {
-                let whole = super::sha256::next_run(leaves, start, gpu.max_binding);
+                let whole = super::sha256::next_run(gpu, leaves, start);
                 let run = whole.start..whole.end.min(range.end as usize);
                 let at = (start as u64 - range.start) * 32;
                 if run.is_empty() {
-                    // A leaf too large to bind: hashed here, with the same result.
+                    // A leaf too long for the GPU: hashed here, with the same result.
                     let leaf = crate::backend::cpu::merkle::rfc6962_leaf(
                         leaves.get(start).unwrap_or_default(),
                     );
@@ -76,15 +76,20 @@ pub(super) fn rfc6962_root(gpu: &GpuBackend, leaves: Messages<'_>) -> Result<Mer
                     start += 1;
                     continue;
                 }
+                // Hashed into a buffer of its own, then copied into place: `at` is a multiple of
+                // 32, while a binding offset must meet the adapter's alignment (often 256).
+                let size = run.len() as u64 * 32;
+                let digests = gpu.storage("vera merkle leaf hashes", size);
                 temps.extend(super::sha256::record(
                     gpu,
                     encoder,
                     leaves,
                     run.clone(),
                     Some(0),
-                    nodes,
-                    at,
+                    &digests,
                 ));
+                encoder.copy_buffer_to_buffer(&digests, 0, nodes, at, size);
+                temps.push(digests);
                 start = run.end;
             }
             Ok(temps)

@@ -9,29 +9,43 @@ use crate::error::Result;
 /// Invocations per workgroup in `sha256_batch.wgsl`.
 const WORKGROUP: u32 = 64;
 
+/// The longest message one invocation hashes on a software adapter, in bytes. llvmpipe stops
+/// every loop of an invocation after 65,535 iterations in all (`LP_MAX_TGSI_LOOP_ITERATIONS`)
+/// and silently returns what it has; the kernel takes 18 per 64-byte block, so a message of
+/// 233,016 bytes or more came back wrong. Longer messages take the CPU path there.
+const SOFTWARE_MAX_MESSAGE: u64 = 128 * 1024;
+
+/// The longest message the GPU hashes; longer ones are hashed on the CPU with the same result.
+pub(super) fn max_message(gpu: &GpuBackend) -> u64 {
+    let bind = gpu.max_binding - 4;
+    if gpu.report.software {
+        bind.min(SOFTWARE_MAX_MESSAGE)
+    } else {
+        bind
+    }
+}
+
 /// The next run of messages from `start` that fits every binding: message bytes, `n + 1`
-/// offsets and `n` digests each within `max_binding`, and `n` a multiple of 8 unless it is the
-/// last run (so a run's digests start on a 256-byte boundary of a larger buffer). Returns an
-/// empty range when message `start` alone is too large to bind.
-pub(super) fn next_run(msgs: Messages<'_>, start: usize, max_binding: u64) -> Range<usize> {
-    let max_items = (max_binding / 32) as usize - 1;
+/// offsets and `n` digests each within the binding limit, and no message longer than
+/// [`max_message`]. Returns an empty range when message `start` itself is too long.
+pub(super) fn next_run(gpu: &GpuBackend, msgs: Messages<'_>, start: usize) -> Range<usize> {
+    let max_items = (gpu.max_binding / 32) as usize - 1;
+    let longest = max_message(gpu);
     let offsets = msgs.offsets();
     let base = offsets[start] as u64;
     let mut end = start;
     while end < msgs.len()
         && end - start < max_items
-        && offsets[end + 1] as u64 - base + 4 <= max_binding
+        && offsets[end + 1] as u64 - base + 4 <= gpu.max_binding
+        && u64::from(offsets[end + 1] - offsets[end]) <= longest
     {
         end += 1;
-    }
-    if end < msgs.len() && end - start >= 8 {
-        end -= (end - start) % 8;
     }
     start..end
 }
 
-/// Records the hashing of messages `run` (with an optional one-byte prefix) into `digests` at
-/// byte offset `out_offset`. Returns the buffers to recycle once the work is submitted.
+/// Records the hashing of messages `run` (with an optional one-byte prefix) into the start of
+/// `digests`. Returns the buffers to recycle once the work is submitted.
 pub(super) fn record(
     gpu: &GpuBackend,
     encoder: &mut wgpu::CommandEncoder,
@@ -39,7 +53,6 @@ pub(super) fn record(
     run: Range<usize>,
     prefix: Option<u8>,
     digests: &wgpu::Buffer,
-    out_offset: u64,
 ) -> Vec<wgpu::Buffer> {
     let offsets = msgs.offsets();
     let base = offsets[run.start];
@@ -79,7 +92,7 @@ pub(super) fn record(
             }),
             wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                 buffer: digests,
-                offset: out_offset,
+                offset: 0,
                 size: wgpu::BufferSize::new(out_size),
             }),
         ],
@@ -88,14 +101,14 @@ pub(super) fn record(
     vec![data, offs]
 }
 
-/// SHA-256 of every message, in order. A message too large to bind at all is hashed on the CPU
-/// (the result is the same; only a message over the adapter's binding limit takes that path).
+/// SHA-256 of every message, in order. A message longer than [`max_message`] is hashed on the
+/// CPU, with the same result.
 pub(super) fn sha256(gpu: &GpuBackend, msgs: Messages<'_>) -> Result<Vec<[u8; 32]>> {
     gpu.check()?;
     let mut out = vec![[0u8; 32]; msgs.len()];
     let mut start = 0;
     while start < msgs.len() {
-        let run = next_run(msgs, start, gpu.max_binding);
+        let run = next_run(gpu, msgs, start);
         if run.is_empty() {
             out[start] = crate::backend::cpu::sha256::sha256(msgs.get(start).unwrap_or_default());
             start += 1;
@@ -104,7 +117,7 @@ pub(super) fn sha256(gpu: &GpuBackend, msgs: Messages<'_>) -> Result<Vec<[u8; 32
         let size = run.len() as u64 * 32;
         let digests = gpu.storage("vera sha256 digests", size);
         let mut encoder = gpu.encoder("vera sha256");
-        let temps = record(gpu, &mut encoder, msgs, run.clone(), None, &digests, 0);
+        let temps = record(gpu, &mut encoder, msgs, run.clone(), None, &digests);
         let bytes = gpu.submit_and_read(encoder, &[(&digests, 0, size)])?;
         for (o, d) in out[run.clone()].iter_mut().zip(bytes.chunks_exact(32)) {
             o.copy_from_slice(d);
