@@ -3,6 +3,7 @@
 
 pub mod ed25519;
 pub mod merkle;
+mod parts;
 pub mod sha256;
 
 use std::collections::HashMap;
@@ -83,13 +84,14 @@ impl CpuBackend {
     }
 }
 
-/// Splits output slices into contiguous parts and runs them on a thread pool.
+/// Splits output slices into contiguous parts and runs them on the calling thread and a pool.
 ///
-/// Parts are spawned from the calling thread into the pool's shared queue, which wakes sleeping
-/// workers at once. (Rayon's adaptive splitting pushes sub-tasks onto the running worker's own
-/// deque instead, and after an idle spell the other workers were measured to wake only when the
-/// first had finished — no speed-up at all for a batch arriving at a quiet node.) A single part
-/// runs on the calling thread, skipping the hand-off.
+/// Helper jobs are spawned into the pool's shared queue, which wakes sleeping workers at once
+/// (rayon's adaptive splitting pushes sub-tasks onto the running worker's own deque instead, and
+/// after an idle spell the other workers were measured to wake only when the first had finished).
+/// The caller claims parts too and never waits for a helper that has not started, so spreading
+/// work costs a small batch almost nothing even when waking a core is slow. A single part runs
+/// on the calling thread alone.
 pub struct Workers<'p> {
     /// `None`: rayon's global pool.
     pool: Option<&'p rayon::ThreadPool>,
@@ -120,8 +122,9 @@ impl Workers<'_> {
 
     /// Calls `f(start, part)` for contiguous parts of `out` of `part_len` items (the last may be
     /// shorter), `start` being the part's offset in `out`; in parallel when there is more than one
-    /// part and more than one thread. Returns when every part is done.
-    pub fn for_each_part<T: Send>(
+    /// part and more than one thread, the calling thread working too. Returns when every part is
+    /// done, never waiting for a worker still asleep (see `parts.rs`).
+    pub fn for_each_part<T: Send + 'static>(
         &self,
         out: &mut [T],
         part_len: usize,
@@ -134,10 +137,10 @@ impl Workers<'_> {
             }
             return;
         }
-        let f = &f;
+        let helpers = self.threads - 1;
         match self.pool {
-            Some(pool) => pool.in_place_scope(|s| spawn_parts(s, out, part_len, f)),
-            None => rayon::in_place_scope(|s| spawn_parts(s, out, part_len, f)),
+            Some(pool) => parts::run(|job| pool.spawn(job), helpers, out, part_len, &f),
+            None => parts::run(|job| rayon::spawn(job), helpers, out, part_len, &f),
         }
     }
 
@@ -148,17 +151,6 @@ impl Workers<'_> {
         n.div_ceil(self.threads * per_thread.max(1))
             .max(min_part)
             .max(1)
-    }
-}
-
-fn spawn_parts<'s, T: Send, F: Fn(usize, &mut [T]) + Sync>(
-    s: &rayon::Scope<'s>,
-    out: &'s mut [T],
-    part_len: usize,
-    f: &'s F,
-) {
-    for (i, part) in out.chunks_mut(part_len).enumerate() {
-        s.spawn(move |_| f(i * part_len, part));
     }
 }
 
@@ -206,6 +198,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_panicking_part_panics_the_caller_and_the_pool_survives() {
+        let backend = CpuBackend::new(Some(4));
+        for bad in [0usize, 7, 63] {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut out = vec![0u8; 64];
+                backend.workers().for_each_part(&mut out, 1, |start, _| {
+                    assert!(start != bad, "part {start} fails");
+                });
+            }));
+            assert!(r.is_err(), "part {bad} panicked");
+        }
+        let mut out = vec![0u8; 64];
+        backend
+            .workers()
+            .for_each_part(&mut out, 1, |_, p| p[0] = 1);
+        assert!(out.iter().all(|&x| x == 1));
+    }
+
+    #[test]
     fn parts_cover_the_output_once_in_order() {
         let backend = CpuBackend::new(Some(3));
         for w in [backend.workers(), Workers::serial(), Workers::global()] {
@@ -224,6 +235,20 @@ mod tests {
                     );
                 }
             }
+        }
+        // Many short calls: helpers wake while the caller finishes, or after it has returned.
+        let w = backend.workers();
+        for round in 0..3000usize {
+            let mut out = vec![0usize; 1 + round % 97];
+            w.for_each_part(&mut out, 1 + round % 5, |start, part| {
+                for (j, o) in part.iter_mut().enumerate() {
+                    *o = start + j + 1;
+                }
+            });
+            assert!(
+                out.iter().enumerate().all(|(i, &o)| o == i + 1),
+                "round {round}"
+            );
         }
         assert_eq!(backend.workers().part_len(1000, 10, 4), 84);
         assert_eq!(backend.workers().part_len(20, 10, 4), 10);
