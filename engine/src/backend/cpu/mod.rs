@@ -140,7 +140,7 @@ impl Workers<'_> {
         let helpers = self.threads - 1;
         match self.pool {
             Some(pool) => parts::run(|job| pool.spawn(job), helpers, out, part_len, &f),
-            None => parts::run(|job| rayon::spawn(job), helpers, out, part_len, &f),
+            None => parts::run(rayon::spawn, helpers, out, part_len, &f),
         }
     }
 
