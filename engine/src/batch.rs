@@ -78,6 +78,14 @@ impl<'a> Messages<'a> {
             .map(move |w| &bytes[w[0] as usize..w[1] as usize])
     }
 
+    /// The messages `range`, sharing this buffer; `None` when the range is out of bounds.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Option<Messages<'a>> {
+        Some(Messages {
+            bytes: self.bytes,
+            offsets: self.offsets.get(range.start..range.end.checked_add(1)?)?,
+        })
+    }
+
     /// The underlying buffer, as a GPU backend uploads it.
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
@@ -354,6 +362,11 @@ mod tests {
         let m = Messages::new(b"xxabc", &[2, 3, 5]).unwrap();
         assert_eq!(m.iter().collect::<Vec<_>>(), vec![&b"a"[..], &b"bc"[..]]);
         assert_eq!(m.total_len(), 3);
+        let tail = m.slice(1..2).unwrap();
+        assert_eq!(tail.iter().collect::<Vec<_>>(), vec![&b"bc"[..]]);
+        assert!(m.slice(2..2).unwrap().is_empty());
+        assert!(m.slice(1..3).is_none());
+        assert!(m.slice(0..usize::MAX).is_none());
     }
 
     #[test]

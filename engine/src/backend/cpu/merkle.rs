@@ -127,8 +127,11 @@ pub fn root_from_hashes(
 pub fn rfc6962_leaf_hashes(workers: &Workers<'_>, leaves: Messages<'_>) -> Vec<[u8; 32]> {
     let mut out = vec![[0u8; 32]; leaves.len()];
     workers.for_each_part(&mut out, super::sha256::part_len(leaves), |start, part| {
-        for (j, o) in part.iter_mut().enumerate() {
-            *o = rfc6962_leaf(leaves.get(start + j).unwrap_or_default());
+        let mine = leaves
+            .slice(start..start + part.len())
+            .unwrap_or(Messages::empty());
+        for (o, m) in part.iter_mut().zip(mine.iter()) {
+            *o = rfc6962_leaf(m);
         }
     });
     out

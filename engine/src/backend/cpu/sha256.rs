@@ -31,8 +31,11 @@ pub(crate) fn part_len(msgs: Messages<'_>) -> usize {
 pub fn sha256_batch(workers: &Workers<'_>, msgs: Messages<'_>, out: &mut [[u8; 32]]) {
     debug_assert_eq!(msgs.len(), out.len());
     workers.for_each_part(out, part_len(msgs), |start, part| {
-        for (j, o) in part.iter_mut().enumerate() {
-            *o = sha256(msgs.get(start + j).unwrap_or_default());
+        let mine = msgs
+            .slice(start..start + part.len())
+            .unwrap_or(Messages::empty());
+        for (o, m) in part.iter_mut().zip(mine.iter()) {
+            *o = sha256(m);
         }
     });
 }
