@@ -1,0 +1,184 @@
+//! The in-process accelerator: an async handle that turns a stream of individual requests into
+//! engine-sized batches.
+//!
+//! Each operation has a lane: a bounded queue and a task that gathers requests until a batch is
+//! full (`max_batch` items) or the oldest request has waited `max_delay`, then runs the batch on
+//! the engine off the async workers (`spawn_blocking`; the engine's CPU work runs on its own named
+//! thread pool) and sends every caller its own results, in input order. A full queue makes
+//! `verify` wait and `try_verify` fail with [`AcceleratorError::Busy`]. A caller that gives up
+//! (drops its future) loses nothing for anyone else: its results are dropped on delivery.
+//!
+//! ```
+//! use vera_engine::{Engine, Rule};
+//! use vera_node_adapter::accelerator::{Accelerator, Config};
+//!
+//! # let rt = tokio::runtime::Runtime::new().unwrap();
+//! # rt.block_on(async {
+//! let acc = Accelerator::new(Engine::auto(), Config::default());
+//! // All-zero A and R are points of order 4: `strict` rejects them (`zip215` would accept).
+//! let verdict = acc.verify(Rule::Strict, [0; 32], b"msg".to_vec(), [0; 64]).await?;
+//! assert!(!verdict.is_valid());
+//! let digest = acc.sha256(b"abc".to_vec()).await?;
+//! assert_eq!(digest[0], 0xba);
+//! # Ok::<(), vera_node_adapter::accelerator::AcceleratorError>(())
+//! # }).unwrap();
+//! ```
+
+mod lane;
+
+use std::fmt;
+use std::time::Duration;
+
+use vera_engine::{Engine, Rule, Verdict};
+
+use lane::{Lane, Work};
+
+/// Batching settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Most items in one engine call. Default 4,096: enough to fill every core (and, with the GPU
+    /// kernels, the GPU) while a batch still takes only milliseconds on 16 cores.
+    pub max_batch: usize,
+    /// Longest a request waits for others to join its batch. Requests that queued while the
+    /// previous batch ran join the next one at once; only a request arriving at an idle lane
+    /// waits, up to this long. Default 200 µs: about seven signature checks on one core, small
+    /// beside a node's own latency budget, enough for concurrent callers to meet. Not yet tuned
+    /// by the load benchmark.
+    pub max_delay: Duration,
+    /// Items queued per lane before `verify` waits and `try_verify` fails. Default 65,536.
+    pub queue_items: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_batch: 4096,
+            max_delay: Duration::from_micros(200),
+            queue_items: 65_536,
+        }
+    }
+}
+
+/// Why a request was not answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AcceleratorError {
+    /// The queue is full (only from the `try_` calls).
+    Busy,
+    /// The accelerator has shut down.
+    Closed,
+    /// The request itself is malformed (e.g. messages too large for one batch).
+    Invalid(String),
+    /// The engine failed to carry out the batch holding this request.
+    Engine(String),
+}
+
+impl fmt::Display for AcceleratorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AcceleratorError::Busy => f.write_str("accelerator busy: the queue is full"),
+            AcceleratorError::Closed => f.write_str("accelerator closed"),
+            AcceleratorError::Invalid(m) => write!(f, "invalid request: {m}"),
+            AcceleratorError::Engine(m) => write!(f, "engine failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for AcceleratorError {}
+
+/// One signature to verify: public key, message, signature (`R ‖ S`).
+pub type SignatureItem = ([u8; 32], Vec<u8>, [u8; 64]);
+
+/// The async accelerator handle. Cheap to clone; every clone feeds the same lanes. Must be
+/// created inside a tokio runtime.
+#[derive(Clone)]
+pub struct Accelerator {
+    verify: [Lane<SignatureItem, Verdict>; 3],
+    sha256: Lane<Vec<u8>, [u8; 32]>,
+}
+
+fn lane_index(rule: Rule) -> usize {
+    match rule {
+        Rule::Strict => 0,
+        Rule::Zip215 => 1,
+        Rule::Dalek => 2,
+    }
+}
+
+impl Accelerator {
+    /// Starts the lanes on the current tokio runtime.
+    pub fn new(engine: Engine, config: Config) -> Self {
+        let verify = Rule::ALL.map(|rule| {
+            let engine = engine.clone();
+            let work: Work<SignatureItem, Verdict> = std::sync::Arc::new(move |items| {
+                let mut batch = vera_engine::SignatureBatchBuf::new();
+                for (pk, msg, sig) in &items {
+                    batch.push(pk, msg, sig).map_err(|e| e.to_string())?;
+                }
+                engine
+                    .verify(rule, batch.as_batch())
+                    .map_err(|e| e.to_string())
+            });
+            Lane::start(format!("verify-{rule}"), &config, work)
+        });
+        let e = engine.clone();
+        let sha: Work<Vec<u8>, [u8; 32]> = std::sync::Arc::new(move |msgs| {
+            let buf = vera_engine::MessageBuf::from_slices(&msgs).map_err(|e| e.to_string())?;
+            e.sha256(buf.as_messages()).map_err(|e| e.to_string())
+        });
+        let sha256 = Lane::start("sha256".into(), &config, sha);
+        Accelerator { verify, sha256 }
+    }
+
+    /// Verifies one signature under `rule`.
+    pub async fn verify(
+        &self,
+        rule: Rule,
+        pk: [u8; 32],
+        msg: Vec<u8>,
+        sig: [u8; 64],
+    ) -> Result<Verdict, AcceleratorError> {
+        let mut v = self.verify[lane_index(rule)]
+            .submit(vec![(pk, msg, sig)])
+            .await?;
+        v.pop().ok_or(AcceleratorError::Closed)
+    }
+
+    /// Verifies signatures under `rule`; one verdict per item, in order.
+    pub async fn verify_batch(
+        &self,
+        rule: Rule,
+        items: Vec<SignatureItem>,
+    ) -> Result<Vec<Verdict>, AcceleratorError> {
+        self.verify[lane_index(rule)].submit(items).await
+    }
+
+    /// Like [`verify`](Self::verify), but fails with [`AcceleratorError::Busy`] at once when the
+    /// queue is full instead of waiting for room.
+    pub async fn try_verify(
+        &self,
+        rule: Rule,
+        pk: [u8; 32],
+        msg: Vec<u8>,
+        sig: [u8; 64],
+    ) -> Result<Verdict, AcceleratorError> {
+        let mut v = self.verify[lane_index(rule)]
+            .try_submit(vec![(pk, msg, sig)])?
+            .await?;
+        v.pop().ok_or(AcceleratorError::Closed)
+    }
+
+    /// SHA-256 of one message.
+    pub async fn sha256(&self, msg: Vec<u8>) -> Result<[u8; 32], AcceleratorError> {
+        let mut v = self.sha256.submit(vec![msg]).await?;
+        v.pop().ok_or(AcceleratorError::Closed)
+    }
+
+    /// SHA-256 of each message, in order.
+    pub async fn sha256_batch(
+        &self,
+        msgs: Vec<Vec<u8>>,
+    ) -> Result<Vec<[u8; 32]>, AcceleratorError> {
+        self.sha256.submit(msgs).await
+    }
+}

@@ -1,0 +1,204 @@
+//! The in-process accelerator: deadlines and full batches (with tokio's paused clock), order and
+//! exactness under concurrent load (against the engine called directly), backpressure and
+//! cancellation.
+
+use std::time::Duration;
+
+use ed25519_dalek::{Signer, SigningKey};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use vera_engine::{Engine, Rule, SignatureBatchBuf, Verdict};
+use vera_node_adapter::accelerator::{Accelerator, AcceleratorError, Config, SignatureItem};
+
+/// Honest signatures with every `every`-th one corrupted (S's low byte flipped).
+fn items(n: usize, every: usize, seed: u64) -> Vec<SignatureItem> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let keys: Vec<SigningKey> = (0..8).map(|_| SigningKey::from_bytes(&rng.gen())).collect();
+    (0..n)
+        .map(|i| {
+            let k = &keys[i % keys.len()];
+            let msg: Vec<u8> = (0..rng.gen_range(0..80)).map(|_| rng.gen()).collect();
+            let mut sig = k.sign(&msg).to_bytes();
+            if every > 0 && i % every == 0 {
+                sig[32] ^= 1;
+            }
+            (k.verifying_key().to_bytes(), msg, sig)
+        })
+        .collect()
+}
+
+/// The engine called directly, one batch: the reference for the accelerator.
+fn direct(rule: Rule, items: &[SignatureItem]) -> Vec<Verdict> {
+    let mut b = SignatureBatchBuf::new();
+    for (pk, msg, sig) in items {
+        b.push(pk, msg, sig).unwrap();
+    }
+    Engine::cpu().verify(rule, b.as_batch()).unwrap()
+}
+
+fn config(max_batch: usize, max_delay: Duration, queue_items: usize) -> Config {
+    Config {
+        max_batch,
+        max_delay,
+        queue_items,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lone_request_waits_for_the_deadline_and_no_longer() {
+    let acc = Accelerator::new(Engine::cpu(), config(64, Duration::from_secs(10), 1024));
+    let item = items(1, 0, 1).remove(0);
+    let expected = direct(Rule::Strict, std::slice::from_ref(&item))[0];
+    let a = acc.clone();
+    let pending = tokio::spawn(async move { a.verify(Rule::Strict, item.0, item.1, item.2).await });
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        !pending.is_finished(),
+        "answered before the deadline with a batch of one"
+    );
+    let verdict = tokio::time::timeout(Duration::from_secs(60), pending)
+        .await
+        .expect("answered after the deadline")
+        .unwrap()
+        .unwrap();
+    assert_eq!(verdict, expected);
+    assert!(verdict.is_valid());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_batch_goes_at_once() {
+    let acc = Accelerator::new(Engine::cpu(), config(4, Duration::from_secs(3600), 1024));
+    let all = items(4, 2, 2);
+    let expected = direct(Rule::Zip215, &all);
+    let start = tokio::time::Instant::now();
+    let futures: Vec<_> = all
+        .into_iter()
+        .map(|(pk, msg, sig)| {
+            let a = acc.clone();
+            tokio::spawn(async move { a.verify(Rule::Zip215, pk, msg, sig).await })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for f in futures {
+        got.push(f.await.unwrap().unwrap());
+    }
+    assert_eq!(got, expected);
+    assert!(
+        start.elapsed() < Duration::from_secs(3600),
+        "the batch waited for its deadline although it was full"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_callers_each_get_their_own_results_in_order() {
+    let acc = Accelerator::new(
+        Engine::cpu(),
+        config(256, Duration::from_micros(200), 1 << 16),
+    );
+    let mut tasks = Vec::new();
+    for t in 0..64u64 {
+        let a = acc.clone();
+        tasks.push(tokio::spawn(async move {
+            let rule = Rule::ALL[t as usize % 3];
+            // Some callers send singles, some batches of up to 40.
+            let mine = items(1 + (t as usize * 7) % 40, 3, 100 + t);
+            let expected = direct(rule, &mine);
+            let got = if t % 2 == 0 {
+                let mut v = Vec::new();
+                for (pk, msg, sig) in mine {
+                    v.push(a.verify(rule, pk, msg, sig).await.unwrap());
+                }
+                v
+            } else {
+                a.verify_batch(rule, mine).await.unwrap()
+            };
+            assert_eq!(got, expected, "caller {t}");
+            got.len()
+        }));
+    }
+    let mut answered = 0;
+    for t in tasks {
+        answered += t.await.unwrap();
+    }
+    assert!(answered > 1000);
+    // SHA-256 through its own lane, concurrently.
+    let msgs: Vec<Vec<u8>> = (0..300u32)
+        .map(|i| i.to_le_bytes().repeat(i as usize % 9))
+        .collect();
+    let mut hs = Vec::new();
+    for m in msgs.clone() {
+        let a = acc.clone();
+        hs.push(tokio::spawn(async move { a.sha256(m).await.unwrap() }));
+    }
+    for (h, m) in hs.into_iter().zip(&msgs) {
+        let d = h.await.unwrap();
+        let expected: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(m).into();
+        assert_eq!(d, expected);
+    }
+    assert_eq!(
+        acc.sha256_batch(msgs.clone()).await.unwrap().len(),
+        msgs.len()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_queue_is_busy_for_try_and_waits_for_the_rest() {
+    let acc = Accelerator::new(Engine::cpu(), config(64, Duration::from_secs(10), 2));
+    let mut two = items(3, 0, 3);
+    let third = two.pop().unwrap();
+    // Two items fill the queue until their batch runs, at the 10 s deadline.
+    let a = acc.clone();
+    let held = tokio::spawn(async move { a.verify_batch(Rule::Dalek, two).await });
+    tokio::task::yield_now().await;
+    let busy = acc
+        .try_verify(Rule::Dalek, third.0, third.1.clone(), third.2)
+        .await;
+    assert_eq!(busy, Err(AcceleratorError::Busy));
+    // Other lanes have room of their own.
+    assert!(acc
+        .try_verify(Rule::Strict, third.0, third.1.clone(), third.2)
+        .await
+        .is_ok());
+    // The waiting form gets in once the first batch has run.
+    let verdict = acc
+        .verify(Rule::Dalek, third.0, third.1, third.2)
+        .await
+        .unwrap();
+    assert!(verdict.is_valid());
+    assert_eq!(held.await.unwrap().unwrap().len(), 2);
+    // More items than the queue can ever hold: a clear error, not a hang.
+    let err = acc
+        .verify_batch(Rule::Dalek, items(3, 0, 4))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AcceleratorError::Invalid(_)), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_request_costs_no_one_else_anything() {
+    let acc = Accelerator::new(Engine::cpu(), config(64, Duration::from_secs(1), 1024));
+    let all = items(6, 2, 5);
+    let expected = direct(Rule::Strict, &all);
+    let mut handles = Vec::new();
+    for (pk, msg, sig) in all {
+        let a = acc.clone();
+        handles.push(tokio::spawn(async move {
+            a.verify(Rule::Strict, pk, msg, sig).await
+        }));
+    }
+    tokio::task::yield_now().await;
+    handles[2].abort();
+    handles[4].abort();
+    for (i, h) in handles.into_iter().enumerate() {
+        match h.await {
+            Ok(v) => assert_eq!(v.unwrap(), expected[i], "request {i}"),
+            Err(e) => assert!(e.is_cancelled() && (i == 2 || i == 4), "request {i}: {e}"),
+        }
+    }
+    // The lane goes on serving.
+    let one = items(1, 0, 6).remove(0);
+    assert!(acc
+        .verify(Rule::Strict, one.0, one.1, one.2)
+        .await
+        .unwrap()
+        .is_valid());
+}
