@@ -8,6 +8,7 @@ use crate::backend::{BackendChoice, BackendKind};
 use crate::batch::{Messages, SignatureBatch};
 use crate::ed25519::{Rule, Verdict};
 use crate::error::{Error, Result};
+use crate::health::{EngineStats, Health};
 use crate::merkle::{MerkleRoot, MerkleScheme};
 use crate::route::Route;
 
@@ -41,6 +42,7 @@ struct Inner {
     gpu: Option<(GpuBackend, Route)>,
     /// Why an `auto` engine has no GPU (for `vera info` and logs).
     no_gpu: Option<String>,
+    health: Health,
 }
 
 /// Options for building an [`Engine`].
@@ -49,6 +51,7 @@ pub struct EngineBuilder {
     backend: BackendChoice,
     threads: Option<usize>,
     gpu: GpuOptions,
+    cross_check_every: u64,
 }
 
 impl EngineBuilder {
@@ -79,6 +82,13 @@ impl EngineBuilder {
         self
     }
 
+    /// Recomputes one GPU batch in `every` on the CPU and compares (0, the default: never). A
+    /// mismatch is logged, counted in [`EngineStats`], and the CPU's answer is returned.
+    pub fn cross_check_every(mut self, every: u64) -> Self {
+        self.cross_check_every = every;
+        self
+    }
+
     /// Builds the engine. Fails only when the GPU backend is required and not available.
     pub fn build(self) -> Result<Engine> {
         let cpu = CpuBackend::new(self.threads);
@@ -104,7 +114,12 @@ impl EngineBuilder {
             }
         };
         Ok(Engine {
-            inner: Arc::new(Inner { cpu, gpu, no_gpu }),
+            inner: Arc::new(Inner {
+                cpu,
+                gpu,
+                no_gpu,
+                health: Health::new(self.cross_check_every),
+            }),
         })
     }
 }
@@ -122,6 +137,7 @@ impl Engine {
                 cpu: CpuBackend::new(None),
                 gpu: None,
                 no_gpu: None,
+                health: Health::default(),
             }),
         }
     }
@@ -168,9 +184,66 @@ impl Engine {
 
     /// SHA-256 of every message, in order.
     pub fn sha256(&self, msgs: Messages<'_>) -> Result<Vec<[u8; 32]>> {
+        let cpu = || self.inner.cpu.sha256(msgs);
         match &self.inner.gpu {
-            Some((gpu, route)) if route.hash_on_gpu(msgs) => gpu.sha256(msgs),
-            _ => Ok(self.inner.cpu.sha256(msgs)),
+            Some((gpu, route)) if route.hash_on_gpu(msgs) => {
+                self.on_gpu("sha256", *route, || gpu.sha256(msgs), cpu)
+            }
+            _ => Ok(self.on_cpu(cpu)),
+        }
+    }
+
+    /// Counters of the work done and of GPU failures, fallbacks and cross-checks.
+    pub fn stats(&self) -> EngineStats {
+        self.inner.health.stats()
+    }
+
+    /// Test hook: makes the next `n` GPU batches fail as a lost device would, so that failover
+    /// can be tested without breaking a GPU.
+    #[doc(hidden)]
+    pub fn inject_gpu_faults(&self, n: u32) {
+        self.inner.health.inject(n);
+    }
+
+    fn on_cpu<T>(&self, cpu: impl FnOnce() -> T) -> T {
+        self.inner.health.cpu_batch();
+        cpu()
+    }
+
+    /// Runs a batch on the GPU under the failover and cross-check policy (see `health.rs`).
+    fn on_gpu<T: PartialEq>(
+        &self,
+        what: &str,
+        route: Route,
+        gpu: impl FnOnce() -> Result<T>,
+        cpu: impl FnOnce() -> T,
+    ) -> Result<T> {
+        let health = &self.inner.health;
+        if route == Route::Auto && !health.gpu_usable() {
+            return Ok(self.on_cpu(cpu));
+        }
+        let result = if health.take_injected() {
+            Err(Error::Gpu("injected fault (test hook)".into()))
+        } else {
+            gpu()
+        };
+        match result {
+            Ok(answer) => {
+                if health.gpu_ok() {
+                    let reference = cpu();
+                    let matched = reference == answer;
+                    health.cross_checked(what, matched);
+                    if !matched {
+                        return Ok(reference);
+                    }
+                }
+                Ok(answer)
+            }
+            Err(e @ Error::Gpu(_)) if route == Route::Auto => {
+                health.gpu_failed(what, &e);
+                Ok(self.on_cpu(cpu))
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -179,10 +252,15 @@ impl Engine {
     /// internal byte order.
     pub fn merkle_root(&self, scheme: MerkleScheme, leaves: Messages<'_>) -> Result<MerkleRoot> {
         match scheme {
-            MerkleScheme::Rfc6962 => match &self.inner.gpu {
-                Some((gpu, route)) if route.merkle_on_gpu(leaves.len()) => gpu.rfc6962_root(leaves),
-                _ => Ok(self.inner.cpu.rfc6962_root(leaves)),
-            },
+            MerkleScheme::Rfc6962 => {
+                let cpu = || self.inner.cpu.rfc6962_root(leaves);
+                match &self.inner.gpu {
+                    Some((gpu, route)) if route.merkle_on_gpu(leaves.len()) => {
+                        self.on_gpu("merkle", *route, || gpu.rfc6962_root(leaves), cpu)
+                    }
+                    _ => Ok(self.on_cpu(cpu)),
+                }
+            }
             MerkleScheme::Bitcoin => {
                 if let Some(index) = leaves.iter().position(|l| l.len() != 32) {
                     return Err(Error::LeafLength {
@@ -208,11 +286,15 @@ impl Engine {
         scheme: MerkleScheme,
         hashes: &[[u8; 32]],
     ) -> Result<MerkleRoot> {
+        let cpu = || self.inner.cpu.merkle_root_from_hashes(scheme, hashes);
         match &self.inner.gpu {
-            Some((gpu, route)) if route.merkle_on_gpu(hashes.len()) => {
-                gpu.merkle_root_from_hashes(scheme, hashes)
-            }
-            _ => Ok(self.inner.cpu.merkle_root_from_hashes(scheme, hashes)),
+            Some((gpu, route)) if route.merkle_on_gpu(hashes.len()) => self.on_gpu(
+                "merkle",
+                *route,
+                || gpu.merkle_root_from_hashes(scheme, hashes),
+                cpu,
+            ),
+            _ => Ok(self.on_cpu(cpu)),
         }
     }
 
@@ -220,7 +302,7 @@ impl Engine {
     /// verdict, not an error.
     pub fn verify(&self, rule: Rule, batch: SignatureBatch<'_>) -> Result<Vec<Verdict>> {
         // Ed25519 runs on the CPU backend until the GPU kernels for it land.
-        Ok(self.inner.cpu.verify(rule, batch))
+        Ok(self.on_cpu(|| self.inner.cpu.verify(rule, batch)))
     }
 }
 

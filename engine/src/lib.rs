@@ -33,6 +33,7 @@ pub mod batch;
 pub mod ed25519;
 mod engine;
 pub mod error;
+mod health;
 pub mod merkle;
 mod route;
 
@@ -41,4 +42,5 @@ pub use batch::{MessageBuf, Messages, SignatureBatch, SignatureBatchBuf};
 pub use ed25519::{Reason, Rule, Verdict};
 pub use engine::{Engine, EngineBuilder};
 pub use error::{Error, Result};
+pub use health::EngineStats;
 pub use merkle::{MerkleRoot, MerkleScheme};

@@ -11,6 +11,11 @@ use vera_node_adapter::cli::{run, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs (GPU fallbacks, cross-check mismatches) go to standard error; stdout is for results.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,0 +1,139 @@
+//! GPU failover and cross-checks, with faults injected through the engine's test hook: under
+//! `auto` a failed GPU batch is answered by the CPU with the same result, counted, and the GPU is
+//! left alone for a back-off; a forced GPU engine reports the failure; sampled cross-checks count.
+
+use std::time::Duration;
+
+use vera_engine::{BackendChoice, Engine, Error, MerkleScheme};
+use vera_tests::gpu_required;
+
+/// An `auto` engine that uses the GPU (software adapters allowed), or `None` when there is none.
+fn auto_gpu(cross_check_every: u64) -> Option<Engine> {
+    let e = Engine::builder()
+        .allow_software_gpu(true)
+        .cross_check_every(cross_check_every)
+        .build()
+        .unwrap();
+    match e.gpu_backend() {
+        Some(_) => Some(e),
+        None if gpu_required() => panic!("GPU required but auto found none"),
+        None => None,
+    }
+}
+
+/// Enough leaves for `auto` to send the tree to the GPU (see engine/src/route.rs).
+fn big_tree() -> Vec<[u8; 32]> {
+    (0..70_000u32)
+        .map(|i| {
+            let mut h = [0u8; 32];
+            h[..4].copy_from_slice(&i.to_le_bytes());
+            h
+        })
+        .collect()
+}
+
+#[test]
+fn a_failed_gpu_batch_is_answered_by_the_cpu_then_the_gpu_rests() {
+    let Some(engine) = auto_gpu(0) else { return };
+    let leaves = big_tree();
+    let expected = Engine::cpu()
+        .merkle_root_from_hashes(MerkleScheme::Bitcoin, &leaves)
+        .unwrap();
+
+    let before = engine.stats();
+    engine.inject_gpu_faults(1);
+    let got = engine
+        .merkle_root_from_hashes(MerkleScheme::Bitcoin, &leaves)
+        .unwrap();
+    assert_eq!(got, expected);
+    let s = engine.stats();
+    assert_eq!(s.gpu_failures, before.gpu_failures + 1);
+    assert_eq!(s.fallbacks, before.fallbacks + 1);
+    assert_eq!(s.cpu_batches, before.cpu_batches + 1);
+
+    // Inside the back-off the GPU is not tried.
+    let got = engine
+        .merkle_root_from_hashes(MerkleScheme::Rfc6962, &leaves)
+        .unwrap();
+    assert_eq!(
+        got,
+        Engine::cpu()
+            .merkle_root_from_hashes(MerkleScheme::Rfc6962, &leaves)
+            .unwrap()
+    );
+    let t = engine.stats();
+    assert_eq!(t.gpu_batches, s.gpu_batches);
+    assert_eq!(t.cpu_batches, s.cpu_batches + 1);
+
+    // After it, the GPU answers again.
+    std::thread::sleep(Duration::from_millis(1100));
+    let got = engine
+        .merkle_root_from_hashes(MerkleScheme::Bitcoin, &leaves)
+        .unwrap();
+    assert_eq!(got, expected);
+    assert_eq!(engine.stats().gpu_batches, t.gpu_batches + 1);
+}
+
+#[test]
+fn a_forced_gpu_engine_reports_the_failure() {
+    let engine = match Engine::builder().backend(BackendChoice::Gpu).build() {
+        Ok(e) => e,
+        Err(e) if gpu_required() => panic!("GPU required: {e}"),
+        Err(_) => return,
+    };
+    engine.inject_gpu_faults(1);
+    let leaves = big_tree();
+    let err = engine
+        .merkle_root_from_hashes(MerkleScheme::Bitcoin, &leaves[..10])
+        .unwrap_err();
+    assert!(matches!(err, Error::Gpu(_)), "{err}");
+    // The next batch is answered by the GPU again.
+    assert!(engine
+        .merkle_root_from_hashes(MerkleScheme::Bitcoin, &leaves[..10])
+        .is_ok());
+    assert_eq!(engine.stats().fallbacks, 0);
+}
+
+#[test]
+fn sampled_cross_checks_are_counted() {
+    let Some(engine) = auto_gpu(2) else { return };
+    let leaves = big_tree();
+    for _ in 0..4 {
+        engine
+            .merkle_root_from_hashes(MerkleScheme::Rfc6962, &leaves)
+            .unwrap();
+    }
+    let s = engine.stats();
+    assert_eq!(s.gpu_batches, 4);
+    assert_eq!(s.cross_checks, 2, "one GPU batch in two");
+    assert_eq!(s.cross_check_mismatches, 0);
+}
+
+#[test]
+fn faults_under_concurrent_load_lose_and_change_nothing() {
+    let Some(engine) = auto_gpu(0) else { return };
+    let leaves = big_tree();
+    let expected = Engine::cpu()
+        .merkle_root_from_hashes(MerkleScheme::Rfc6962, &leaves)
+        .unwrap();
+    engine.inject_gpu_faults(3);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..3 {
+                    let got = engine
+                        .merkle_root_from_hashes(MerkleScheme::Rfc6962, &leaves)
+                        .unwrap();
+                    assert_eq!(got, expected);
+                }
+            });
+        }
+    });
+    let s = engine.stats();
+    assert!(s.gpu_failures >= 1, "an injected fault was seen");
+    assert_eq!(
+        s.gpu_batches + s.cpu_batches,
+        12,
+        "every batch answered once"
+    );
+}
