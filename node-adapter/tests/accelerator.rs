@@ -202,3 +202,26 @@ async fn a_cancelled_request_costs_no_one_else_anything() {
         .unwrap()
         .is_valid());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_was_done() {
+    let acc = Accelerator::new(Engine::cpu(), config(64, Duration::from_micros(100), 1024));
+    let all = items(10, 0, 7);
+    acc.verify_batch(Rule::Zip215, all).await.unwrap();
+    acc.sha256(b"abc".to_vec()).await.unwrap();
+    let text = acc.metrics_text();
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+            .to_string()
+    };
+    assert!(line("vera_items_total{lane=\"verify-zip215\"}").ends_with(" 10"));
+    assert!(line("vera_items_total{lane=\"sha256\"}").ends_with(" 1"));
+    assert!(line("vera_batch_size_count{lane=\"verify-zip215\"}").ends_with(" 1"));
+    assert!(line("vera_request_seconds_count{lane=\"sha256\"}").ends_with(" 1"));
+    assert!(line("vera_engine_batches_total{backend=\"cpu\"}").ends_with(" 2"));
+    assert!(line("vera_gpu_fallbacks_total").ends_with(" 0"));
+    assert!(line("vera_pending_items{lane=\"verify-strict\"}").ends_with(" 0"));
+    assert!(text.trim_end().ends_with("# EOF"));
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+use super::metrics::{LaneMetrics, Metrics};
 use super::{AcceleratorError, Config};
 
 /// The engine call for a batch: items in, one result per item out, in order.
@@ -17,6 +18,7 @@ type Reply<O> = oneshot::Sender<Result<Vec<O>, AcceleratorError>>;
 struct Request<I, O> {
     items: Vec<I>,
     reply: Reply<O>,
+    queued_at: Instant,
     _room: OwnedSemaphorePermit,
 }
 
@@ -38,21 +40,25 @@ impl<I, O> Clone for Lane<I, O> {
 }
 
 impl<I: Send + 'static, O: Send + 'static> Lane<I, O> {
-    pub(super) fn start(name: String, config: &Config, work: Work<I, O>) -> Self {
+    pub(super) fn start(
+        name: String,
+        config: &Config,
+        work: Work<I, O>,
+        metrics: &Metrics,
+    ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let capacity = config.queue_items.max(1);
+        let room = Arc::new(Semaphore::new(capacity));
+        let m = metrics.lane(&name, Arc::clone(&room), capacity);
         tokio::spawn(gather(
             name,
             rx,
             work,
             config.max_batch.max(1),
             config.max_delay,
+            m,
         ));
-        Lane {
-            tx,
-            room: Arc::new(Semaphore::new(capacity)),
-            capacity,
-        }
+        Lane { tx, room, capacity }
     }
 
     fn permits(&self, n: usize) -> Result<u32, AcceleratorError> {
@@ -115,6 +121,7 @@ impl<I: Send + 'static, O: Send + 'static> Lane<I, O> {
             .send(Request {
                 items,
                 reply,
+                queued_at: Instant::now(),
                 _room: room,
             })
             .map_err(|_| AcceleratorError::Closed)?;
@@ -129,6 +136,7 @@ async fn gather<I: Send + 'static, O: Send + 'static>(
     work: Work<I, O>,
     max_batch: usize,
     max_delay: Duration,
+    metrics: LaneMetrics,
 ) {
     while let Some(first) = rx.recv().await {
         let deadline = Instant::now() + max_delay;
@@ -143,7 +151,7 @@ async fn gather<I: Send + 'static, O: Send + 'static>(
                 Ok(None) | Err(_) => break,
             }
         }
-        run(&name, &work, batch).await;
+        run(&name, &work, batch, &metrics).await;
     }
 }
 
@@ -152,21 +160,33 @@ async fn run<I: Send + 'static, O: Send + 'static>(
     name: &str,
     work: &Work<I, O>,
     batch: Vec<Request<I, O>>,
+    metrics: &LaneMetrics,
 ) {
     let mut sizes = Vec::with_capacity(batch.len());
     let mut items = Vec::new();
     let mut replies = Vec::with_capacity(batch.len());
+    let mut queued = Vec::with_capacity(batch.len());
     for r in batch {
         sizes.push(r.items.len());
         items.extend(r.items);
+        queued.push(r.queued_at);
         replies.push((r.reply, r._room));
     }
     let total = items.len();
     let w = Arc::clone(work);
+    let started = Instant::now();
     let outcome = tokio::task::spawn_blocking(move || w(items))
         .await
         .map_err(|e| format!("{name} batch task failed: {e}"))
         .and_then(|r| r);
+    metrics.batch_size.observe(total as f64);
+    metrics
+        .batch_seconds
+        .observe(started.elapsed().as_secs_f64());
+    metrics.items.inc_by(total as u64);
+    for q in queued {
+        metrics.request_seconds.observe(q.elapsed().as_secs_f64());
+    }
     match outcome {
         Ok(results) if results.len() == total => {
             let mut results = results.into_iter();

@@ -25,6 +25,7 @@
 //! ```
 
 mod lane;
+mod metrics;
 
 use std::fmt;
 use std::time::Duration;
@@ -95,6 +96,7 @@ pub type SignatureItem = ([u8; 32], Vec<u8>, [u8; 64]);
 pub struct Accelerator {
     verify: [Lane<SignatureItem, Verdict>; 3],
     sha256: Lane<Vec<u8>, [u8; 32]>,
+    metrics: std::sync::Arc<metrics::Metrics>,
 }
 
 fn lane_index(rule: Rule) -> usize {
@@ -108,6 +110,7 @@ fn lane_index(rule: Rule) -> usize {
 impl Accelerator {
     /// Starts the lanes on the current tokio runtime.
     pub fn new(engine: Engine, config: Config) -> Self {
+        let metrics = std::sync::Arc::new(metrics::Metrics::new(engine.clone()));
         let verify = Rule::ALL.map(|rule| {
             let engine = engine.clone();
             let work: Work<SignatureItem, Verdict> = std::sync::Arc::new(move |items| {
@@ -119,15 +122,26 @@ impl Accelerator {
                     .verify(rule, batch.as_batch())
                     .map_err(|e| e.to_string())
             });
-            Lane::start(format!("verify-{rule}"), &config, work)
+            Lane::start(format!("verify-{rule}"), &config, work, &metrics)
         });
         let e = engine.clone();
         let sha: Work<Vec<u8>, [u8; 32]> = std::sync::Arc::new(move |msgs| {
             let buf = vera_engine::MessageBuf::from_slices(&msgs).map_err(|e| e.to_string())?;
             e.sha256(buf.as_messages()).map_err(|e| e.to_string())
         });
-        let sha256 = Lane::start("sha256".into(), &config, sha);
-        Accelerator { verify, sha256 }
+        let sha256 = Lane::start("sha256".into(), &config, sha, &metrics);
+        Accelerator {
+            verify,
+            sha256,
+            metrics,
+        }
+    }
+
+    /// Every metric in the Prometheus / OpenMetrics text format, for a `/metrics` endpoint:
+    /// per lane items, batch sizes, batch and request latencies, pending items; from the engine,
+    /// batches per backend, GPU failures and fallbacks, cross-checks and mismatches.
+    pub fn metrics_text(&self) -> String {
+        self.metrics.encode()
     }
 
     /// Verifies one signature under `rule`.
