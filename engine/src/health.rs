@@ -97,7 +97,7 @@ impl Health {
     pub(crate) fn gpu_ok(&self) -> bool {
         let n = self.gpu_batches.fetch_add(1, Ordering::Relaxed);
         *self.down.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.cross_check_every > 0 && n % self.cross_check_every == 0
+        self.cross_check_every > 0 && n.is_multiple_of(self.cross_check_every)
     }
 
     /// Records a GPU failure and starts (or lengthens) the back-off.
