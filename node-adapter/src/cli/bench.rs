@@ -21,7 +21,8 @@ use super::{engine, flush, write_err, CliError};
 /// Options of `vera bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// What to measure (comma-separated): ed25519, sha256, merkle.
+    /// What to measure (comma-separated): ed25519, sha256, merkle, and load (the in-process
+    /// accelerator under a steady stream and bursts of single-signature requests).
     #[arg(long, value_delimiter = ',', default_value = "ed25519,sha256,merkle")]
     ops: Vec<Op>,
     /// Ed25519 rules to measure (comma-separated).
@@ -56,6 +57,8 @@ enum Op {
     Ed25519,
     Sha256,
     Merkle,
+    /// The in-process accelerator under load (not in the default set).
+    Load,
 }
 
 /// One measured row.
@@ -84,6 +87,8 @@ struct Report {
     /// The GPU adapter measured, if any.
     gpu: Option<String>,
     rows: Vec<Row>,
+    /// The accelerator under load (`--ops load`).
+    load: Vec<super::load::LoadRow>,
 }
 
 struct Bench {
@@ -242,6 +247,7 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
         })
     };
     let mut rng = StdRng::seed_from_u64(0x7e7a);
+    let mut load_rows = Vec::new();
     for op in &args.ops {
         match op {
             Op::Ed25519 => {
@@ -259,6 +265,19 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
                     bench_merkle(&mut b, &all, &one, gpu, n, &mut rng);
                 }
             }
+            Op::Load => {
+                // Signatures are verified on the CPU until the GPU kernels land, so the load
+                // runs on the CPU engine only for now.
+                let rule = args.rules.first().copied().unwrap_or(Rule::Zip215);
+                eprintln!(
+                    "load: {rule} rule, {} ms per scenario",
+                    budget.as_millis() * 4
+                );
+                load_rows.extend(
+                    super::load::run(&all, rule, budget * 4)
+                        .map_err(|e| CliError::Io("cannot start the load runtime".into(), e))?,
+                );
+            }
         }
     }
     if b.progress {
@@ -268,12 +287,34 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
     let mut rows = b.rows;
     add_ratios(&mut rows);
     write_table(&rows, out)?;
+    if !load_rows.is_empty() {
+        writeln!(
+            out,
+            "\n{:<24} {:<8} {:>12} {:>11} {:>11} {:>11}",
+            "load", "backend", "requests/s", "p50", "p99", "p99.9"
+        )
+        .map_err(write_err)?;
+        for r in &load_rows {
+            writeln!(
+                out,
+                "{:<24} {:<8} {:>12} {:>11} {:>11} {:>11}",
+                r.scenario,
+                r.backend,
+                si(r.items_per_s),
+                duration(r.p50_us),
+                duration(r.p99_us),
+                duration(r.p999_us)
+            )
+            .map_err(write_err)?;
+        }
+    }
     if let Some(path) = &args.json {
         let report = Report {
             vera_version: env!("CARGO_PKG_VERSION"),
             cpu: CpuInfo::detect(),
             gpu: gpu_name,
             rows,
+            load: load_rows,
         };
         let text =
             serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(e.to_string()))?;

@@ -4,6 +4,7 @@
 mod bench;
 mod info;
 mod jsonl;
+mod load;
 
 use std::fmt;
 use std::fs::File;

@@ -1,0 +1,141 @@
+//! `vera bench --ops load`: the in-process accelerator under load — a steady stream of
+//! single-signature requests from many concurrent callers, and bursts of requests arriving at
+//! once — reporting items/s and request latency percentiles. Bounded: each scenario stops after
+//! its time budget.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::{Signer, SigningKey};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde::Serialize;
+use vera_engine::{Engine, Rule};
+
+use crate::accelerator::{Accelerator, Config, SignatureItem};
+
+/// One scenario's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadRow {
+    /// "steady, N callers" or "bursts of N".
+    pub scenario: String,
+    /// The engine's backend.
+    pub backend: String,
+    /// Requests answered per second.
+    pub items_per_s: f64,
+    /// Request latency percentiles, in microseconds.
+    pub p50_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// 99.9th percentile.
+    pub p999_us: f64,
+    /// Requests measured.
+    pub requests: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1e6
+}
+
+fn row(scenario: String, backend: &str, mut lat: Vec<Duration>, elapsed: Duration) -> LoadRow {
+    lat.sort();
+    LoadRow {
+        scenario,
+        backend: backend.to_string(),
+        items_per_s: lat.len() as f64 / elapsed.as_secs_f64(),
+        p50_us: percentile(&lat, 0.50),
+        p99_us: percentile(&lat, 0.99),
+        p999_us: percentile(&lat, 0.999),
+        requests: lat.len(),
+    }
+}
+
+/// Runs both scenarios on `engine` for `budget` each, under `rule`.
+pub fn run(engine: &Engine, rule: Rule, budget: Duration) -> std::io::Result<Vec<LoadRow>> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut rng = StdRng::seed_from_u64(0x10ad);
+    let keys: Vec<SigningKey> = (0..64)
+        .map(|_| SigningKey::from_bytes(&rng.gen()))
+        .collect();
+    let pool: Arc<Vec<SignatureItem>> = Arc::new(
+        (0..1024)
+            .map(|i| {
+                let k = &keys[i % keys.len()];
+                let msg: Vec<u8> = (0..32).map(|_| rng.gen()).collect();
+                let sig = k.sign(&msg).to_bytes();
+                (k.verifying_key().to_bytes(), msg, sig)
+            })
+            .collect(),
+    );
+    let backend = engine.backend().to_string();
+    Ok(rt.block_on(async {
+        let acc = Accelerator::new(engine.clone(), Config::default());
+        let mut rows = Vec::new();
+
+        // Steady: callers each send one request, await it, send the next.
+        let callers = 64;
+        let start = Instant::now();
+        let deadline = start + budget;
+        let mut tasks = Vec::new();
+        for c in 0..callers {
+            let (acc, pool) = (acc.clone(), Arc::clone(&pool));
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut i = c;
+                while Instant::now() < deadline {
+                    let (pk, msg, sig) = pool[i % pool.len()].clone();
+                    let t = Instant::now();
+                    let v = acc.verify(rule, pk, msg, sig).await;
+                    lat.push(t.elapsed());
+                    assert!(v.is_ok_and(|v| v.is_valid()), "benchmark inputs are honest");
+                    i += callers;
+                }
+                lat
+            }));
+        }
+        let mut lat = Vec::new();
+        for t in tasks {
+            lat.extend(t.await.unwrap_or_default());
+        }
+        rows.push(row(
+            format!("steady, {callers} callers"),
+            &backend,
+            lat,
+            start.elapsed(),
+        ));
+
+        // Bursts: many single requests at once, then quiet until all are answered.
+        let burst = 2048;
+        let start = Instant::now();
+        let mut lat = Vec::new();
+        while start.elapsed() < budget {
+            let mut tasks = Vec::with_capacity(burst);
+            for i in 0..burst {
+                let (acc, pool) = (acc.clone(), Arc::clone(&pool));
+                tasks.push(tokio::spawn(async move {
+                    let (pk, msg, sig) = pool[i % pool.len()].clone();
+                    let t = Instant::now();
+                    let v = acc.verify(rule, pk, msg, sig).await;
+                    assert!(v.is_ok_and(|v| v.is_valid()), "benchmark inputs are honest");
+                    t.elapsed()
+                }));
+            }
+            for t in tasks {
+                lat.extend(t.await.ok());
+            }
+        }
+        rows.push(row(
+            format!("bursts of {burst}"),
+            &backend,
+            lat,
+            start.elapsed(),
+        ));
+        rows
+    }))
+}
