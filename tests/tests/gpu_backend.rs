@@ -4,9 +4,9 @@
 //! - The GPU must be there when `VERA_REQUIRE_GPU=1`, and a forced GPU engine must fail cleanly
 //!   when there is none.
 //! - SHA-256 against sha2 called directly, on the host code's seams: messages at unaligned starts
-//!   inside a shared buffer, runs cut by the binding limit (at multiples of 8, or shorter when a
-//!   large message stops them), messages too large to bind (hashed on the CPU by design), and the
-//!   2-D dispatch grid.
+//!   inside a shared buffer, runs cut by the binding limit (by item count, or earlier when the
+//!   message bytes fill the binding), messages too large to bind (hashed on the CPU by design),
+//!   and the 2-D dispatch grid.
 //! - Merkle roots against the CPU engine (itself held to independent models elsewhere) at the
 //!   kernel's chunk boundaries (256 nodes per workgroup), at the super-chunk boundaries of capped
 //!   bindings, for levels bound in pieces, and Bitcoin's `mutated` flag where the kernel's
@@ -56,7 +56,7 @@ fn gpu() -> Option<(String, Engine)> {
 }
 
 /// The harness's GPU engine with bindings capped at 64 KiB (2048 nodes: a super-chunk of 8
-/// chunks; runs of at most 2047 messages, 2040 when cut to a multiple of 8).
+/// chunks; runs of at most 2047 messages).
 fn gpu_64k() -> Option<(String, Engine)> {
     harness_engine("gpu-64KiB-bindings")
 }
@@ -599,7 +599,7 @@ fn sha256_messages_past_the_software_loop_limit() {
 }
 
 /// Batches the capped engines split into many runs: counts around the 2047-message limit of a
-/// 64 KiB binding (2040 once cut to a multiple of 8), counts that are not multiples of 8, and
+/// 64 KiB binding, counts that are not multiples of 8, and
 /// runs that the byte limit ends at 64, 8, 7 or 5 messages.
 #[test]
 fn sha256_runs_split_by_the_binding_limit() {
@@ -616,7 +616,7 @@ fn sha256_runs_split_by_the_binding_limit() {
             laid.view(),
         );
     }
-    // Runs ended by bytes. 64 KiB: 65 × 1000 B fit (cut to 64), 8 × 8191 B fit, 7 × 8192 B,
+    // Runs ended by bytes. 64 KiB: 65 × 1000 B fit, 8 × 8191 B fit, 7 × 8192 B,
     // 7 × 9000 B and 5 × 13,000 B.
     for (n, len) in [
         (203, 1000),

@@ -9,6 +9,7 @@
 pub mod context;
 mod merkle;
 mod sha256;
+mod sha512;
 
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc, Mutex};
@@ -56,6 +57,7 @@ pub struct GpuBackend {
     max_workgroups: u32,
     sha256: Kernel,
     merkle: Kernel,
+    sha512: Kernel,
     setup_time: Duration,
     /// The first uncaptured wgpu error or device-loss message; once set, every operation fails.
     fault: Arc<Mutex<Option<String>>>,
@@ -135,6 +137,7 @@ impl GpuBackend {
         };
         let sha256 = pipeline(&vera_shaders::SHA256_BATCH);
         let merkle = pipeline(&vera_shaders::MERKLE_REDUCE);
+        let sha512 = pipeline(&vera_shaders::SHA512_BATCH);
 
         let cap = limits
             .max_storage_buffer_binding_size
@@ -149,6 +152,7 @@ impl GpuBackend {
             max_workgroups: limits.max_compute_workgroups_per_dimension.max(1),
             sha256,
             merkle,
+            sha512,
             setup_time: Duration::ZERO,
             fault,
             pool: Mutex::new(HashMap::new()),
@@ -181,6 +185,16 @@ impl GpuBackend {
     /// SHA-256 of every message, in order.
     pub fn sha256(&self, msgs: Messages<'_>) -> Result<Vec<[u8; 32]>> {
         sha256::sha256(self, msgs)
+    }
+
+    /// SHA-512 of every message, in order, as 64-byte digests: the building block of GPU Ed25519
+    /// verification, whose k = SHA-512(R ‖ A ‖ M) mod L hashes the bytes as received (`msgs`
+    /// holding R ‖ A ‖ M per signature). Messages of any length: one longer than the GPU takes
+    /// (one storage binding; 256 KiB on software adapters, whose loop limit would cut it short)
+    /// is hashed on the CPU with the same result. 64-bit words are emulated with pairs of `u32`,
+    /// so every adapter runs it, with or without SHADER_INT64.
+    pub fn sha512(&self, msgs: Messages<'_>) -> Result<Vec<[u8; 64]>> {
+        sha512::sha512(self, msgs)
     }
 
     /// The RFC 6962 root over leaf data.

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::GpuBackend;
+use super::{GpuBackend, Kernel};
 use crate::batch::Messages;
 use crate::error::Result;
 
@@ -15,22 +15,54 @@ const WORKGROUP: u32 = 64;
 /// 233,016 bytes or more came back wrong. Longer messages take the CPU path there.
 const SOFTWARE_MAX_MESSAGE: u64 = 128 * 1024;
 
+/// What differs between the batch hash kernels that share this host code (`sha256_batch.wgsl`
+/// and `sha512_batch.wgsl` have the same bindings and parameters).
+pub(super) struct BatchHash {
+    /// Digest bytes per message.
+    pub(super) digest_len: u64,
+    /// The longest message one invocation hashes on a software adapter, in bytes.
+    pub(super) software_max_message: u64,
+    /// Labels of the message and offset buffers and of the dispatch.
+    pub(super) labels: [&'static str; 3],
+}
+
+/// SHA-256 through `sha256_batch.wgsl`.
+pub(super) const SHA256_BATCH: BatchHash = BatchHash {
+    digest_len: 32,
+    software_max_message: SOFTWARE_MAX_MESSAGE,
+    labels: [
+        "vera sha256 messages",
+        "vera sha256 offsets",
+        "vera sha256_batch",
+    ],
+};
+
 /// The longest message the GPU hashes; longer ones are hashed on the CPU with the same result.
-pub(super) fn max_message(gpu: &GpuBackend) -> u64 {
+pub(super) fn max_message(gpu: &GpuBackend, hash: &BatchHash) -> u64 {
     let bind = gpu.max_binding - 4;
     if gpu.report.software {
-        bind.min(SOFTWARE_MAX_MESSAGE)
+        bind.min(hash.software_max_message)
     } else {
         bind
     }
 }
 
+/// [`next_run_of`] for SHA-256.
+pub(super) fn next_run(gpu: &GpuBackend, msgs: Messages<'_>, start: usize) -> Range<usize> {
+    next_run_of(gpu, &SHA256_BATCH, msgs, start)
+}
+
 /// The next run of messages from `start` that fits every binding: message bytes, `n + 1`
 /// offsets and `n` digests each within the binding limit, and no message longer than
 /// [`max_message`]. Returns an empty range when message `start` itself is too long.
-pub(super) fn next_run(gpu: &GpuBackend, msgs: Messages<'_>, start: usize) -> Range<usize> {
-    let max_items = (gpu.max_binding / 32) as usize - 1;
-    let longest = max_message(gpu);
+pub(super) fn next_run_of(
+    gpu: &GpuBackend,
+    hash: &BatchHash,
+    msgs: Messages<'_>,
+    start: usize,
+) -> Range<usize> {
+    let max_items = (gpu.max_binding / hash.digest_len) as usize - 1;
+    let longest = max_message(gpu, hash);
     let offsets = msgs.offsets();
     let base = offsets[start] as u64;
     let mut end = start;
@@ -44,10 +76,34 @@ pub(super) fn next_run(gpu: &GpuBackend, msgs: Messages<'_>, start: usize) -> Ra
     start..end
 }
 
-/// Records the hashing of messages `run` (with an optional one-byte prefix) into the start of
-/// `digests`. Returns the buffers to recycle once the work is submitted.
+/// [`record_of`] for SHA-256.
 pub(super) fn record(
     gpu: &GpuBackend,
+    encoder: &mut wgpu::CommandEncoder,
+    msgs: Messages<'_>,
+    run: Range<usize>,
+    prefix: Option<u8>,
+    digests: &wgpu::Buffer,
+) -> Vec<wgpu::Buffer> {
+    record_of(
+        gpu,
+        &gpu.sha256,
+        &SHA256_BATCH,
+        encoder,
+        msgs,
+        run,
+        prefix,
+        digests,
+    )
+}
+
+/// Records the hashing of messages `run` (with an optional one-byte prefix) by `kernel` into the
+/// start of `digests`. Returns the buffers to recycle once the work is submitted.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn record_of(
+    gpu: &GpuBackend,
+    kernel: &Kernel,
+    hash: &BatchHash,
     encoder: &mut wgpu::CommandEncoder,
     msgs: Messages<'_>,
     run: Range<usize>,
@@ -62,8 +118,8 @@ pub(super) fn record(
         .flat_map(|o| (o - base).to_le_bytes())
         .collect();
     let count = run.len() as u32;
-    let data = gpu.storage("vera sha256 messages", bytes.len() as u64 + 4);
-    let offs = gpu.storage("vera sha256 offsets", rebased.len() as u64);
+    let data = gpu.storage(hash.labels[0], bytes.len() as u64 + 4);
+    let offs = gpu.storage(hash.labels[1], rebased.len() as u64);
     gpu.upload(&data, 0, bytes);
     gpu.upload(&offs, 0, &rebased);
     let grid = gpu.grid(count.div_ceil(WORKGROUP));
@@ -73,11 +129,11 @@ pub(super) fn record(
         u32::from(prefix.unwrap_or(0)),
         grid.0 * WORKGROUP,
     ]);
-    let out_size = u64::from(count) * 32;
+    let out_size = u64::from(count) * hash.digest_len;
     gpu.dispatch(
         encoder,
-        &gpu.sha256,
-        "vera sha256_batch",
+        kernel,
+        hash.labels[2],
         &[
             params.as_entire_binding(),
             wgpu::BindingResource::Buffer(wgpu::BufferBinding {
