@@ -7,6 +7,7 @@
 //! Inputs larger than the adapter's storage-binding limit are split into chunks.
 
 pub mod context;
+mod field;
 mod merkle;
 mod sha256;
 mod sha512;
@@ -18,6 +19,8 @@ use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
 pub use context::{list_adapters, AdapterReport};
+#[doc(hidden)]
+pub use field::FieldSelftest;
 
 use crate::batch::Messages;
 use crate::error::{Error, Result};
@@ -47,6 +50,25 @@ struct Kernel {
     layout: wgpu::BindGroupLayout,
 }
 
+impl Kernel {
+    fn build(device: &wgpu::Device, shader: &vera_shaders::Shader) -> Kernel {
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(shader.name),
+            source: wgpu::ShaderSource::Wgsl(shader.source().into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(shader.name),
+            layout: None,
+            module: &module,
+            entry_point: Some(shader.entry_point),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        let layout = pipeline.get_bind_group_layout(0);
+        Kernel { pipeline, layout }
+    }
+}
+
 /// A device with vera's pipelines built.
 pub struct GpuBackend {
     device: wgpu::Device,
@@ -58,6 +80,8 @@ pub struct GpuBackend {
     sha256: Kernel,
     merkle: Kernel,
     sha512: Kernel,
+    /// Built on first use: only tests run it.
+    field_selftest: std::sync::OnceLock<Kernel>,
     setup_time: Duration,
     /// The first uncaptured wgpu error or device-loss message; once set, every operation fails.
     fault: Arc<Mutex<Option<String>>>,
@@ -119,22 +143,7 @@ impl GpuBackend {
             slot.get_or_insert_with(|| format!("device lost ({reason:?}): {msg}"));
         });
 
-        let pipeline = |shader: &vera_shaders::Shader| {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(shader.name),
-                source: wgpu::ShaderSource::Wgsl(shader.source().into()),
-            });
-            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(shader.name),
-                layout: None,
-                module: &module,
-                entry_point: Some(shader.entry_point),
-                compilation_options: Default::default(),
-                cache: None,
-            });
-            let layout = pipeline.get_bind_group_layout(0);
-            Kernel { pipeline, layout }
-        };
+        let pipeline = |shader| Kernel::build(&device, shader);
         let sha256 = pipeline(&vera_shaders::SHA256_BATCH);
         let merkle = pipeline(&vera_shaders::MERKLE_REDUCE);
         let sha512 = pipeline(&vera_shaders::SHA512_BATCH);
@@ -153,6 +162,7 @@ impl GpuBackend {
             sha256,
             merkle,
             sha512,
+            field_selftest: std::sync::OnceLock::new(),
             setup_time: Duration::ZERO,
             fault,
             pool: Mutex::new(HashMap::new()),

@@ -1,0 +1,149 @@
+//! A self-test of the GPU field arithmetic modulo 2^255 − 19 (`field_u32.wgsl`, u32 only, the
+//! foundation of GPU Ed25519): [`GpuBackend::field_selftest`] runs `field_selftest.wgsl` on operand
+//! pairs and returns what it computed, for the tests to compare with an exact model.
+
+use vera_shaders::FIELD_SELFTEST_WORDS;
+
+use super::GpuBackend;
+use crate::error::Result;
+
+/// Invocations per workgroup of `field_selftest.wgsl`.
+const WORKGROUP: u32 = 64;
+
+/// Bytes of results per operand pair.
+const OUT_BYTES: u64 = FIELD_SELFTEST_WORDS as u64 * 4;
+
+/// What `field_selftest.wgsl` computed for one pair (a, b) of 32-byte little-endian encodings
+/// (bit 255 ignored, values ≥ p allowed). Field elements are canonical encodings (below p).
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSelftest {
+    pub sum: [u8; 32],
+    pub difference: [u8; 32],
+    pub negation: [u8; 32],
+    pub product: [u8; 32],
+    pub square: [u8; 32],
+    /// a^((p − 5)/8).
+    pub pow22523: [u8; 32],
+    /// a^(p − 2).
+    pub invert: [u8; 32],
+    /// a's canonical encoding.
+    pub canonical: [u8; 32],
+    /// 121666 · a.
+    pub mul_121666: [u8; 32],
+    /// x₀ = a, x_{k+1} = ((x_k · b)² − a) · b + 121666 · (−x_k), 50 times.
+    pub chain: [u8; 32],
+    pub a_is_zero: bool,
+    pub a_is_negative: bool,
+    pub a_eq_b: bool,
+    /// fe_eq(a · b, b · a).
+    pub ab_eq_ba: bool,
+    pub b_is_zero: bool,
+    /// W · a and a − W for W the largest normal form (limb 0 = 8,799, limbs 1..19 = 8,191).
+    pub max_normal_times_a: [u8; 32],
+    pub a_minus_max_normal: [u8; 32],
+    /// V · a and V² for V with every limb 13,000 (fe_mul's input bound).
+    pub max_mul_input_times_a: [u8; 32],
+    pub max_mul_input_squared: [u8; 32],
+    /// The canonical encoding of U, every limb 2^31 − 1 (fe_to_bytes's input bound).
+    pub max_to_bytes_input: [u8; 32],
+}
+
+impl FieldSelftest {
+    fn parse(bytes: &[u8]) -> FieldSelftest {
+        let fe = |slot: usize| -> [u8; 32] {
+            bytes[slot * 32..slot * 32 + 32]
+                .try_into()
+                .expect("32 bytes")
+        };
+        let flag = |k: usize| bytes[320 + 4 * k] != 0;
+        FieldSelftest {
+            sum: fe(0),
+            difference: fe(1),
+            negation: fe(2),
+            product: fe(3),
+            square: fe(4),
+            pow22523: fe(5),
+            invert: fe(6),
+            canonical: fe(7),
+            mul_121666: fe(8),
+            chain: fe(9),
+            a_is_zero: flag(0),
+            a_is_negative: flag(1),
+            a_eq_b: flag(2),
+            ab_eq_ba: flag(3),
+            b_is_zero: flag(4),
+            max_normal_times_a: fe(11),
+            a_minus_max_normal: fe(12),
+            max_mul_input_times_a: fe(13),
+            max_mul_input_squared: fe(14),
+            max_to_bytes_input: fe(15),
+        }
+    }
+}
+
+/// Runs `field_selftest.wgsl` on the pairs `(a[i], b[i])` (the shorter slice sets the count), in
+/// runs that fit the storage-binding limit.
+pub(super) fn field_selftest(
+    gpu: &GpuBackend,
+    a: &[[u8; 32]],
+    b: &[[u8; 32]],
+) -> Result<Vec<FieldSelftest>> {
+    gpu.check()?;
+    let n = a.len().min(b.len());
+    let per_run = (gpu.max_binding / OUT_BYTES).max(1) as usize;
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0;
+    while start < n {
+        let end = n.min(start + per_run);
+        let count = (end - start) as u32;
+        let operands: Vec<u8> = (start..end)
+            .flat_map(|i| a[i].iter().chain(&b[i]).copied())
+            .collect();
+        let in_buf = gpu.storage("vera field operands", operands.len() as u64);
+        gpu.upload(&in_buf, 0, &operands);
+        let out_size = u64::from(count) * OUT_BYTES;
+        let out_buf = gpu.storage("vera field results", out_size);
+        let grid = gpu.grid(count.div_ceil(WORKGROUP));
+        let params = gpu.uniform([count, grid.0 * WORKGROUP, 0, 0]);
+        let mut encoder = gpu.encoder("vera field_selftest");
+        gpu.dispatch(
+            &mut encoder,
+            gpu.field_selftest
+                .get_or_init(|| super::Kernel::build(&gpu.device, &vera_shaders::FIELD_SELFTEST)),
+            "vera field_selftest",
+            &[
+                params.as_entire_binding(),
+                wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &in_buf,
+                    offset: 0,
+                    size: wgpu::BufferSize::new(operands.len() as u64),
+                }),
+                wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &out_buf,
+                    offset: 0,
+                    size: wgpu::BufferSize::new(out_size),
+                }),
+            ],
+            grid,
+        );
+        let bytes = gpu.submit_and_read(encoder, &[(&out_buf, 0, out_size)])?;
+        out.extend(
+            bytes
+                .chunks_exact(OUT_BYTES as usize)
+                .map(FieldSelftest::parse),
+        );
+        gpu.recycle([in_buf, out_buf]);
+        start = end;
+    }
+    Ok(out)
+}
+
+impl GpuBackend {
+    /// Runs the field-arithmetic self-test kernel (`field_selftest.wgsl`) on the pairs
+    /// `(a[i], b[i])`; for tests of the GPU's arithmetic modulo 2^255 − 19.
+    #[doc(hidden)]
+    pub fn field_selftest(&self, a: &[[u8; 32]], b: &[[u8; 32]]) -> Result<Vec<FieldSelftest>> {
+        field_selftest(self, a, b)
+    }
+}

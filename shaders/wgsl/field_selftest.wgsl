@@ -1,0 +1,99 @@
+// A self-test of field_u32.wgsl, compared by the tests against an independent model: for each
+// operand pair (a, b), 32-byte little-endian encodings (bit 255 ignored, values ≥ p allowed), it
+// writes 16 groups of 8 words:
+//  0 a + b, 1 a − b, 2 −a, 3 a · b, 4 a², 5 a^((p − 5)/8), 6 a^(p − 2), 7 a (canonical),
+//  8 121666 · a, 9 the chain below — each as its canonical encoding —,
+//  10 flags: is_zero(a), is_negative(a), eq(a, b), eq(a · b, b · a), is_zero(b), 0, 0, 0,
+//  and, at the limb bounds field_u32.wgsl documents (elements no decoding produces):
+//  11 W · a and 12 a − W, W the largest normal form (limb 0 = 8,799, the others 8,191);
+//  13 V · a and 14 V², V with every limb 13,000 (fe_mul's and fe_sq's input bound);
+//  15 the canonical encoding of U, every limb 2^31 − 1 (fe_to_bytes's input bound).
+//
+// The chain, x₀ = a, x_{k+1} = ((x_k · b)² − a) · b + 121666 · (−x_k), 50 times, feeds unreduced
+// (normal-form) results back into every operation.
+//
+// Loop iterations per invocation (llvmpipe's limit is 65,535, see field_u32.wgsl): 240
+// (fe_pow22523) + 243 (fe_invert) + 50 (the chain) + 20 (the bound elements) = 553, under 600
+// even counting each loop's final exit test; nothing else loops (fe_mul, fe_sq and the carries
+// are unrolled).
+
+struct Params {
+    count: u32,
+    // Invocations per row of the 2-D dispatch (workgroups in x times the workgroup size).
+    row: u32,
+    pad0: u32,
+    pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> operands: array<u32>;
+@group(0) @binding(2) var<storage, read_write> results: array<u32>;
+
+const CHAIN_STEPS: u32 = 50u;
+
+fn load8(at: u32) -> array<u32, 8> {
+    return array<u32, 8>(
+        operands[at], operands[at + 1u], operands[at + 2u], operands[at + 3u],
+        operands[at + 4u], operands[at + 5u], operands[at + 6u], operands[at + 7u]
+    );
+}
+
+fn store8(i: u32, slot: u32, w: array<u32, 8>) {
+    let at = i * 128u + slot * 8u;
+    results[at] = w[0];
+    results[at + 1u] = w[1];
+    results[at + 2u] = w[2];
+    results[at + 3u] = w[3];
+    results[at + 4u] = w[4];
+    results[at + 5u] = w[5];
+    results[at + 6u] = w[6];
+    results[at + 7u] = w[7];
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x + gid.y * params.row;
+    if (i >= params.count) {
+        return;
+    }
+    let a = fe_from_bytes(load8(i * 16u));
+    let b = fe_from_bytes(load8(i * 16u + 8u));
+    let ab = fe_mul(a, b);
+    store8(i, 0u, fe_to_bytes(fe_add(a, b)));
+    store8(i, 1u, fe_to_bytes(fe_sub(a, b)));
+    store8(i, 2u, fe_to_bytes(fe_neg(a)));
+    store8(i, 3u, fe_to_bytes(ab));
+    store8(i, 4u, fe_to_bytes(fe_sq(a)));
+    store8(i, 5u, fe_to_bytes(fe_pow22523(a)));
+    store8(i, 6u, fe_to_bytes(fe_invert(a)));
+    store8(i, 7u, fe_to_bytes(a));
+    store8(i, 8u, fe_to_bytes(fe_mul_small(a, 121666u)));
+    var x = a;
+    for (var k = 0u; k < CHAIN_STEPS; k++) {
+        let y = fe_mul(fe_sub(fe_sq(fe_mul(x, b)), a), b);
+        x = fe_add(y, fe_mul_small(fe_neg(x), 121666u));
+    }
+    store8(i, 9u, fe_to_bytes(x));
+    store8(i, 10u, array<u32, 8>(
+        select(0u, 1u, fe_is_zero(a)),
+        select(0u, 1u, fe_is_negative(a)),
+        select(0u, 1u, fe_eq(a, b)),
+        select(0u, 1u, fe_eq(ab, fe_mul(b, a))),
+        select(0u, 1u, fe_is_zero(b)),
+        0u, 0u, 0u
+    ));
+    var w: Fe;
+    var v: Fe;
+    var u: Fe;
+    for (var k = 0u; k < 20u; k++) {
+        w[k] = 8191u;
+        v[k] = 13000u;
+        u[k] = 0x7fffffffu;
+    }
+    w[0] = 8799u;
+    store8(i, 11u, fe_to_bytes(fe_mul(w, a)));
+    store8(i, 12u, fe_to_bytes(fe_sub(a, w)));
+    store8(i, 13u, fe_to_bytes(fe_mul(v, a)));
+    store8(i, 14u, fe_to_bytes(fe_sq(v)));
+    store8(i, 15u, fe_to_bytes(u));
+}

@@ -1,0 +1,241 @@
+//! Field arithmetic modulo p = 2^255 − 19 on the GPU, u32 only (`field_u32.wgsl`: 20 limbs of 13
+//! bits), the foundation of GPU Ed25519. `GpuBackend::field_selftest` runs `field_selftest.wgsl`,
+//! which computes for each pair (a, b) a + b, a − b, −a, a·b, a², a^((p−5)/8), a^(p−2), a's
+//! canonical encoding, 121666·a, a 50-step chain of mixed operations, the predicates is_zero,
+//! is_negative and eq, and products, a difference and an encoding of elements at the limb bounds
+//! the shader documents (which no decoding produces); every output is compared with an exact
+//! model on `num-bigint`.
+//!
+//! Inputs: edge values (0, 1, 2, 19, p − 1, p, p + 1, 2^255 − 20, 2^255 − 1 and others ≥ p,
+//! 2^254, every limb at its maximum, alternating limbs, values with bit 255 set, which decoding
+//! ignores), every pair of them, and 10,000 random pairs (a quarter of them at or above p) on the
+//! adapter as it is; the edge pairs and 1,000 random ones on the engine whose bindings are capped
+//! at 64 KiB (many runs of 186 pairs).
+//!
+//! Without an adapter the tests return early, unless `VERA_REQUIRE_GPU=1`, when the harness
+//! fails them.
+
+use std::time::Instant;
+
+use num_bigint::BigUint;
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
+use vera_engine::backend::gpu::{FieldSelftest, GpuBackend};
+use vera_tests::gpu_engines;
+
+fn p() -> BigUint {
+    (BigUint::from(1u8) << 255) - 19u8
+}
+
+/// The 32-byte little-endian encoding of `x` (< 2^256).
+fn enc(x: &BigUint) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let b = x.to_bytes_le();
+    assert!(b.len() <= 32);
+    out[..b.len()].copy_from_slice(&b);
+    out
+}
+
+/// Ed25519's decoding of a field element: bit 255 ignored, the rest reduced mod p.
+fn dec(b: &[u8; 32]) -> BigUint {
+    let mut b = *b;
+    b[31] &= 0x7f;
+    BigUint::from_bytes_le(&b) % p()
+}
+
+/// The model of `field_selftest.wgsl`'s outputs.
+fn model(a: &[u8; 32], b: &[u8; 32]) -> FieldSelftest {
+    let p = p();
+    let (a, b) = (dec(a), dec(b));
+    let sub = |x: &BigUint, y: &BigUint| (x + &p - y) % &p;
+    let k = BigUint::from(121_666u32);
+    let mut x = a.clone();
+    for _ in 0..50 {
+        let y = sub(&(&x * &b % &p).modpow(&BigUint::from(2u8), &p), &a) * &b % &p;
+        x = (y + sub(&BigUint::from(0u8), &x) * &k) % &p;
+    }
+    let zero = BigUint::from(0u8);
+    // Elements at the limb bounds: value Σ limb_i · 2^(13 i).
+    let limbs = |l0: u64, rest: u64| {
+        (1..20).fold(BigUint::from(l0), |acc, i| {
+            acc + (BigUint::from(rest) << (13 * i))
+        })
+    };
+    let w = limbs(8799, 8191) % &p;
+    let v = limbs(13_000, 13_000) % &p;
+    let u = limbs(0x7fff_ffff, 0x7fff_ffff) % &p;
+    FieldSelftest {
+        max_normal_times_a: enc(&(&w * &a % &p)),
+        a_minus_max_normal: enc(&sub(&a, &w)),
+        max_mul_input_times_a: enc(&(&v * &a % &p)),
+        max_mul_input_squared: enc(&(&v * &v % &p)),
+        max_to_bytes_input: enc(&u),
+        sum: enc(&((&a + &b) % &p)),
+        difference: enc(&sub(&a, &b)),
+        negation: enc(&sub(&zero, &a)),
+        product: enc(&(&a * &b % &p)),
+        square: enc(&(&a * &a % &p)),
+        pow22523: enc(&a.modpow(&((&p - 5u8) >> 3), &p)),
+        invert: enc(&a.modpow(&(&p - 2u8), &p)),
+        canonical: enc(&a),
+        mul_121666: enc(&(&a * &k % &p)),
+        chain: enc(&x),
+        a_is_zero: a == zero,
+        a_is_negative: a.bit(0),
+        a_eq_b: a == b,
+        ab_eq_ba: true,
+        b_is_zero: b == zero,
+    }
+}
+
+/// Edge values as 32-byte encodings (some ≥ p or with bit 255 set).
+fn edges() -> Vec<[u8; 32]> {
+    let p = p();
+    let one = BigUint::from(1u8);
+    let two255 = &one << 255;
+    let mut v: Vec<BigUint> = vec![
+        BigUint::from(0u8),
+        one.clone(),
+        BigUint::from(2u8),
+        BigUint::from(19u8),
+        BigUint::from(121_666u32),
+        &p - 1u8,
+        &p - 2u8,
+        p.clone(),
+        &p + 1u8,
+        &p + 18u8,      // 2^255 − 1: every limb at its maximum, non-canonical
+        &two255 - 20u8, // = p − 1, written as in the list of edges
+        &one << 254,
+        (&one << 254) - 1u8,
+        &one << 13,
+        (&one << 13) - 1u8,
+        &one << 247,
+        (&one << 255) - (&one << 247),
+    ];
+    // Alternating limbs: 13 bits set, 13 clear, and the reverse; limbs all 8,191 below bit 247.
+    let mut alt = BigUint::from(0u8);
+    let mut alt2 = BigUint::from(0u8);
+    for i in 0..20u64 {
+        let limb = BigUint::from(8191u32) << (13 * i);
+        if i % 2 == 0 {
+            alt += &limb;
+        } else {
+            alt2 += &limb;
+        }
+    }
+    let mask = &two255 - 1u8;
+    v.push(&alt & &mask);
+    v.push(&alt2 & &mask);
+    v.push((&one << 247) - 1u8);
+    let mut out: Vec<[u8; 32]> = v.iter().map(enc).collect();
+    // The same values with bit 255 set, which decoding ignores.
+    for x in [0usize, 1, 5, 7, 9] {
+        let mut e = out[x];
+        e[31] |= 0x80;
+        out.push(e);
+    }
+    out
+}
+
+/// `n` random pairs; one value in four is at or above p (p..2^255 − 1), and bit 255 is random.
+fn random_pairs(rng: &mut StdRng, n: usize) -> (Vec<[u8; 32]>, Vec<[u8; 32]>) {
+    let value = |rng: &mut StdRng| {
+        let mut e = [0u8; 32];
+        rng.fill_bytes(&mut e);
+        if rng.gen_ratio(1, 4) {
+            // p + 0..19, bit 255 random.
+            let x = p() + BigUint::from(rng.gen_range(0u8..19));
+            let top = e[31] & 0x80;
+            e = enc(&x);
+            e[31] |= top;
+        }
+        e
+    };
+    (0..n).map(|_| (value(rng), value(rng))).unzip()
+}
+
+fn gpus(test: &str) -> Vec<(&'static str, &'static GpuBackend)> {
+    let engines = gpu_engines();
+    if engines.is_empty() {
+        eprintln!("{test}: skipped, no GPU adapter (set VERA_REQUIRE_GPU=1 to require one)");
+    }
+    engines
+        .iter()
+        .map(|(name, engine)| {
+            (
+                name.as_str(),
+                engine
+                    .gpu_backend()
+                    .expect("a GPU engine has a GPU backend"),
+            )
+        })
+        .collect()
+}
+
+/// Every output for every pair equals the model's; the first difference is reported.
+fn check(name: &str, gpu: &GpuBackend, label: &str, a: &[[u8; 32]], b: &[[u8; 32]]) {
+    let t = Instant::now();
+    let got = gpu.field_selftest(a, b).unwrap();
+    eprintln!("{name}: {label}: {} pairs in {:.2?}", a.len(), t.elapsed());
+    assert_eq!(got.len(), a.len());
+    for (i, g) in got.iter().enumerate() {
+        let want = model(&a[i], &b[i]);
+        assert!(
+            *g == want,
+            "{name}: {label}: pair {i}\n a = {}\n b = {}\n got  {g:?}\n want {want:?}",
+            hex::encode(a[i]),
+            hex::encode(b[i])
+        );
+    }
+}
+
+#[test]
+fn field_edge_values_every_pair() {
+    let gpus = gpus("field_edge_values_every_pair");
+    let e = edges();
+    let (a, b): (Vec<_>, Vec<_>) = e
+        .iter()
+        .flat_map(|x| e.iter().map(move |y| (*x, *y)))
+        .unzip();
+    for (name, gpu) in &gpus {
+        check(name, gpu, "edge pairs", &a, &b);
+    }
+}
+
+#[test]
+fn field_canonical_encoding_of_values_at_or_above_p() {
+    let gpus = gpus("field_canonical_encoding_of_values_at_or_above_p");
+    let p = p();
+    // Every non-canonical encoding p..2^255 − 1, with and without bit 255.
+    let mut a: Vec<[u8; 32]> = (0u8..19).map(|k| enc(&(&p + k))).collect();
+    a.extend(a.clone().into_iter().map(|mut e| {
+        e[31] |= 0x80;
+        e
+    }));
+    let b = vec![enc(&BigUint::from(1u8)); a.len()];
+    for (name, gpu) in &gpus {
+        let got = gpu.field_selftest(&a, &b).unwrap();
+        for (i, g) in got.iter().enumerate() {
+            let want = enc(&BigUint::from((i % 19) as u8));
+            assert_eq!(g.canonical, want, "{name}: p + {} not reduced", i % 19);
+            assert_eq!(g.a_is_zero, i % 19 == 0, "{name}: is_zero(p + {})", i % 19);
+            assert_eq!(
+                g.a_is_negative,
+                i % 19 % 2 == 1,
+                "{name}: is_negative(p + {})",
+                i % 19
+            );
+        }
+    }
+}
+
+#[test]
+fn field_random_pairs() {
+    let gpus = gpus("field_random_pairs");
+    let mut rng = StdRng::seed_from_u64(0xfe25519);
+    for (k, (name, gpu)) in gpus.iter().enumerate() {
+        let n = if k == 0 { 10_000 } else { 1_000 };
+        let (a, b) = random_pairs(&mut rng, n);
+        check(name, gpu, "random pairs", &a, &b);
+    }
+}
