@@ -145,3 +145,24 @@ pub fn field_hex_list(case: &serde_json::Value, key: &str) -> Vec<Vec<u8>> {
         })
         .collect()
 }
+
+/// The GPU backends of [`gpu_engines`], by engine name, for tests of GPU-only entry points;
+/// empty (with a note naming `test`) when there is no adapter and none is required. With
+/// `VERA_REQUIRE_GPU=1` and no adapter, [`gpu_engines`] panics, so every such test fails.
+pub fn gpu_backends(
+    test: &str,
+) -> Vec<(&'static str, &'static vera_engine::backend::gpu::GpuBackend)> {
+    let engines = gpu_engines();
+    if engines.is_empty() {
+        eprintln!("{test}: skipped, no GPU adapter (set {REQUIRE_GPU_ENV}=1 to require one)");
+    }
+    engines
+        .iter()
+        .map(|(name, engine)| {
+            let gpu = engine
+                .gpu_backend()
+                .expect("a GPU engine has a GPU backend");
+            (name.as_str(), gpu)
+        })
+        .collect()
+}

@@ -21,7 +21,6 @@ use num_bigint::BigUint;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use vera_engine::backend::gpu::{FieldSelftest, GpuBackend};
-use vera_tests::gpu_engines;
 
 fn p() -> BigUint {
     (BigUint::from(1u8) << 255) - 19u8
@@ -154,24 +153,6 @@ fn random_pairs(rng: &mut StdRng, n: usize) -> (Vec<[u8; 32]>, Vec<[u8; 32]>) {
     (0..n).map(|_| (value(rng), value(rng))).unzip()
 }
 
-fn gpus(test: &str) -> Vec<(&'static str, &'static GpuBackend)> {
-    let engines = gpu_engines();
-    if engines.is_empty() {
-        eprintln!("{test}: skipped, no GPU adapter (set VERA_REQUIRE_GPU=1 to require one)");
-    }
-    engines
-        .iter()
-        .map(|(name, engine)| {
-            (
-                name.as_str(),
-                engine
-                    .gpu_backend()
-                    .expect("a GPU engine has a GPU backend"),
-            )
-        })
-        .collect()
-}
-
 /// Every output for every pair equals the model's; the first difference is reported.
 fn check(name: &str, gpu: &GpuBackend, label: &str, a: &[[u8; 32]], b: &[[u8; 32]]) {
     let t = Instant::now();
@@ -191,7 +172,7 @@ fn check(name: &str, gpu: &GpuBackend, label: &str, a: &[[u8; 32]], b: &[[u8; 32
 
 #[test]
 fn field_edge_values_every_pair() {
-    let gpus = gpus("field_edge_values_every_pair");
+    let gpus = vera_tests::gpu_backends("field_edge_values_every_pair");
     let e = edges();
     let (a, b): (Vec<_>, Vec<_>) = e
         .iter()
@@ -204,7 +185,7 @@ fn field_edge_values_every_pair() {
 
 #[test]
 fn field_canonical_encoding_of_values_at_or_above_p() {
-    let gpus = gpus("field_canonical_encoding_of_values_at_or_above_p");
+    let gpus = vera_tests::gpu_backends("field_canonical_encoding_of_values_at_or_above_p");
     let p = p();
     // Every non-canonical encoding p..2^255 − 1, with and without bit 255.
     let mut a: Vec<[u8; 32]> = (0u8..19).map(|k| enc(&(&p + k))).collect();
@@ -231,7 +212,7 @@ fn field_canonical_encoding_of_values_at_or_above_p() {
 
 #[test]
 fn field_random_pairs() {
-    let gpus = gpus("field_random_pairs");
+    let gpus = vera_tests::gpu_backends("field_random_pairs");
     let mut rng = StdRng::seed_from_u64(0xfe25519);
     for (k, (name, gpu)) in gpus.iter().enumerate() {
         let n = if k == 0 { 10_000 } else { 1_000 };

@@ -27,9 +27,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use sha2::{Digest, Sha512};
 use vera_engine::backend::gpu::GpuBackend;
 use vera_engine::{MessageBuf, Messages};
-use vera_tests::{
-    field_hex, field_str, field_u64, gpu_engines, load_vectors, unhex, unhex_n, vector_array,
-};
+use vera_tests::{field_hex, field_str, field_u64, load_vectors, unhex, unhex_n, vector_array};
 
 type Hash = [u8; 64];
 
@@ -46,27 +44,6 @@ const SOFTWARE_CAP: usize = 256 * 1024;
 // ---------------------------------------------------------------------------------------------
 // Engines and data
 // ---------------------------------------------------------------------------------------------
-
-/// The GPU backends of the harness's GPU engines, by engine name; empty (with a note) when there
-/// is no adapter and none is required. With `VERA_REQUIRE_GPU=1` and no adapter,
-/// `gpu_engines()` panics, so every test fails.
-fn gpus(test: &str) -> Vec<(&'static str, &'static GpuBackend)> {
-    let engines = gpu_engines();
-    if engines.is_empty() {
-        eprintln!("{test}: skipped, no GPU adapter (set VERA_REQUIRE_GPU=1 to require one)");
-    }
-    engines
-        .iter()
-        .map(|(name, engine)| {
-            (
-                name.as_str(),
-                engine
-                    .gpu_backend()
-                    .expect("a GPU engine has a GPU backend"),
-            )
-        })
-        .collect()
-}
 
 fn rand_bytes(rng: &mut StdRng, n: usize) -> Vec<u8> {
     let mut v = vec![0u8; n];
@@ -182,7 +159,7 @@ fn load_msg_file(path: &str, expected_cases: usize) -> (Vec<Vec<u8>>, Vec<Hash>)
 /// Every case in one batch, behind 3 junk bytes in a second batch, and the first and last few
 /// on their own.
 fn check_msg_file(test: &str, path: &str, expected_cases: usize) {
-    let gpus = gpus(test);
+    let gpus = vera_tests::gpu_backends(test);
     let (msgs, want) = load_msg_file(path, expected_cases);
     // The vectors hold sha2 to the standard, so sha2 may stand in for them elsewhere here.
     assert_eq!(
@@ -238,7 +215,7 @@ fn nist_sha512_long_messages() {
 /// kernel than the differential tests below.
 #[test]
 fn nist_sha512_monte_carlo_first_checkpoints() {
-    let gpus = gpus("nist_sha512_monte_carlo_first_checkpoints");
+    let gpus = vera_tests::gpu_backends("nist_sha512_monte_carlo_first_checkpoints");
     let file = load_vectors("sha/sha512_monte.json");
     let checkpoints = vector_array(&file, "checkpoints");
     assert_eq!(checkpoints.len(), 100);
@@ -283,7 +260,7 @@ fn nist_sha512_monte_carlo_first_checkpoints() {
 /// 127/128/129 and 255/256: whole blocks; 239/240/241: the same, one block on) back to back.
 #[test]
 fn sha512_every_length_to_300_at_unaligned_offsets() {
-    let gpus = gpus("sha512_every_length_to_300_at_unaligned_offsets");
+    let gpus = vera_tests::gpu_backends("sha512_every_length_to_300_at_unaligned_offsets");
     if gpus.is_empty() {
         return;
     }
@@ -323,7 +300,7 @@ fn sha512_every_length_to_300_at_unaligned_offsets() {
 /// the CPU), at an odd start.
 #[test]
 fn sha512_random_lengths_to_64_kib() {
-    let gpus = gpus("sha512_random_lengths_to_64_kib");
+    let gpus = vera_tests::gpu_backends("sha512_random_lengths_to_64_kib");
     if gpus.is_empty() {
         return;
     }
@@ -344,7 +321,7 @@ fn sha512_random_lengths_to_64_kib() {
 /// messages too large for one binding (hashed on the CPU by that engine), between small ones.
 #[test]
 fn sha512_runs_split_by_the_binding_limit() {
-    let gpus = gpus("sha512_runs_split_by_the_binding_limit");
+    let gpus = vera_tests::gpu_backends("sha512_runs_split_by_the_binding_limit");
     if gpus.is_empty() {
         return;
     }
@@ -414,7 +391,7 @@ fn sha512_runs_split_by_the_binding_limit() {
 /// digest must be right. The capped engine hashes all of them on the CPU.
 #[test]
 fn sha512_messages_past_the_software_cap() {
-    let gpus = gpus("sha512_messages_past_the_software_cap");
+    let gpus = vera_tests::gpu_backends("sha512_messages_past_the_software_cap");
     if gpus.is_empty() {
         return;
     }
@@ -457,7 +434,7 @@ fn sha512_messages_past_the_software_cap() {
 /// Then random R ‖ A ‖ M of 64 + 0..=300 bytes at unaligned starts, against sha2.
 #[test]
 fn sha512_of_ed25519_r_a_m() {
-    let gpus = gpus("sha512_of_ed25519_r_a_m");
+    let gpus = vera_tests::gpu_backends("sha512_of_ed25519_r_a_m");
     if gpus.is_empty() {
         return;
     }
