@@ -21,6 +21,9 @@
 //!   (no SHADER_INT64), shared; [`field_u32_wgsl`] adds the unrolled multiplication, squaring,
 //!   carries and encodings after it.
 //! - `wgsl/field_selftest.wgsl`: a test kernel for the field arithmetic.
+//! - `wgsl/edwards_u32.wgsl`: Edwards25519 constants, extended coordinates and point
+//!   decompression bit-exact with curve25519-dalek 4, shared; composed after the field part.
+//! - `wgsl/decompress_selftest.wgsl`: a test kernel for point decompression.
 
 /// A compute shader: its parts, in order, and its entry point.
 #[derive(Debug, Clone, Copy)]
@@ -470,8 +473,35 @@ pub const FIELD_SELFTEST: Shader = Shader {
 /// Words [`FIELD_SELFTEST`] writes per operand pair: 16 groups of 8.
 pub const FIELD_SELFTEST_WORDS: u32 = 128;
 
+const EDWARDS_U32: Part = Part::File(include_str!("../wgsl/edwards_u32.wgsl"));
+
+/// A self-test of `wgsl/edwards_u32.wgsl`'s point decompression: `Params { count, row }` at
+/// binding 0, encodings at 1 (32 bytes, 8 little-endian words each), results at 2
+/// ([`DECOMPRESS_SELFTEST_WORDS`] per encoding: flags (ok, extended point consistent), the
+/// canonical encodings of x and y, and the compressed re-encoding; see the kernel). Workgroup
+/// size 64, one invocation per encoding.
+pub const DECOMPRESS_SELFTEST: Shader = Shader {
+    name: "decompress_selftest",
+    entry_point: "main",
+    parts: &[
+        FIELD_U32,
+        FIELD_U32_GEN,
+        EDWARDS_U32,
+        Part::File(include_str!("../wgsl/decompress_selftest.wgsl")),
+    ],
+};
+
+/// Words [`DECOMPRESS_SELFTEST`] writes per encoding: 4 groups of 8.
+pub const DECOMPRESS_SELFTEST_WORDS: u32 = 32;
+
 /// Every shader, for validation and for building pipelines up front.
-pub const ALL: &[Shader] = &[SHA256_BATCH, MERKLE_REDUCE, SHA512_BATCH, FIELD_SELFTEST];
+pub const ALL: &[Shader] = &[
+    SHA256_BATCH,
+    MERKLE_REDUCE,
+    SHA512_BATCH,
+    FIELD_SELFTEST,
+    DECOMPRESS_SELFTEST,
+];
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@
 //! Inputs larger than the adapter's storage-binding limit are split into chunks.
 
 pub mod context;
+mod edwards;
 mod field;
 mod merkle;
 mod sha256;
@@ -82,6 +83,8 @@ pub struct GpuBackend {
     sha512: Kernel,
     /// Built on first use: only tests run it.
     field_selftest: std::sync::OnceLock<Kernel>,
+    /// Built on first use: only tests run it.
+    decompress_selftest: std::sync::OnceLock<Kernel>,
     setup_time: Duration,
     /// The first uncaptured wgpu error or device-loss message; once set, every operation fails.
     fault: Arc<Mutex<Option<String>>>,
@@ -163,6 +166,7 @@ impl GpuBackend {
             merkle,
             sha512,
             field_selftest: std::sync::OnceLock::new(),
+            decompress_selftest: std::sync::OnceLock::new(),
             setup_time: Duration::ZERO,
             fault,
             pool: Mutex::new(HashMap::new()),
