@@ -86,11 +86,14 @@ pub fn unhex_n<const N: usize>(s: &str) -> [u8; N] {
         .unwrap_or_else(|v: Vec<u8>| panic!("expected {N} bytes, got {}", v.len()))
 }
 
-/// Reads `tests/vectors/<path>` as JSON.
+/// Reads `tests/vectors/<path>` as JSON. `VERA_VECTORS_DIR` overrides the folder, for test
+/// binaries carried to another machine (see `scripts/gpu-session`).
 pub fn load_vectors(path: &str) -> serde_json::Value {
-    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("vectors")
-        .join(path);
+    let dir = std::env::var_os("VERA_VECTORS_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors"),
+        std::path::PathBuf::from,
+    );
+    let full = dir.join(path);
     let text = std::fs::read_to_string(&full)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", full.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON in {}: {e}", full.display()))
