@@ -7,9 +7,6 @@ use vera_shaders::FIELD_SELFTEST_WORDS;
 use super::GpuBackend;
 use crate::error::Result;
 
-/// Invocations per workgroup of `field_selftest.wgsl`.
-const WORKGROUP: u32 = 64;
-
 /// Bytes of results per operand pair.
 const OUT_BYTES: u64 = FIELD_SELFTEST_WORDS as u64 * 4;
 
@@ -89,54 +86,24 @@ pub(super) fn field_selftest(
     a: &[[u8; 32]],
     b: &[[u8; 32]],
 ) -> Result<Vec<FieldSelftest>> {
-    gpu.check()?;
     let n = a.len().min(b.len());
-    let per_run = (gpu.max_binding / OUT_BYTES).max(1) as usize;
-    let mut out = Vec::with_capacity(n);
-    let mut start = 0;
-    while start < n {
-        let end = n.min(start + per_run);
-        let count = (end - start) as u32;
-        let operands: Vec<u8> = (start..end)
-            .flat_map(|i| a[i].iter().chain(&b[i]).copied())
-            .collect();
-        let in_buf = gpu.storage("vera field operands", operands.len() as u64);
-        gpu.upload(&in_buf, 0, &operands);
-        let out_size = u64::from(count) * OUT_BYTES;
-        let out_buf = gpu.storage("vera field results", out_size);
-        let grid = gpu.grid(count.div_ceil(WORKGROUP));
-        let params = gpu.uniform([count, grid.0 * WORKGROUP, 0, 0]);
-        let mut encoder = gpu.encoder("vera field_selftest");
-        gpu.dispatch(
-            &mut encoder,
-            gpu.field_selftest
-                .get_or_init(|| super::Kernel::build(&gpu.device, &vera_shaders::FIELD_SELFTEST)),
-            "vera field_selftest",
-            &[
-                params.as_entire_binding(),
-                wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: &in_buf,
-                    offset: 0,
-                    size: wgpu::BufferSize::new(operands.len() as u64),
-                }),
-                wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: &out_buf,
-                    offset: 0,
-                    size: wgpu::BufferSize::new(out_size),
-                }),
-            ],
-            grid,
-        );
-        let bytes = gpu.submit_and_read(encoder, &[(&out_buf, 0, out_size)])?;
-        out.extend(
-            bytes
-                .chunks_exact(OUT_BYTES as usize)
-                .map(FieldSelftest::parse),
-        );
-        gpu.recycle([in_buf, out_buf]);
-        start = end;
-    }
-    Ok(out)
+    let operands: Vec<u8> = (0..n)
+        .flat_map(|i| a[i].iter().chain(&b[i]).copied())
+        .collect();
+    let kernel = gpu
+        .field_selftest
+        .get_or_init(|| super::Kernel::build(&gpu.device, &vera_shaders::FIELD_SELFTEST));
+    let bytes = gpu.run_fixed_width(
+        kernel,
+        "vera field_selftest",
+        &operands,
+        64,
+        OUT_BYTES as usize,
+    )?;
+    Ok(bytes
+        .chunks_exact(OUT_BYTES as usize)
+        .map(FieldSelftest::parse)
+        .collect())
 }
 
 impl GpuBackend {

@@ -225,6 +225,59 @@ impl GpuBackend {
         merkle::root_from_hashes(self, scheme, hashes)
     }
 
+    /// Runs a fixed-width self-test kernel — `[count, row, 0, 0]` at binding 0, `in_width` bytes
+    /// per item at binding 1, `out_width` bytes per item at binding 2, 64 invocations per
+    /// workgroup — over `input`, in runs that fit the binding limit; returns the output bytes.
+    fn run_fixed_width(
+        &self,
+        kernel: &Kernel,
+        label: &'static str,
+        input: &[u8],
+        in_width: usize,
+        out_width: usize,
+    ) -> Result<Vec<u8>> {
+        const WORKGROUP: u32 = 64;
+        self.check()?;
+        let n = input.len() / in_width;
+        let per_run = (self.max_binding as usize / in_width.max(out_width)).max(1);
+        let mut out = Vec::with_capacity(n * out_width);
+        let mut start = 0;
+        while start < n {
+            let end = n.min(start + per_run);
+            let count = (end - start) as u32;
+            let items = &input[start * in_width..end * in_width];
+            let in_buf = self.storage(label, items.len() as u64);
+            self.upload(&in_buf, 0, items);
+            let out_size = u64::from(count) * out_width as u64;
+            let out_buf = self.storage(label, out_size);
+            let grid = self.grid(count.div_ceil(WORKGROUP));
+            let params = self.uniform([count, grid.0 * WORKGROUP, 0, 0]);
+            let mut encoder = self.encoder(label);
+            let binding = |buffer, size| {
+                wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer,
+                    offset: 0,
+                    size: wgpu::BufferSize::new(size),
+                })
+            };
+            self.dispatch(
+                &mut encoder,
+                kernel,
+                label,
+                &[
+                    params.as_entire_binding(),
+                    binding(&in_buf, items.len() as u64),
+                    binding(&out_buf, out_size),
+                ],
+                grid,
+            );
+            out.extend(self.submit_and_read(encoder, &[(&out_buf, 0, out_size)])?);
+            self.recycle([in_buf, out_buf]);
+            start = end;
+        }
+        Ok(out)
+    }
+
     // ---- buffers -------------------------------------------------------------------------
 
     /// A buffer of at least `size` bytes from the pool (or a new one).
