@@ -169,3 +169,78 @@ pub fn gpu_backends(
         })
         .collect()
 }
+
+/// `n` random bytes.
+pub fn rand_bytes(rng: &mut impl rand::RngCore, n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rng.fill_bytes(&mut v);
+    v
+}
+
+/// Messages laid out in one buffer after `lead` junk bytes and before a few more, so that the
+/// offsets start past 0 and the bytes around the messages are not theirs.
+pub struct Laid {
+    bytes: Vec<u8>,
+    offsets: Vec<u32>,
+}
+
+impl Laid {
+    /// `msgs`, after `lead` random bytes.
+    pub fn new<M: AsRef<[u8]>>(rng: &mut impl rand::RngCore, lead: usize, msgs: &[M]) -> Laid {
+        let total: usize = msgs.iter().map(|m| m.as_ref().len()).sum();
+        let mut bytes = rand_bytes(rng, lead);
+        bytes.reserve(total + 7);
+        let mut offsets = Vec::with_capacity(msgs.len() + 1);
+        offsets.push(lead as u32);
+        for m in msgs {
+            bytes.extend_from_slice(m.as_ref());
+            offsets.push(bytes.len() as u32);
+        }
+        bytes.extend(rand_bytes(rng, 7));
+        Laid { bytes, offsets }
+    }
+
+    /// `n` messages whose lengths `len(i)` gives, random contents, after `lead` junk bytes.
+    pub fn random(
+        rng: &mut impl rand::RngCore,
+        lead: usize,
+        n: usize,
+        len: impl Fn(usize) -> usize,
+    ) -> Laid {
+        let mut offsets = Vec::with_capacity(n + 1);
+        let mut at = lead;
+        offsets.push(at as u32);
+        for i in 0..n {
+            at += len(i);
+            offsets.push(at as u32);
+        }
+        Laid {
+            bytes: rand_bytes(rng, at + 7),
+            offsets,
+        }
+    }
+
+    /// All the messages.
+    pub fn view(&self) -> vera_engine::Messages<'_> {
+        vera_engine::Messages::new(&self.bytes, &self.offsets).expect("valid offsets")
+    }
+
+    /// The first `n` messages.
+    pub fn prefix(&self, n: usize) -> vera_engine::Messages<'_> {
+        vera_engine::Messages::new(&self.bytes, &self.offsets[..=n]).expect("valid offsets")
+    }
+}
+
+/// Ed25519's field prime, 2^255 − 19.
+pub fn field_p() -> num_bigint::BigUint {
+    (num_bigint::BigUint::from(1u8) << 255) - 19u8
+}
+
+/// The 32-byte little-endian encoding of `x` (< 2^256).
+pub fn le32(x: &num_bigint::BigUint) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let b = x.to_bytes_le();
+    assert!(b.len() <= 32);
+    out[..b.len()].copy_from_slice(&b);
+    out
+}

@@ -26,7 +26,7 @@ use vera_engine::backend::gpu::{list_adapters, ALLOW_SOFTWARE_ENV};
 use vera_engine::{
     BackendChoice, BackendKind, Engine, Error, MerkleRoot, MerkleScheme, MessageBuf, Messages,
 };
-use vera_tests::{gpu_engines, gpu_required};
+use vera_tests::{gpu_engines, gpu_required, rand_bytes, Laid};
 
 type Hash = [u8; 32];
 
@@ -104,63 +104,10 @@ fn skip(test: &str) -> bool {
 // Data
 // ---------------------------------------------------------------------------------------------
 
-fn rand_bytes(rng: &mut StdRng, n: usize) -> Vec<u8> {
-    let mut v = vec![0u8; n];
-    rng.fill_bytes(&mut v);
-    v
-}
-
 fn rand_hashes(rng: &mut StdRng, n: usize) -> Vec<Hash> {
     let mut v = vec![[0u8; 32]; n];
     rng.fill_bytes(v.as_flattened_mut());
     v
-}
-
-/// Messages laid out in one buffer after `lead` junk bytes and before a few more, so that the
-/// offsets start past 0 and the bytes around the messages are not theirs.
-struct Laid {
-    bytes: Vec<u8>,
-    offsets: Vec<u32>,
-}
-
-impl Laid {
-    fn new<M: AsRef<[u8]>>(rng: &mut StdRng, lead: usize, msgs: &[M]) -> Laid {
-        let total: usize = msgs.iter().map(|m| m.as_ref().len()).sum();
-        let mut bytes = rand_bytes(rng, lead);
-        bytes.reserve(total + 7);
-        let mut offsets = Vec::with_capacity(msgs.len() + 1);
-        offsets.push(lead as u32);
-        for m in msgs {
-            bytes.extend_from_slice(m.as_ref());
-            offsets.push(bytes.len() as u32);
-        }
-        bytes.extend(rand_bytes(rng, 7));
-        Laid { bytes, offsets }
-    }
-
-    /// `n` messages whose lengths `len(i)` gives, random contents, after `lead` junk bytes.
-    fn random(rng: &mut StdRng, lead: usize, n: usize, len: impl Fn(usize) -> usize) -> Laid {
-        let mut offsets = Vec::with_capacity(n + 1);
-        let mut at = lead;
-        offsets.push(at as u32);
-        for i in 0..n {
-            at += len(i);
-            offsets.push(at as u32);
-        }
-        Laid {
-            bytes: rand_bytes(rng, at + 7),
-            offsets,
-        }
-    }
-
-    fn view(&self) -> Messages<'_> {
-        Messages::new(&self.bytes, &self.offsets).expect("valid offsets")
-    }
-
-    /// The first `n` messages.
-    fn prefix(&self, n: usize) -> Messages<'_> {
-        Messages::new(&self.bytes, &self.offsets[..=n]).expect("valid offsets")
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -414,7 +361,7 @@ fn sha256_every_length_to_300_at_unaligned_offsets() {
     // A window in the middle of a larger batch: offsets neither start at 0 nor end at the end.
     let laid = Laid::new(&mut rng, 3, &msgs);
     for (from, to) in [(1, 300), (7, 8), (33, 290), (150, 151), (299, 301)] {
-        let view = Messages::new(&laid.bytes, &laid.offsets[from..=to]).expect("valid");
+        let view = laid.view().slice(from..to).expect("valid");
         check_sha256(&engines, &format!("messages {from}..{to} of 0..=300"), view);
     }
 }
@@ -958,7 +905,7 @@ fn rfc6962_from_data_at_chunk_boundaries() {
         let engines: Vec<_> = [gpu(), gpu_64k()].into_iter().flatten().collect();
         for n in counts {
             for from in [1, 3] {
-                let view = Messages::new(&laid.bytes, &laid.offsets[from..=from + n]).expect("ok");
+                let view = laid.view().slice(from..from + n).expect("ok");
                 check_rfc6962_data(&engines, &format!("{n} data leaves from leaf {from}"), view);
             }
         }

@@ -27,20 +27,7 @@ use curve25519_dalek::scalar::Scalar;
 use num_bigint::BigUint;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
-use vera_tests::{field_hex, gpu_backends, load_vectors, vector_array};
-
-fn p() -> BigUint {
-    (BigUint::from(1u8) << 255) - 19u8
-}
-
-/// The 32-byte little-endian encoding of `x` (< 2^256).
-fn enc(x: &BigUint) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    let b = x.to_bytes_le();
-    assert!(b.len() <= 32);
-    out[..b.len()].copy_from_slice(&b);
-    out
-}
+use vera_tests::{field_hex, field_p, gpu_backends, le32, load_vectors, vector_array};
 
 fn with_sign(mut e: [u8; 32], sign: bool) -> [u8; 32] {
     e[31] = (e[31] & 0x7f) | (u8::from(sign) << 7);
@@ -49,7 +36,7 @@ fn with_sign(mut e: [u8; 32], sign: bool) -> [u8; 32] {
 
 /// The encodings under test, each with where it came from.
 fn inputs() -> Vec<([u8; 32], String)> {
-    let p = p();
+    let p = field_p();
     let mut v: Vec<([u8; 32], String)> = Vec::new();
     // Small order: the 8 torsion points, then the non-canonical encodings of the same points.
     for (k, t) in EIGHT_TORSION.iter().enumerate() {
@@ -58,14 +45,14 @@ fn inputs() -> Vec<([u8; 32], String)> {
     for y in [0u8, 1] {
         for s in [false, true] {
             v.push((
-                with_sign(enc(&(&p + y)), s),
+                with_sign(le32(&(&p + y)), s),
                 format!("y = p + {y}, sign {s}"),
             ));
         }
     }
     for (y, name) in [(BigUint::from(1u8), "1"), (&p - 1u8, "p - 1")] {
         v.push((
-            with_sign(enc(&y), true),
+            with_sign(le32(&y), true),
             format!("x = 0 (y = {name}), sign set"),
         ));
     }
@@ -73,7 +60,7 @@ fn inputs() -> Vec<([u8; 32], String)> {
     for y in 0u8..64 {
         for s in [false, true] {
             v.push((
-                with_sign(enc(&BigUint::from(y)), s),
+                with_sign(le32(&BigUint::from(y)), s),
                 format!("y = {y}, sign {s}"),
             ));
         }
@@ -81,7 +68,7 @@ fn inputs() -> Vec<([u8; 32], String)> {
     for k in 0u8..19 {
         for s in [false, true] {
             v.push((
-                with_sign(enc(&(&p + k)), s),
+                with_sign(le32(&(&p + k)), s),
                 format!("y = p + {k}, sign {s}"),
             ));
         }
@@ -128,7 +115,7 @@ fn decompress_matches_curve25519_dalek() {
     if gpus.is_empty() {
         return;
     }
-    let p = p();
+    let p = field_p();
     let d = {
         let k = BigUint::from(121_666u32);
         (&p - 121_665u32) * k.modpow(&(&p - 2u8), &p) % &p

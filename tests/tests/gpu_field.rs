@@ -21,30 +21,18 @@ use num_bigint::BigUint;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use vera_engine::backend::gpu::{FieldSelftest, GpuBackend};
-
-fn p() -> BigUint {
-    (BigUint::from(1u8) << 255) - 19u8
-}
-
-/// The 32-byte little-endian encoding of `x` (< 2^256).
-fn enc(x: &BigUint) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    let b = x.to_bytes_le();
-    assert!(b.len() <= 32);
-    out[..b.len()].copy_from_slice(&b);
-    out
-}
+use vera_tests::{field_p, le32};
 
 /// Ed25519's decoding of a field element: bit 255 ignored, the rest reduced mod p.
 fn dec(b: &[u8; 32]) -> BigUint {
     let mut b = *b;
     b[31] &= 0x7f;
-    BigUint::from_bytes_le(&b) % p()
+    BigUint::from_bytes_le(&b) % field_p()
 }
 
 /// The model of `field_selftest.wgsl`'s outputs.
 fn model(a: &[u8; 32], b: &[u8; 32]) -> FieldSelftest {
-    let p = p();
+    let p = field_p();
     let (a, b) = (dec(a), dec(b));
     let sub = |x: &BigUint, y: &BigUint| (x + &p - y) % &p;
     let k = BigUint::from(121_666u32);
@@ -64,21 +52,21 @@ fn model(a: &[u8; 32], b: &[u8; 32]) -> FieldSelftest {
     let v = limbs(13_000, 13_000) % &p;
     let u = limbs(0x7fff_ffff, 0x7fff_ffff) % &p;
     FieldSelftest {
-        max_normal_times_a: enc(&(&w * &a % &p)),
-        a_minus_max_normal: enc(&sub(&a, &w)),
-        max_mul_input_times_a: enc(&(&v * &a % &p)),
-        max_mul_input_squared: enc(&(&v * &v % &p)),
-        max_to_bytes_input: enc(&u),
-        sum: enc(&((&a + &b) % &p)),
-        difference: enc(&sub(&a, &b)),
-        negation: enc(&sub(&zero, &a)),
-        product: enc(&(&a * &b % &p)),
-        square: enc(&(&a * &a % &p)),
-        pow22523: enc(&a.modpow(&((&p - 5u8) >> 3), &p)),
-        invert: enc(&a.modpow(&(&p - 2u8), &p)),
-        canonical: enc(&a),
-        mul_121666: enc(&(&a * &k % &p)),
-        chain: enc(&x),
+        max_normal_times_a: le32(&(&w * &a % &p)),
+        a_minus_max_normal: le32(&sub(&a, &w)),
+        max_mul_input_times_a: le32(&(&v * &a % &p)),
+        max_mul_input_squared: le32(&(&v * &v % &p)),
+        max_to_bytes_input: le32(&u),
+        sum: le32(&((&a + &b) % &p)),
+        difference: le32(&sub(&a, &b)),
+        negation: le32(&sub(&zero, &a)),
+        product: le32(&(&a * &b % &p)),
+        square: le32(&(&a * &a % &p)),
+        pow22523: le32(&a.modpow(&((&p - 5u8) >> 3), &p)),
+        invert: le32(&a.modpow(&(&p - 2u8), &p)),
+        canonical: le32(&a),
+        mul_121666: le32(&(&a * &k % &p)),
+        chain: le32(&x),
         a_is_zero: a == zero,
         a_is_negative: a.bit(0),
         a_eq_b: a == b,
@@ -89,7 +77,7 @@ fn model(a: &[u8; 32], b: &[u8; 32]) -> FieldSelftest {
 
 /// Edge values as 32-byte encodings (some ≥ p or with bit 255 set).
 fn edges() -> Vec<[u8; 32]> {
-    let p = p();
+    let p = field_p();
     let one = BigUint::from(1u8);
     let two255 = &one << 255;
     let mut v: Vec<BigUint> = vec![
@@ -126,7 +114,7 @@ fn edges() -> Vec<[u8; 32]> {
     v.push(&alt & &mask);
     v.push(&alt2 & &mask);
     v.push((&one << 247) - 1u8);
-    let mut out: Vec<[u8; 32]> = v.iter().map(enc).collect();
+    let mut out: Vec<[u8; 32]> = v.iter().map(le32).collect();
     // The same values with bit 255 set, which decoding ignores.
     for x in [0usize, 1, 5, 7, 9] {
         let mut e = out[x];
@@ -143,9 +131,9 @@ fn random_pairs(rng: &mut StdRng, n: usize) -> (Vec<[u8; 32]>, Vec<[u8; 32]>) {
         rng.fill_bytes(&mut e);
         if rng.gen_ratio(1, 4) {
             // p + 0..19, bit 255 random.
-            let x = p() + BigUint::from(rng.gen_range(0u8..19));
+            let x = field_p() + BigUint::from(rng.gen_range(0u8..19));
             let top = e[31] & 0x80;
-            e = enc(&x);
+            e = le32(&x);
             e[31] |= top;
         }
         e
@@ -186,18 +174,18 @@ fn field_edge_values_every_pair() {
 #[test]
 fn field_canonical_encoding_of_values_at_or_above_p() {
     let gpus = vera_tests::gpu_backends("field_canonical_encoding_of_values_at_or_above_p");
-    let p = p();
+    let p = field_p();
     // Every non-canonical encoding p..2^255 − 1, with and without bit 255.
-    let mut a: Vec<[u8; 32]> = (0u8..19).map(|k| enc(&(&p + k))).collect();
+    let mut a: Vec<[u8; 32]> = (0u8..19).map(|k| le32(&(&p + k))).collect();
     a.extend(a.clone().into_iter().map(|mut e| {
         e[31] |= 0x80;
         e
     }));
-    let b = vec![enc(&BigUint::from(1u8)); a.len()];
+    let b = vec![le32(&BigUint::from(1u8)); a.len()];
     for (name, gpu) in &gpus {
         let got = gpu.field_selftest(&a, &b).unwrap();
         for (i, g) in got.iter().enumerate() {
-            let want = enc(&BigUint::from((i % 19) as u8));
+            let want = le32(&BigUint::from((i % 19) as u8));
             assert_eq!(g.canonical, want, "{name}: p + {} not reduced", i % 19);
             assert_eq!(g.a_is_zero, i % 19 == 0, "{name}: is_zero(p + {})", i % 19);
             assert_eq!(

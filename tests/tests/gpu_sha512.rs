@@ -23,11 +23,13 @@ use std::time::Instant;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use rand::rngs::StdRng;
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha512};
 use vera_engine::backend::gpu::GpuBackend;
 use vera_engine::{MessageBuf, Messages};
-use vera_tests::{field_hex, field_str, field_u64, load_vectors, unhex, unhex_n, vector_array};
+use vera_tests::{
+    field_hex, field_str, field_u64, load_vectors, rand_bytes, unhex, unhex_n, vector_array, Laid,
+};
 
 type Hash = [u8; 64];
 
@@ -44,50 +46,6 @@ const SOFTWARE_CAP: usize = 256 * 1024;
 // ---------------------------------------------------------------------------------------------
 // Engines and data
 // ---------------------------------------------------------------------------------------------
-
-fn rand_bytes(rng: &mut StdRng, n: usize) -> Vec<u8> {
-    let mut v = vec![0u8; n];
-    rng.fill_bytes(&mut v);
-    v
-}
-
-/// Messages laid out in one buffer after `lead` junk bytes and before a few more, so that the
-/// offsets start past 0 and the bytes around the messages are not theirs.
-struct Laid {
-    bytes: Vec<u8>,
-    offsets: Vec<u32>,
-}
-
-impl Laid {
-    fn new<M: AsRef<[u8]>>(rng: &mut StdRng, lead: usize, msgs: &[M]) -> Laid {
-        let mut bytes = rand_bytes(rng, lead);
-        let mut offsets = vec![lead as u32];
-        for m in msgs {
-            bytes.extend_from_slice(m.as_ref());
-            offsets.push(bytes.len() as u32);
-        }
-        bytes.extend(rand_bytes(rng, 7));
-        Laid { bytes, offsets }
-    }
-
-    /// `n` messages whose lengths `len(i)` gives, random contents, after `lead` junk bytes.
-    fn random(rng: &mut StdRng, lead: usize, n: usize, len: impl Fn(usize) -> usize) -> Laid {
-        let mut offsets = vec![lead as u32];
-        let mut at = lead;
-        for i in 0..n {
-            at += len(i);
-            offsets.push(at as u32);
-        }
-        Laid {
-            bytes: rand_bytes(rng, at + 7),
-            offsets,
-        }
-    }
-
-    fn view(&self) -> Messages<'_> {
-        Messages::new(&self.bytes, &self.offsets).expect("valid offsets")
-    }
-}
 
 fn sha2_digests(view: Messages<'_>) -> Vec<Hash> {
     view.iter().map(|m| Sha512::digest(m).into()).collect()
