@@ -21,7 +21,7 @@
 //!   (no SHADER_INT64), shared; [`field_u32_wgsl`] adds the unrolled multiplication, squaring,
 //!   carries and encodings after it.
 //! - `wgsl/field_selftest.wgsl`: a test kernel for the field arithmetic.
-//! - `wgsl/edwards_u32.wgsl`: Edwards25519 constants, extended coordinates and point
+//! - `wgsl/edwards.wgsl`: Edwards25519 constants, extended coordinates and point
 //!   decompression bit-exact with curve25519-dalek 4, shared; composed after the field part.
 //! - `wgsl/decompress_selftest.wgsl`: a test kernel for point decompression.
 
@@ -473,9 +473,9 @@ pub const FIELD_SELFTEST: Shader = Shader {
 /// Words [`FIELD_SELFTEST`] writes per operand pair: 16 groups of 8.
 pub const FIELD_SELFTEST_WORDS: u32 = 128;
 
-const EDWARDS_U32: Part = Part::File(include_str!("../wgsl/edwards_u32.wgsl"));
+const EDWARDS: Part = Part::File(include_str!("../wgsl/edwards.wgsl"));
 
-/// A self-test of `wgsl/edwards_u32.wgsl`'s point decompression: `Params { count, row }` at
+/// A self-test of `wgsl/edwards.wgsl`'s point decompression: `Params { count, row }` at
 /// binding 0, encodings at 1 (32 bytes, 8 little-endian words each), results at 2
 /// ([`DECOMPRESS_SELFTEST_WORDS`] per encoding: flags (ok, extended point consistent), the
 /// canonical encodings of x and y, and the compressed re-encoding; see the kernel). Workgroup
@@ -486,7 +486,7 @@ pub const DECOMPRESS_SELFTEST: Shader = Shader {
     parts: &[
         FIELD_U32,
         FIELD_U32_GEN,
-        EDWARDS_U32,
+        EDWARDS,
         Part::File(include_str!("../wgsl/decompress_selftest.wgsl")),
     ],
 };

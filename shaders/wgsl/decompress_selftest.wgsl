@@ -1,4 +1,4 @@
-// A self-test of edwards_u32.wgsl's point decompression, compared by the tests with
+// A self-test of edwards.wgsl's point decompression, compared by the tests with
 // curve25519-dalek 4's `CompressedEdwardsY::decompress`: for each 32-byte encoding (8
 // little-endian words) it writes 4 groups of 8 words:
 //  0 flags: ok (1 where the encoding decodes), T·Z = X·Y (1 where the extended point is

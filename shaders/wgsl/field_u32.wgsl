@@ -106,6 +106,19 @@ fn fe_invert(z: Fe) -> Fe {
     return fe_mul(t1, t0);              // z^(2^255 − 21)
 }
 
+// b where c, else a, limb by limb (no branch on c).
+fn fe_select(a: Fe, b: Fe, c: bool) -> Fe {
+    return Fe(
+        select(a[0], b[0], c), select(a[1], b[1], c), select(a[2], b[2], c),
+        select(a[3], b[3], c), select(a[4], b[4], c), select(a[5], b[5], c),
+        select(a[6], b[6], c), select(a[7], b[7], c), select(a[8], b[8], c),
+        select(a[9], b[9], c), select(a[10], b[10], c), select(a[11], b[11], c),
+        select(a[12], b[12], c), select(a[13], b[13], c), select(a[14], b[14], c),
+        select(a[15], b[15], c), select(a[16], b[16], c), select(a[17], b[17], c),
+        select(a[18], b[18], c), select(a[19], b[19], c)
+    );
+}
+
 // a ≡ 0 (mod p). In: limbs below 2^31.
 fn fe_is_zero(a: Fe) -> bool {
     let w = fe_to_bytes(a);

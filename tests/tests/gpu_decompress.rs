@@ -1,4 +1,4 @@
-//! Edwards25519 point decompression on the GPU (`edwards_u32.wgsl`'s `ge_decompress`, u32 only),
+//! Edwards25519 point decompression on the GPU (`edwards.wgsl`'s `ge_decompress`, u32 only),
 //! held bit-exact to curve25519-dalek 4's `CompressedEdwardsY::decompress`, which ed25519-dalek 2
 //! and ed25519-consensus decode A and R with: y from the low 255 bits without a check that
 //! y < p, x from sqrt_ratio_i(y² − 1, d·y² + 1), failing where that is not a square, and the

@@ -1,4 +1,4 @@
-//! A self-test of GPU Edwards25519 point decompression (`edwards_u32.wgsl`, bit-exact with
+//! A self-test of GPU Edwards25519 point decompression (`edwards.wgsl`, bit-exact with
 //! curve25519-dalek 4's `CompressedEdwardsY::decompress`): [`GpuBackend::decompress_selftest`]
 //! runs `decompress_selftest.wgsl` on 32-byte encodings and returns what it decoded, for the
 //! tests to compare with dalek.

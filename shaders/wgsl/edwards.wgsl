@@ -1,4 +1,5 @@
-// Edwards25519 points on field_u32.wgsl's arithmetic (u32 only), composed after the field part:
+// Edwards25519 points, composed after a field part (field_u32.wgsl or field_u64.wgsl: both
+// provide `Fe` and the same fe_* functions, each taking and returning its own normal form):
 // the curve constants, extended coordinates, and point decompression bit-exact with
 // curve25519-dalek 4's `CompressedEdwardsY::decompress`, which ed25519-dalek 2 and
 // ed25519-consensus decode A and R with.
@@ -9,20 +10,30 @@
 // Loop iterations per invocation (llvmpipe stops an invocation after 65,535): ge_decompress 240
 // (fe_pow22523), ge_affine and ge_to_bytes 243 each (fe_invert); nothing else loops.
 
-// d = −121665/121666 mod p, 2d and sqrt(−1) = 2^((p − 1)/4) (the root dalek's SQRT_M1 is), each
-// canonical (limbs ≤ 8,191, normal form). Checked against curve25519-dalek 4.1.3's EDWARDS_D,
-// EDWARDS_D2 and SQRT_M1 (backend/serial/u32/constants.rs).
-const ED_D: Fe = Fe(
-    6307u, 6859u, 4740u, 5787u, 5982u, 3157u, 1287u, 2472u, 4106u, 3u,
-    6694u, 3827u, 1943u, 928u, 3635u, 8142u, 2927u, 1905u, 219u, 164u
+// d = −121665/121666 mod p, 2d, sqrt(−1) = 2^((p − 1)/4) (the root dalek's SQRT_M1 is) and the
+// base point B's affine coordinates, as canonical encodings in 8 little-endian words, so that this
+// file serves every field representation: `fe_from_bytes` turns them into field elements (a few
+// shifts). Checked against curve25519-dalek 4.1.3's EDWARDS_D, EDWARDS_D2, SQRT_M1 and
+// ED25519_BASEPOINT_POINT by the tests (the decompression and verification tests fail otherwise).
+const ED_D_WORDS = array<u32, 8>(
+    0x135978a3u, 0x75eb4dcau, 0x4141d8abu, 0x00700a4du,
+    0x7779e898u, 0x8cc74079u, 0x2b6ffe73u, 0x52036ceeu
 );
-const ED_D2: Fe = Fe(
-    4441u, 5527u, 1289u, 3383u, 3773u, 6315u, 2574u, 4944u, 20u, 7u,
-    5196u, 7655u, 3886u, 1856u, 7270u, 8092u, 5855u, 3810u, 438u, 72u
+const ED_D2_WORDS = array<u32, 8>(
+    0x26b2f159u, 0xebd69b94u, 0x8283b156u, 0x00e0149au,
+    0xeef3d130u, 0x198e80f2u, 0x56dffce7u, 0x2406d9dcu
 );
-const ED_SQRT_M1: Fe = Fe(
-    176u, 4213u, 2514u, 7222u, 3150u, 4668u, 5311u, 213u, 792u, 6522u,
-    5609u, 7159u, 2451u, 1664u, 3245u, 7137u, 4033u, 1026u, 201u, 87u
+const ED_SQRT_M1_WORDS = array<u32, 8>(
+    0x4a0ea0b0u, 0xc4ee1b27u, 0xad2fe478u, 0x2f431806u,
+    0x3dfbd7a7u, 0x2b4d0099u, 0x4fc1df0bu, 0x2b832480u
+);
+const ED_BASE_X_WORDS = array<u32, 8>(
+    0x8f25d51au, 0xc9562d60u, 0x9525a7b2u, 0x692cc760u,
+    0xfdd6dc5cu, 0xc0a4e231u, 0xcd6e53feu, 0x216936d3u
+);
+const ED_BASE_Y_WORDS = array<u32, 8>(
+    0x66666658u, 0x66666666u, 0x66666666u, 0x66666666u,
+    0x66666666u, 0x66666666u, 0x66666666u, 0x66666666u
 );
 
 // A point in extended coordinates, every coordinate in normal form.
@@ -40,19 +51,6 @@ struct GeDecoded {
     p: Ge,
 }
 
-// b where c, else a, limb by limb (no branch on c).
-fn fe_select(a: Fe, b: Fe, c: bool) -> Fe {
-    return Fe(
-        select(a[0], b[0], c), select(a[1], b[1], c), select(a[2], b[2], c),
-        select(a[3], b[3], c), select(a[4], b[4], c), select(a[5], b[5], c),
-        select(a[6], b[6], c), select(a[7], b[7], c), select(a[8], b[8], c),
-        select(a[9], b[9], c), select(a[10], b[10], c), select(a[11], b[11], c),
-        select(a[12], b[12], c), select(a[13], b[13], c), select(a[14], b[14], c),
-        select(a[15], b[15], c), select(a[16], b[16], c), select(a[17], b[17], c),
-        select(a[18], b[18], c), select(a[19], b[19], c)
-    );
-}
-
 // curve25519-dalek's `FieldElement::sqrt_ratio_i(u, v)` (field.rs), step for step:
 //   r = (u·v³)·(u·v⁷)^((p − 5)/8), check = v·r²;
 //   r ← sqrt(−1)·r when check = −u or check = −u·sqrt(−1);
@@ -66,6 +64,7 @@ struct SqrtRatio {
 }
 
 fn fe_sqrt_ratio_i(u: Fe, v: Fe) -> SqrtRatio {
+    let sqrt_m1 = fe_from_bytes(ED_SQRT_M1_WORDS);
     let v3 = fe_mul(fe_sq(v), v);
     let v7 = fe_mul(fe_sq(v3), v);
     var r = fe_mul(fe_mul(u, v3), fe_pow22523(fe_mul(u, v7)));
@@ -73,8 +72,8 @@ fn fe_sqrt_ratio_i(u: Fe, v: Fe) -> SqrtRatio {
     let neg_u = fe_neg(u);
     let correct_sign_sqrt = fe_eq(check, u);
     let flipped_sign_sqrt = fe_eq(check, neg_u);
-    let flipped_sign_sqrt_i = fe_eq(check, fe_mul(neg_u, ED_SQRT_M1));
-    r = fe_select(r, fe_mul(ED_SQRT_M1, r), flipped_sign_sqrt || flipped_sign_sqrt_i);
+    let flipped_sign_sqrt_i = fe_eq(check, fe_mul(neg_u, sqrt_m1));
+    r = fe_select(r, fe_mul(sqrt_m1, r), flipped_sign_sqrt || flipped_sign_sqrt_i);
     r = fe_select(r, fe_neg(r), fe_is_negative(r));
     return SqrtRatio(correct_sign_sqrt || flipped_sign_sqrt, r);
 }
@@ -92,7 +91,7 @@ fn ge_decompress(w: array<u32, 8>) -> GeDecoded {
     let z = fe_one();
     let yy = fe_sq(y);
     let u = fe_sub(yy, z);
-    let v = fe_add(fe_mul(yy, ED_D), z);
+    let v = fe_add(fe_mul(yy, fe_from_bytes(ED_D_WORDS)), z);
     let s = fe_sqrt_ratio_i(u, v);
     let x = fe_select(s.r, fe_neg(s.r), (w[7] >> 31u) == 1u);
     return GeDecoded(s.ok, Ge(x, y, z, fe_mul(x, y)));
