@@ -6,7 +6,7 @@ use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::{GpuBackend, GpuOptions, ALLOW_SOFTWARE_ENV};
 use crate::backend::{BackendChoice, BackendKind};
 use crate::batch::{Messages, SignatureBatch};
-use crate::ed25519::{Rule, Verdict};
+use crate::ed25519::{diagnose, Reason, Rule, Verdict};
 use crate::error::{Error, Result};
 use crate::health::{EngineStats, Health};
 use crate::merkle::{MerkleRoot, MerkleScheme};
@@ -301,9 +301,29 @@ impl Engine {
     /// One [`Verdict`] per signature under `rule`, in input order. An invalid signature is a
     /// verdict, not an error.
     pub fn verify(&self, rule: Rule, batch: SignatureBatch<'_>) -> Result<Vec<Verdict>> {
-        // Ed25519 runs on the CPU backend until the GPU kernels for it land.
-        Ok(self.on_cpu(|| self.inner.cpu.verify(rule, batch)))
+        let cpu = || self.inner.cpu.verify(rule, batch);
+        match &self.inner.gpu {
+            Some((gpu, route)) if route.verify_on_gpu(batch.len()) => {
+                self.on_gpu("verify", *route, || gpu_verdicts(gpu, rule, batch), cpu)
+            }
+            _ => Ok(self.on_cpu(cpu)),
+        }
     }
+}
+
+/// The GPU's verdicts, with each rejection diagnosed on the host as the CPU path does (cheap
+/// checks only; rejections are rare in a node's traffic).
+fn gpu_verdicts(gpu: &GpuBackend, rule: Rule, batch: SignatureBatch<'_>) -> Result<Vec<Verdict>> {
+    let valid = gpu.verify(rule, batch)?;
+    Ok(valid
+        .into_iter()
+        .enumerate()
+        .map(|(i, ok)| match (ok, batch.get(i)) {
+            (true, _) => Verdict::Valid,
+            (false, Some((pk, _, sig))) => Verdict::Invalid(diagnose(rule, pk, sig)),
+            (false, None) => Verdict::Invalid(Reason::Equation),
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -24,6 +24,11 @@
 //! - `wgsl/edwards.wgsl`: Edwards25519 constants, extended coordinates and point
 //!   decompression bit-exact with curve25519-dalek 4, shared; composed after the field part.
 //! - `wgsl/decompress_selftest.wgsl`: a test kernel for point decompression.
+//! - `wgsl/scalar.wgsl`: scalars mod the group order L (S < L, SHA-512 digests mod L, signed
+//!   radix-16 recoding), u32 only, shared; `wgsl/scalar_selftest.wgsl` tests it.
+//! - `wgsl/ed25519_k.wgsl`: k = SHA-512(R ‖ A ‖ M) mod L per signature.
+//! - `wgsl/ed25519_verify.wgsl`: per-signature verdicts under `strict`, `zip215` and `dalek`,
+//!   composed after a field part, `edwards.wgsl` and `scalar.wgsl`.
 
 /// A compute shader: its parts, in order, and its entry point.
 #[derive(Debug, Clone, Copy)]
@@ -494,6 +499,57 @@ pub const DECOMPRESS_SELFTEST: Shader = Shader {
 /// Words [`DECOMPRESS_SELFTEST`] writes per encoding: 4 groups of 8.
 pub const DECOMPRESS_SELFTEST_WORDS: u32 = 32;
 
+const SCALAR: Part = Part::File(include_str!("../wgsl/scalar.wgsl"));
+
+/// A self-test of `wgsl/scalar.wgsl`: `Params { count, row }` at binding 0, 64-byte inputs at 1
+/// (16 little-endian words each), results at 2 ([`SCALAR_SELFTEST_WORDS`] per input: the input
+/// mod L, its signed radix-16 recoding, and flags (whether the low 32 bytes are below L)).
+/// Workgroup size 64, one invocation per input.
+pub const SCALAR_SELFTEST: Shader = Shader {
+    name: "scalar_selftest",
+    entry_point: "main",
+    parts: &[
+        SCALAR,
+        Part::File(include_str!("../wgsl/scalar_selftest.wgsl")),
+    ],
+};
+
+/// Words [`SCALAR_SELFTEST`] writes per input: 3 groups of 8.
+pub const SCALAR_SELFTEST_WORDS: u32 = 24;
+
+/// Ed25519's k = SHA-512(R ‖ A ‖ M) mod L per signature: `Params { count, row, max_len }` at
+/// binding 0, public keys (8 words each) at 1, signatures (16 words) at 2, message bytes at 3,
+/// per-signature `vec2<u32>(start, len)` spans at 4, k (8 words each) at 5. Items with
+/// `len > max_len` are skipped (the host supplies their k). Workgroup size 64. u32 only.
+pub const ED25519_K: Shader = Shader {
+    name: "ed25519_k",
+    entry_point: "main",
+    parts: &[
+        SHA512,
+        SHA512_ROUNDS,
+        SCALAR,
+        Part::File(include_str!("../wgsl/ed25519_k.wgsl")),
+    ],
+};
+
+const ED25519_VERIFY_MAIN: Part = Part::File(include_str!("../wgsl/ed25519_verify.wgsl"));
+
+/// Ed25519 verification on the u32 field path: `Params { count, row, rule }` at binding 0
+/// (rule: 0 strict, 1 zip215, 2 dalek), public keys (8 words each) at 1, signatures (16 words)
+/// at 2, k from [`ED25519_K`] (8 words) at 3, one flags word per signature at 4 (bit 0: valid;
+/// see the kernel for the others). Workgroup size 64, one invocation per signature.
+pub const ED25519_VERIFY: Shader = Shader {
+    name: "ed25519_verify",
+    entry_point: "main",
+    parts: &[
+        FIELD_U32,
+        FIELD_U32_GEN,
+        EDWARDS,
+        SCALAR,
+        ED25519_VERIFY_MAIN,
+    ],
+};
+
 /// Every shader, for validation and for building pipelines up front.
 pub const ALL: &[Shader] = &[
     SHA256_BATCH,
@@ -501,6 +557,9 @@ pub const ALL: &[Shader] = &[
     SHA512_BATCH,
     FIELD_SELFTEST,
     DECOMPRESS_SELFTEST,
+    SCALAR_SELFTEST,
+    ED25519_K,
+    ED25519_VERIFY,
 ];
 
 #[cfg(test)]

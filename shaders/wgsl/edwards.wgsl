@@ -116,3 +116,92 @@ fn ge_to_bytes(p: Ge) -> array<u32, 8> {
     s[7] |= select(0u, 0x80000000u, fe_is_negative(a.x));
     return s;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Point arithmetic for verification. All formulas are the complete ones for a = −1 twisted
+// Edwards curves with d a non-square (Hisil–Wong–Carter–Dawson 2008, as ref10 and dalek use
+// them): they are exact for every pair of inputs — identity, equal points, torsion points —
+// which hostile signatures (small-order A or R) need. Variable time: the inputs are public.
+
+// A point prepared for addition (ref10's ge_cached): (Y + X, Y − X, Z, 2d·T).
+struct GeCached {
+    YplusX: Fe,
+    YminusX: Fe,
+    Z: Fe,
+    T2d: Fe,
+}
+
+fn ge_identity() -> Ge {
+    return Ge(fe_zero(), fe_one(), fe_one(), fe_zero());
+}
+
+fn ge_to_cached(p: Ge) -> GeCached {
+    return GeCached(
+        fe_add(p.Y, p.X), fe_sub(p.Y, p.X), p.Z, fe_mul(p.T, fe_from_bytes(ED_D2_WORDS))
+    );
+}
+
+// −q for a cached q: (Y − X, Y + X, Z, −2d·T).
+fn ge_cached_neg(q: GeCached) -> GeCached {
+    return GeCached(q.YminusX, q.YplusX, q.Z, fe_neg(q.T2d));
+}
+
+// q where c, else r.
+fn ge_cached_select(r: GeCached, q: GeCached, c: bool) -> GeCached {
+    return GeCached(
+        fe_select(r.YplusX, q.YplusX, c), fe_select(r.YminusX, q.YminusX, c),
+        fe_select(r.Z, q.Z, c), fe_select(r.T2d, q.T2d, c)
+    );
+}
+
+// −p.
+fn ge_neg(p: Ge) -> Ge {
+    return Ge(fe_neg(p.X), p.Y, p.Z, fe_neg(p.T));
+}
+
+// p + q (ref10 ge_add then ge_p1p1_to_p3): 9 multiplications.
+fn ge_add(p: Ge, q: GeCached) -> Ge {
+    let a = fe_mul(fe_add(p.Y, p.X), q.YplusX);
+    let b = fe_mul(fe_sub(p.Y, p.X), q.YminusX);
+    let c = fe_mul(q.T2d, p.T);
+    let zz = fe_mul(p.Z, q.Z);
+    let d = fe_add(zz, zz);
+    let x3 = fe_sub(a, b);
+    let y3 = fe_add(a, b);
+    let z3 = fe_add(d, c);
+    let t3 = fe_sub(d, c);
+    return Ge(fe_mul(x3, t3), fe_mul(y3, z3), fe_mul(z3, t3), fe_mul(x3, y3));
+}
+
+// 2p (ref10 ge_p2_dbl then ge_p1p1_to_p3; T is not read): 4 squarings, 4 multiplications.
+fn ge_dbl(p: Ge) -> Ge {
+    let xx = fe_sq(p.X);
+    let yy = fe_sq(p.Y);
+    let zz = fe_sq(p.Z);
+    let b = fe_add(zz, zz);
+    let aa = fe_sq(fe_add(p.X, p.Y));
+    let y3 = fe_add(yy, xx);
+    let z3 = fe_sub(yy, xx);
+    let x3 = fe_sub(aa, y3);
+    let t3 = fe_sub(b, z3);
+    return Ge(fe_mul(x3, t3), fe_mul(y3, z3), fe_mul(z3, t3), fe_mul(x3, y3));
+}
+
+// p is the identity: X ≡ 0 and Y ≡ Z.
+fn ge_is_identity(p: Ge) -> bool {
+    return fe_is_zero(p.X) && fe_eq(p.Y, p.Z);
+}
+
+// [8]p is the identity, i.e. p has small order (dalek's `is_small_order`; 3 loop iterations).
+fn ge_is_small_order(p: Ge) -> bool {
+    var q = p;
+    for (var i = 0u; i < 3u; i++) {
+        q = ge_dbl(q);
+    }
+    return ge_is_identity(q);
+}
+
+// p and q are the same point: X₁Z₂ ≡ X₂Z₁ and Y₁Z₂ ≡ Y₂Z₁.
+fn ge_eq(p: Ge, q: Ge) -> bool {
+    return fe_eq(fe_mul(p.X, q.Z), fe_mul(q.X, p.Z)) && fe_eq(fe_mul(p.Y, q.Z), fe_mul(q.Y, p.Z));
+}

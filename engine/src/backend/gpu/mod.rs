@@ -7,6 +7,7 @@
 //! Inputs larger than the adapter's storage-binding limit are split into chunks.
 
 pub mod context;
+mod ed25519;
 mod edwards;
 mod field;
 mod merkle;
@@ -20,6 +21,8 @@ use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
 pub use context::{list_adapters, AdapterReport};
+#[doc(hidden)]
+pub use ed25519::ScalarSelftest;
 #[doc(hidden)]
 pub use field::FieldSelftest;
 
@@ -85,6 +88,8 @@ pub struct GpuBackend {
     field_selftest: std::sync::OnceLock<Kernel>,
     /// Built on first use: only tests run it.
     decompress_selftest: std::sync::OnceLock<Kernel>,
+    /// Ed25519 pipelines, built on first use.
+    ed25519: ed25519::Kernels,
     setup_time: Duration,
     /// The first uncaptured wgpu error or device-loss message; once set, every operation fails.
     fault: Arc<Mutex<Option<String>>>,
@@ -167,6 +172,7 @@ impl GpuBackend {
             sha512,
             field_selftest: std::sync::OnceLock::new(),
             decompress_selftest: std::sync::OnceLock::new(),
+            ed25519: ed25519::Kernels::default(),
             setup_time: Duration::ZERO,
             fault,
             pool: Mutex::new(HashMap::new()),

@@ -1,0 +1,274 @@
+//! Ed25519 verification on the GPU: per-signature verdicts under `strict`, `zip215` and
+//! `dalek`, identical to the reference crates'.
+//!
+//! Two kernels per run of signatures, recorded into one submission:
+//! 1. `ed25519_k.wgsl`: k = SHA-512(R ‖ A ‖ M) mod L for each signature, reading R, A and M
+//!    from where they were uploaded (no host-side concatenation);
+//! 2. `ed25519_verify.wgsl`: decoding, the rule's checks and the equation, one flags word per
+//!    signature.
+//!
+//! The GPU answers valid or invalid; the reason for a rejection is diagnosed on the host
+//! ([`crate::ed25519::diagnose`]) by the engine, as the CPU path does.
+//!
+//! The pipelines are built on first use: Ed25519 kernels are large, and compiling them is the
+//! slowest part of setting up a device (see [`GpuBackend::prepare_ed25519`]).
+
+use std::ops::Range;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use curve25519_dalek::scalar::Scalar;
+use sha2::{Digest, Sha512};
+
+use super::{GpuBackend, Kernel};
+use crate::batch::SignatureBatch;
+use crate::ed25519::Rule;
+use crate::error::{Error, Result};
+
+/// Invocations per workgroup in both kernels.
+const WORKGROUP: u32 = 64;
+
+/// The longest message `ed25519_k.wgsl` hashes on a software adapter, in bytes. llvmpipe stops
+/// an invocation after 65,535 loop iterations in all (see `sha512.rs`); the kernel takes 17 per
+/// 128-byte block plus ≈ 3,400 for the reduction mod L, so 192 KiB (≈ 26,000 iterations) leaves
+/// a wide margin. The host computes k for longer messages there; the verdict is still the GPU's.
+const SOFTWARE_MAX_MESSAGE: u64 = 192 * 1024;
+
+/// Signatures per run at most, so that per-signature buffers stay small and one run's latency
+/// bounded (the whole batch is still one call).
+const MAX_RUN: usize = 1 << 20;
+
+/// The Ed25519 pipelines, each built on first use.
+#[derive(Default)]
+pub(super) struct Kernels {
+    k: OnceLock<Kernel>,
+    verify_u32: OnceLock<Kernel>,
+    scalar_selftest: OnceLock<Kernel>,
+    /// How long the first [`GpuBackend::prepare_ed25519`] took.
+    build_time: OnceLock<Duration>,
+}
+
+impl Kernels {
+    fn k(&self, gpu: &GpuBackend) -> &Kernel {
+        self.k
+            .get_or_init(|| Kernel::build(&gpu.device, &vera_shaders::ED25519_K))
+    }
+
+    fn verify(&self, gpu: &GpuBackend) -> &Kernel {
+        self.verify_u32
+            .get_or_init(|| Kernel::build(&gpu.device, &vera_shaders::ED25519_VERIFY))
+    }
+}
+
+fn rule_code(rule: Rule) -> u32 {
+    match rule {
+        Rule::Strict => 0,
+        Rule::Zip215 => 1,
+        Rule::Dalek => 2,
+    }
+}
+
+/// The next run of signatures from `start`: at most [`MAX_RUN`], per-signature buffers within
+/// the binding limit, and the messages the GPU hashes (those up to `max_len` bytes) within it too.
+fn next_run(
+    batch: SignatureBatch<'_>,
+    start: usize,
+    max_len: u64,
+    max_binding: u64,
+) -> Range<usize> {
+    let most = (max_binding / 64).min(MAX_RUN as u64) as usize;
+    let msgs = batch.messages();
+    let mut bytes = 0u64;
+    let mut end = start;
+    while end < batch.len() && end - start < most {
+        let len = msgs.get(end).map_or(0, <[u8]>::len) as u64;
+        let add = if len > max_len { 0 } else { len };
+        if bytes + add > max_binding - 4 {
+            break;
+        }
+        bytes += add;
+        end += 1;
+    }
+    start..end
+}
+
+/// Whether each signature of `batch` is valid under `rule`, in order.
+pub(super) fn verify(gpu: &GpuBackend, rule: Rule, batch: SignatureBatch<'_>) -> Result<Vec<bool>> {
+    gpu.check()?;
+    let mut out = Vec::with_capacity(batch.len());
+    if batch.is_empty() {
+        return Ok(out);
+    }
+    let kernels = &gpu.ed25519;
+    let (k_kernel, verify_kernel) = (kernels.k(gpu), kernels.verify(gpu));
+    let max_len = if gpu.report.software {
+        SOFTWARE_MAX_MESSAGE.min(gpu.max_binding - 4)
+    } else {
+        gpu.max_binding - 4
+    };
+    let mut start = 0;
+    while start < batch.len() {
+        let run = next_run(batch, start, max_len, gpu.max_binding);
+        let Some(sub) = batch.slice(run.clone()) else {
+            return Err(Error::Gpu("signature run out of range".into()));
+        };
+        out.extend(verify_run(
+            gpu,
+            k_kernel,
+            verify_kernel,
+            rule,
+            sub,
+            max_len,
+        )?);
+        start = run.end;
+    }
+    Ok(out)
+}
+
+/// One run: uploads, both dispatches, one submission, the flags read back.
+fn verify_run(
+    gpu: &GpuBackend,
+    k_kernel: &Kernel,
+    verify_kernel: &Kernel,
+    rule: Rule,
+    batch: SignatureBatch<'_>,
+    max_len: u64,
+) -> Result<Vec<bool>> {
+    let n = batch.len() as u64;
+    let count = batch.len() as u32;
+    let msgs = batch.messages();
+
+    // Messages the GPU hashes, packed; the others get their k from the host.
+    let mut data = Vec::with_capacity(msgs.total_len());
+    let mut spans = Vec::with_capacity(batch.len() * 8);
+    let mut host_k: Vec<(usize, [u8; 32])> = Vec::new();
+    for (i, (pk, msg, sig)) in (0..batch.len()).filter_map(|i| batch.get(i).map(|x| (i, x))) {
+        let len = msg.len() as u64;
+        if len > max_len {
+            let k = Scalar::from_hash(
+                Sha512::new()
+                    .chain_update(&sig[..32])
+                    .chain_update(pk)
+                    .chain_update(msg),
+            );
+            host_k.push((i, k.to_bytes()));
+            spans.extend(0u32.to_le_bytes());
+            spans.extend(u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+        } else {
+            spans.extend((data.len() as u32).to_le_bytes());
+            spans.extend((len as u32).to_le_bytes());
+            data.extend_from_slice(msg);
+        }
+    }
+
+    let keys = gpu.storage("vera ed25519 keys", n * 32);
+    let sigs = gpu.storage("vera ed25519 signatures", n * 64);
+    let data_buf = gpu.storage("vera ed25519 messages", data.len() as u64 + 4);
+    let spans_buf = gpu.storage("vera ed25519 spans", n * 8);
+    let ks = gpu.storage("vera ed25519 k", n * 32);
+    let verdicts = gpu.storage("vera ed25519 verdicts", n * 4);
+    gpu.upload(&keys, 0, batch.public_keys().as_flattened());
+    gpu.upload(&sigs, 0, batch.signatures().as_flattened());
+    gpu.upload(&data_buf, 0, &data);
+    gpu.upload(&spans_buf, 0, &spans);
+    for (i, k) in &host_k {
+        gpu.upload(&ks, *i as u64 * 32, k);
+    }
+
+    let grid = gpu.grid(count.div_ceil(WORKGROUP));
+    let row = grid.0 * WORKGROUP;
+    let bind = |buffer, size: u64| {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer,
+            offset: 0,
+            size: wgpu::BufferSize::new(size),
+        })
+    };
+    let k_params = gpu.uniform([count, row, max_len as u32, 0]);
+    let v_params = gpu.uniform([count, row, rule_code(rule), 0]);
+    let mut encoder = gpu.encoder("vera ed25519");
+    gpu.dispatch(
+        &mut encoder,
+        k_kernel,
+        "vera ed25519_k",
+        &[
+            k_params.as_entire_binding(),
+            bind(&keys, n * 32),
+            bind(&sigs, n * 64),
+            bind(&data_buf, (data.len() as u64 + 4) / 4 * 4),
+            bind(&spans_buf, n * 8),
+            bind(&ks, n * 32),
+        ],
+        grid,
+    );
+    gpu.dispatch(
+        &mut encoder,
+        verify_kernel,
+        "vera ed25519_verify",
+        &[
+            v_params.as_entire_binding(),
+            bind(&keys, n * 32),
+            bind(&sigs, n * 64),
+            bind(&ks, n * 32),
+            bind(&verdicts, n * 4),
+        ],
+        grid,
+    );
+    let bytes = gpu.submit_and_read(encoder, &[(&verdicts, 0, n * 4)])?;
+    gpu.recycle([keys, sigs, data_buf, spans_buf, ks, verdicts]);
+    Ok(bytes.chunks_exact(4).map(|w| w[0] & 1 == 1).collect())
+}
+
+/// What `scalar_selftest.wgsl` computed for one 64-byte input: h mod L, its signed radix-16
+/// digits (decoded), and whether the low 32 bytes are below L.
+pub type ScalarSelftest = ([u8; 32], [i8; 64], bool);
+
+impl GpuBackend {
+    /// Whether each signature is valid under `rule`, in order (the GPU's verdicts; the engine
+    /// adds the diagnosis of rejections).
+    pub fn verify(&self, rule: Rule, batch: SignatureBatch<'_>) -> Result<Vec<bool>> {
+        verify(self, rule, batch)
+    }
+
+    /// Builds the Ed25519 pipelines now rather than on the first batch, and returns how long
+    /// that took (the first call's time; later calls return at once with the same figure).
+    pub fn prepare_ed25519(&self) -> Duration {
+        *self.ed25519.build_time.get_or_init(|| {
+            let started = Instant::now();
+            self.ed25519.k(self);
+            self.ed25519.verify(self);
+            started.elapsed()
+        })
+    }
+
+    /// Runs the scalar self-test kernel (`scalar_selftest.wgsl`) on 64-byte inputs; for tests of
+    /// the GPU's arithmetic mod L against curve25519-dalek.
+    #[doc(hidden)]
+    pub fn scalar_selftest(&self, inputs: &[[u8; 64]]) -> Result<Vec<ScalarSelftest>> {
+        let kernel = self
+            .ed25519
+            .scalar_selftest
+            .get_or_init(|| Kernel::build(&self.device, &vera_shaders::SCALAR_SELFTEST));
+        let width = vera_shaders::SCALAR_SELFTEST_WORDS as usize * 4;
+        let bytes = self.run_fixed_width(
+            kernel,
+            "vera scalar_selftest",
+            inputs.as_flattened(),
+            64,
+            width,
+        )?;
+        Ok(bytes
+            .chunks_exact(width)
+            .map(|r| {
+                let mut k = [0u8; 32];
+                k.copy_from_slice(&r[..32]);
+                let mut digits = [0i8; 64];
+                for (i, d) in digits.iter_mut().enumerate() {
+                    let nibble = (r[32 + i / 2] >> (4 * (i % 2))) & 15;
+                    *d = ((nibble << 4) as i8) >> 4;
+                }
+                (k, digits, r[64] != 0)
+            })
+            .collect())
+    }
+}
