@@ -98,6 +98,8 @@ struct Info {
     /// The adapter `auto` uses, and how long opening it and building every pipeline took.
     gpu: Option<String>,
     gpu_setup_ms: Option<f64>,
+    /// How long building the Ed25519 pipelines took (they are built on first use otherwise).
+    ed25519_pipelines_ms: Option<f64>,
     /// Why `auto` uses no GPU.
     gpu_unavailable: Option<String>,
 }
@@ -135,6 +137,9 @@ pub fn run(json: bool, allow_software_gpu: bool, out: &mut impl Write) -> Result
         gpu_setup_ms: auto
             .gpu_backend()
             .map(|g| g.setup_time().as_secs_f64() * 1e3),
+        ed25519_pipelines_ms: auto
+            .gpu_backend()
+            .map(|g| g.prepare_ed25519().as_secs_f64() * 1e3),
         gpu_unavailable: auto.gpu_unavailable_reason().map(str::to_string),
         cpu,
     };
@@ -178,7 +183,11 @@ pub fn run(json: bool, allow_software_gpu: bool, out: &mut impl Write) -> Result
     text += &format!("\nauto     → {}", info.auto);
     match (&info.gpu, info.gpu_setup_ms, &info.gpu_unavailable) {
         (Some(g), Some(ms), _) => {
-            text += &format!(" on {g}\n         device and pipelines ready in {ms:.0} ms\n")
+            text +=
+                &format!(" on {g}\n         device and hashing pipelines ready in {ms:.0} ms\n");
+            if let Some(ed) = info.ed25519_pipelines_ms {
+                text += &format!("         Ed25519 pipelines built in {ed:.0} ms\n");
+            }
         }
         (_, _, Some(why)) => text += &format!("\n         no GPU: {why}\n"),
         _ => text += "\n",
