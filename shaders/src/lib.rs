@@ -6,7 +6,8 @@
 //! here ([`sha256_rounds_wgsl`]). That composition is the whole build step: [`Shader::source`]
 //! concatenates the parts in order. Every composed shader is
 //! validated with naga in this crate's tests, without a GPU, and run on real adapters (lavapipe in
-//! CI) by the engine's tests.
+//! CI) by the engine's tests. Shaders with 64-bit integers ([`Shader::int64`]) need the
+//! SHADER_INT64 feature.
 //!
 //! # Layout
 //! - `wgsl/sha256.wgsl`: SHA-256 helpers, shared; [`sha256_rounds_wgsl`] adds the unrolled
@@ -20,7 +21,12 @@
 //! - `wgsl/field_u32.wgsl`: arithmetic modulo 2^255 − 19 on 20 limbs of 13 bits, u32 only
 //!   (no SHADER_INT64), shared; [`field_u32_wgsl`] adds the unrolled multiplication, squaring,
 //!   carries and encodings after it.
-//! - `wgsl/field_selftest.wgsl`: a test kernel for the field arithmetic.
+//! - `wgsl/field_u64.wgsl`: the same API on 10 limbs of 26/25 bits (radix 2^25.5) with 64-bit
+//!   products, for adapters with SHADER_INT64 (about twice as fast), shared; [`field_u64_wgsl`]
+//!   adds the unrolled parts after it. Either field part composes with what follows it.
+//! - `wgsl/field_selftest.wgsl`: a test kernel for the field arithmetic, composed after a field
+//!   part and `wgsl/field_selftest_u32.wgsl` or `wgsl/field_selftest_u64.wgsl` (elements at
+//!   that part's limb bounds).
 //! - `wgsl/edwards.wgsl`: Edwards25519 constants, extended coordinates and point
 //!   decompression bit-exact with curve25519-dalek 4, shared; composed after the field part.
 //! - `wgsl/decompress_selftest.wgsl`: a test kernel for point decompression.
@@ -29,6 +35,9 @@
 //! - `wgsl/ed25519_k.wgsl`: k = SHA-512(R ‖ A ‖ M) mod L per signature.
 //! - `wgsl/ed25519_verify.wgsl`: per-signature verdicts under `strict`, `zip215` and `dalek`,
 //!   composed after a field part, `edwards.wgsl` and `scalar.wgsl`.
+
+mod field_u64;
+pub use field_u64::field_u64_wgsl;
 
 /// A compute shader: its parts, in order, and its entry point.
 #[derive(Debug, Clone, Copy)]
@@ -45,18 +54,32 @@ pub struct Shader {
 enum Part {
     File(&'static str),
     Generated(fn() -> String),
+    /// A part with 64-bit integers (`u64`, `i64`): a shader with one needs SHADER_INT64.
+    Int64(&'static Part),
+}
+
+impl Part {
+    fn text(&self) -> String {
+        match self {
+            Part::File(text) => (*text).to_string(),
+            Part::Generated(f) => f(),
+            Part::Int64(p) => p.text(),
+        }
+    }
 }
 
 impl Shader {
     /// The complete WGSL source: the parts concatenated in order.
     pub fn source(&self) -> String {
-        self.parts
-            .iter()
-            .map(|p| match p {
-                Part::File(text) => (*text).to_string(),
-                Part::Generated(f) => f(),
-            })
-            .collect()
+        self.parts.iter().map(Part::text).collect()
+    }
+
+    /// Whether the shader uses 64-bit integers, so that the device must have been opened with
+    /// `wgpu::Features::SHADER_INT64` (a device without it rejects the shader). Derived from
+    /// the parts, so it cannot disagree with them; this crate's tests check that such shaders
+    /// validate with naga's SHADER_INT64 capability and not without it, and the others without.
+    pub fn int64(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Int64(_)))
     }
 }
 
@@ -460,7 +483,8 @@ pub fn field_u32_wgsl() -> String {
     s
 }
 
-/// A self-test of `wgsl/field_u32.wgsl`: `Params { count, row }` at binding 0, operands at 1
+/// A self-test of `wgsl/field_u32.wgsl` (with the elements at its limb bounds from
+/// `wgsl/field_selftest_u32.wgsl`): `Params { count, row }` at binding 0, operands at 1
 /// (a then b, 8 little-endian words each, 16 per pair), results at 2 ([`FIELD_SELFTEST_WORDS`]
 /// per pair: the canonical encodings of a + b, a − b, −a, a·b, a², a^((p−5)/8), a^(p−2), a,
 /// 121666·a and a long chain, 8 flag words, then results on elements at the documented limb
@@ -471,7 +495,29 @@ pub const FIELD_SELFTEST: Shader = Shader {
     parts: &[
         FIELD_U32,
         FIELD_U32_GEN,
-        Part::File(include_str!("../wgsl/field_selftest.wgsl")),
+        Part::File(include_str!("../wgsl/field_selftest_u32.wgsl")),
+        FIELD_SELFTEST_MAIN,
+    ],
+};
+
+/// The field part of 64-bit products (SHADER_INT64): `wgsl/field_u64.wgsl` and the generated
+/// parts ([`field_u64_wgsl`]), with the same API as the u32 field part.
+const FIELD_U64: Part = Part::Int64(&Part::File(include_str!("../wgsl/field_u64.wgsl")));
+const FIELD_U64_GEN: Part = Part::Int64(&Part::Generated(field_u64_wgsl));
+
+const FIELD_SELFTEST_MAIN: Part = Part::File(include_str!("../wgsl/field_selftest.wgsl"));
+
+/// [`FIELD_SELFTEST`] on the 64-bit-product field part (`wgsl/field_u64.wgsl`: 10 limbs of
+/// 26/25 bits), with the elements at that part's limb bounds in groups 11–15; the same bindings
+/// and output layout. Needs SHADER_INT64.
+pub const FIELD_SELFTEST_U64: Shader = Shader {
+    name: "field_selftest_u64",
+    entry_point: "main",
+    parts: &[
+        FIELD_U64,
+        FIELD_U64_GEN,
+        Part::File(include_str!("../wgsl/field_selftest_u64.wgsl")),
+        FIELD_SELFTEST_MAIN,
     ],
 };
 
@@ -491,6 +537,19 @@ pub const DECOMPRESS_SELFTEST: Shader = Shader {
     parts: &[
         FIELD_U32,
         FIELD_U32_GEN,
+        EDWARDS,
+        Part::File(include_str!("../wgsl/decompress_selftest.wgsl")),
+    ],
+};
+
+/// [`DECOMPRESS_SELFTEST`] on the 64-bit-product field part (`wgsl/field_u64.wgsl`); the same
+/// bindings and output layout. Needs SHADER_INT64.
+pub const DECOMPRESS_SELFTEST_U64: Shader = Shader {
+    name: "decompress_selftest_u64",
+    entry_point: "main",
+    parts: &[
+        FIELD_U64,
+        FIELD_U64_GEN,
         EDWARDS,
         Part::File(include_str!("../wgsl/decompress_selftest.wgsl")),
     ],
@@ -556,7 +615,9 @@ pub const ALL: &[Shader] = &[
     MERKLE_REDUCE,
     SHA512_BATCH,
     FIELD_SELFTEST,
+    FIELD_SELFTEST_U64,
     DECOMPRESS_SELFTEST,
+    DECOMPRESS_SELFTEST_U64,
     SCALAR_SELFTEST,
     ED25519_K,
     ED25519_VERIFY,
@@ -567,17 +628,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn both_field_paths_are_tested() {
+        let names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+        for name in [
+            "field_selftest",
+            "field_selftest_u64",
+            "decompress_selftest",
+            "decompress_selftest_u64",
+        ] {
+            assert!(names.contains(&name), "{name} missing from ALL");
+        }
+        assert!(FIELD_SELFTEST_U64.int64() && DECOMPRESS_SELFTEST_U64.int64());
+        assert!(!FIELD_SELFTEST.int64() && !DECOMPRESS_SELFTEST.int64() && !SHA512_BATCH.int64());
+    }
+
+    #[test]
     fn every_shader_parses_and_validates() {
         for shader in ALL {
             let module = naga::front::wgsl::parse_str(&shader.source()).unwrap_or_else(|e| {
                 panic!("{}: {}", shader.name, e.emit_to_string(&shader.source()))
             });
-            naga::valid::Validator::new(
-                naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::empty(),
-            )
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{}: {e:?}", shader.name));
+            let validate = |caps| {
+                naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
+                    .validate(&module)
+                    .map_err(Box::new)
+            };
+            let caps = if shader.int64() {
+                naga::valid::Capabilities::SHADER_INT64
+            } else {
+                naga::valid::Capabilities::empty()
+            };
+            validate(caps).unwrap_or_else(|e| panic!("{}: {e:?}", shader.name));
+            // The flag is needed, not just declared: without the capability the shader fails.
+            if shader.int64() {
+                assert!(
+                    validate(naga::valid::Capabilities::empty()).is_err(),
+                    "{}: marked int64 but validates without SHADER_INT64",
+                    shader.name
+                );
+            }
             assert!(
                 module
                     .entry_points

@@ -1,21 +1,22 @@
-// A self-test of field_u32.wgsl, compared by the tests against an independent model: for each
-// operand pair (a, b), 32-byte little-endian encodings (bit 255 ignored, values ≥ p allowed), it
-// writes 16 groups of 8 words:
+// A self-test of a field part (field_u32.wgsl or field_u64.wgsl, the same API), compared by the
+// tests against an independent model; composed after the field part and the elements at its limb
+// bounds (field_selftest_u32.wgsl or field_selftest_u64.wgsl). For each operand pair (a, b),
+// 32-byte little-endian encodings (bit 255 ignored, values ≥ p allowed), it writes 16 groups of
+// 8 words:
 //  0 a + b, 1 a − b, 2 −a, 3 a · b, 4 a², 5 a^((p − 5)/8), 6 a^(p − 2), 7 a (canonical),
 //  8 121666 · a, 9 the chain below — each as its canonical encoding —,
 //  10 flags: is_zero(a), is_negative(a), eq(a, b), eq(a · b, b · a), is_zero(b), 0, 0, 0,
-//  and, at the limb bounds field_u32.wgsl documents (elements no decoding produces):
-//  11 W · a and 12 a − W, W the largest normal form (limb 0 = 8,799, the others 8,191);
-//  13 V · a and 14 V², V with every limb 13,000 (fe_mul's and fe_sq's input bound);
-//  15 the canonical encoding of U, every limb 2^31 − 1 (fe_to_bytes's input bound).
+//  and, at the limb bounds the field part documents (elements no decoding produces):
+//  11 W · a and 12 a − W, W the largest normal form (FE_TEST_MAX_NORMAL);
+//  13 V · a and 14 V², V at fe_mul's and fe_sq's input bound (FE_TEST_MAX_MUL_INPUT);
+//  15 the canonical encoding of U at fe_to_bytes's input bound (FE_TEST_MAX_TO_BYTES_INPUT).
 //
 // The chain, x₀ = a, x_{k+1} = ((x_k · b)² − a) · b + 121666 · (−x_k), 50 times, feeds unreduced
 // (normal-form) results back into every operation.
 //
 // Loop iterations per invocation (llvmpipe's limit is 65,535, see field_u32.wgsl): 240
-// (fe_pow22523) + 243 (fe_invert) + 50 (the chain) + 20 (the bound elements) = 553, under 600
-// even counting each loop's final exit test; nothing else loops (fe_mul, fe_sq and the carries
-// are unrolled).
+// (fe_pow22523) + 243 (fe_invert) + 50 (the chain) = 533, under 540 even counting each loop's
+// final exit test; nothing else loops (fe_mul, fe_sq and the carries are unrolled).
 
 struct Params {
     count: u32,
@@ -82,15 +83,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         select(0u, 1u, fe_is_zero(b)),
         0u, 0u, 0u
     ));
-    var w: Fe;
-    var v: Fe;
-    var u: Fe;
-    for (var k = 0u; k < 20u; k++) {
-        w[k] = 8191u;
-        v[k] = 13000u;
-        u[k] = 0x7fffffffu;
-    }
-    w[0] = 8799u;
+    let w = FE_TEST_MAX_NORMAL;
+    let v = FE_TEST_MAX_MUL_INPUT;
+    let u = FE_TEST_MAX_TO_BYTES_INPUT;
     store8(i, 11u, fe_to_bytes(fe_mul(w, a)));
     store8(i, 12u, fe_to_bytes(fe_sub(a, w)));
     store8(i, 13u, fe_to_bytes(fe_mul(v, a)));
