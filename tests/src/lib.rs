@@ -244,3 +244,36 @@ pub fn le32(x: &num_bigint::BigUint) -> [u8; 32] {
     out[..b.len()].copy_from_slice(&b);
     out
 }
+
+/// The GPU field paths to test on `gpu` (engine `name`): the u32 path always, and the u64 path
+/// where the device has SHADER_INT64. A device without it where the adapter offers it is a bug
+/// (the feature was not requested) and fails; so does a software adapter without it under
+/// `VERA_REQUIRE_GPU=1`, since lavapipe has shaderInt64. Other adapters without it (some
+/// hardware lacks 64-bit integers) skip the u64 path with a note naming `test`.
+pub fn field_paths(
+    test: &str,
+    name: &str,
+    gpu: &vera_engine::backend::gpu::GpuBackend,
+) -> Vec<vera_engine::backend::gpu::FieldPath> {
+    use vera_engine::backend::gpu::FieldPath;
+    let adapter = gpu.adapter();
+    assert!(
+        gpu.has_int64() || !adapter.shader_int64,
+        "{test}: {name}: {} offers SHADER_INT64 but the device was opened without it",
+        adapter.name
+    );
+    if gpu.has_int64() {
+        return FieldPath::ALL.to_vec();
+    }
+    assert!(
+        !(gpu_required() && adapter.software),
+        "{test}: {name}: {REQUIRE_GPU_ENV}=1 and the software adapter {} has no SHADER_INT64 \
+         (lavapipe has it): the u64 field path would go untested",
+        adapter.name
+    );
+    eprintln!(
+        "{test}: {name}: u64 field path skipped, {} has no SHADER_INT64",
+        adapter.name
+    );
+    vec![FieldPath::U32]
+}

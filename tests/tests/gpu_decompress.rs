@@ -1,5 +1,6 @@
-//! Edwards25519 point decompression on the GPU (`edwards.wgsl`'s `ge_decompress`, u32 only),
-//! held bit-exact to curve25519-dalek 4's `CompressedEdwardsY::decompress`, which ed25519-dalek 2
+//! Edwards25519 point decompression on the GPU (`edwards.wgsl`'s `ge_decompress`, on both field
+//! paths: `field_u32.wgsl`, and `field_u64.wgsl` where the device has SHADER_INT64), held
+//! bit-exact to curve25519-dalek 4's `CompressedEdwardsY::decompress`, which ed25519-dalek 2
 //! and ed25519-consensus decode A and R with: y from the low 255 bits without a check that
 //! y < p, x from sqrt_ratio_i(y² − 1, d·y² + 1), failing where that is not a square, and the
 //! sign bit negating x with no check that x ≠ 0.
@@ -14,10 +15,10 @@
 //! valid points (basepoint multiples, some plus a torsion point, either sign), 2,000 random
 //! 32-byte strings (about half do not decode), all-ones, the RFC 8032 public keys and the 1,024
 //! sign.input public keys and R values. About 6,300 encodings on each GPU engine (the adapter as
-//! it is, and with bindings capped at 64 KiB: many runs).
+//! it is, and with bindings capped at 64 KiB: many runs) and each field path.
 //!
 //! Without an adapter the test returns early, unless `VERA_REQUIRE_GPU=1`, when the harness
-//! fails it.
+//! fails it; it also fails it when lavapipe has no SHADER_INT64 (`field_paths`).
 
 use std::time::Instant;
 
@@ -27,7 +28,7 @@ use curve25519_dalek::scalar::Scalar;
 use num_bigint::BigUint;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
-use vera_tests::{field_hex, field_p, gpu_backends, le32, load_vectors, vector_array};
+use vera_tests::{field_hex, field_p, field_paths, gpu_backends, le32, load_vectors, vector_array};
 
 fn with_sign(mut e: [u8; 32], sign: bool) -> [u8; 32] {
     e[31] = (e[31] & 0x7f) | (u8::from(sign) << 7);
@@ -137,17 +138,25 @@ fn decompress_matches_curve25519_dalek() {
         decoded > 3000 && encodings.len() - decoded > 900,
         "{decoded} decode"
     );
-    for (name, gpu) in gpus {
+    for (name, gpu, path) in gpus.iter().flat_map(|(name, gpu)| {
+        field_paths("decompress_matches_curve25519_dalek", name, gpu)
+            .into_iter()
+            .map(move |path| (name, gpu, path))
+    }) {
         let t = Instant::now();
-        let got = gpu.decompress_selftest(&encodings).unwrap();
+        let got = gpu.decompress_selftest(path, &encodings).unwrap();
         eprintln!(
-            "{name}: {} encodings ({decoded} decode) in {:.2?}",
+            "{name}: {path:?}: {} encodings ({decoded} decode) in {:.2?}",
             encodings.len(),
             t.elapsed()
         );
         assert_eq!(got.len(), encodings.len());
         for (i, ((ok, x, y), w)) in got.iter().zip(&want).enumerate() {
-            let what = format!("{name}: {} ({})", inputs[i].1, hex::encode(encodings[i]));
+            let what = format!(
+                "{name}: {path:?}: {} ({})",
+                inputs[i].1,
+                hex::encode(encodings[i])
+            );
             assert_eq!(*ok, w.is_some(), "{what}: decodes");
             let Some(w) = w else { continue };
             let mut compressed = *y;

@@ -5,7 +5,7 @@
 
 use vera_shaders::DECOMPRESS_SELFTEST_WORDS;
 
-use super::GpuBackend;
+use super::{FieldPath, GpuBackend};
 use crate::error::{Error, Result};
 
 /// What the kernel decoded from one encoding: whether it decodes, and the canonical encodings of
@@ -15,18 +15,24 @@ type Decoded = (bool, [u8; 32], [u8; 32]);
 /// Bytes of results per encoding.
 const OUT_BYTES: u64 = DECOMPRESS_SELFTEST_WORDS as u64 * 4;
 
-/// Runs `decompress_selftest.wgsl` on `encodings`, in runs that fit the storage-binding limit.
-/// For each: whether it decodes, and the canonical encodings of the decoded point's affine x and
-/// y (zeros' worth of meaning where it does not decode). The kernel's other outputs — the
+/// Runs `decompress_selftest.wgsl` on `path`'s field part on `encodings`, in runs that fit the
+/// storage-binding limit. For each: whether it decodes, and the canonical encodings of the
+/// decoded point's affine x and y (zeros' worth of meaning where it does not decode). The kernel's other outputs — the
 /// consistency of the extended point (T·Z = X·Y) and `ge_to_bytes`, the compressed
 /// re-encoding — are checked here against (x, y): a mismatch is an error.
 pub(super) fn decompress_selftest(
     gpu: &GpuBackend,
+    path: FieldPath,
     encodings: &[[u8; 32]],
 ) -> Result<Vec<Decoded>> {
-    let kernel = gpu
-        .decompress_selftest
-        .get_or_init(|| super::Kernel::build(&gpu.device, &vera_shaders::DECOMPRESS_SELFTEST));
+    let kernel = gpu.decompress_selftest.get(
+        gpu,
+        path,
+        (
+            &vera_shaders::DECOMPRESS_SELFTEST,
+            &vera_shaders::DECOMPRESS_SELFTEST_U64,
+        ),
+    )?;
     let bytes = gpu.run_fixed_width(
         kernel,
         "vera decompress_selftest",
@@ -62,11 +68,16 @@ fn hex(b: &[u8]) -> String {
 }
 
 impl GpuBackend {
-    /// Runs the point-decompression self-test kernel (`decompress_selftest.wgsl`) on
-    /// `encodings`; for tests of the GPU's Edwards25519 decoding against curve25519-dalek. Each
-    /// result is (decodes, canonical x, canonical y) of the decoded point.
+    /// Runs the point-decompression self-test kernel (`decompress_selftest.wgsl`) on `path`'s
+    /// field part on `encodings`; for tests of the GPU's Edwards25519 decoding against
+    /// curve25519-dalek. Each result is (decodes, canonical x, canonical y) of the decoded point.
+    /// The u64 path fails without SHADER_INT64.
     #[doc(hidden)]
-    pub fn decompress_selftest(&self, encodings: &[[u8; 32]]) -> Result<Vec<Decoded>> {
-        decompress_selftest(self, encodings)
+    pub fn decompress_selftest(
+        &self,
+        path: FieldPath,
+        encodings: &[[u8; 32]],
+    ) -> Result<Vec<Decoded>> {
+        decompress_selftest(self, path, encodings)
     }
 }

@@ -1,11 +1,61 @@
-//! A self-test of the GPU field arithmetic modulo 2^255 − 19 (`field_u32.wgsl`, u32 only, the
-//! foundation of GPU Ed25519): [`GpuBackend::field_selftest`] runs `field_selftest.wgsl` on operand
-//! pairs and returns what it computed, for the tests to compare with an exact model.
+//! The GPU field arithmetic modulo 2^255 − 19, the foundation of GPU Ed25519, comes in two
+//! paths with one API ([`FieldPath`]): `field_u32.wgsl` (u32 only, every adapter) and
+//! `field_u64.wgsl` (64-bit products, adapters with SHADER_INT64). [`GpuBackend::field_selftest`]
+//! runs `field_selftest.wgsl` on either, on operand pairs, and returns what it computed, for the
+//! tests to compare with an exact model.
 
-use vera_shaders::FIELD_SELFTEST_WORDS;
+use std::sync::OnceLock;
 
-use super::GpuBackend;
-use crate::error::Result;
+use vera_shaders::{Shader, FIELD_SELFTEST_WORDS};
+
+use super::{GpuBackend, Kernel};
+use crate::error::{Error, Result};
+
+/// Which field arithmetic a kernel is built on. Both give identical results; the engine's kernels
+/// use [`U64`](FieldPath::U64) where [`GpuBackend::int64_field`] says so.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldPath {
+    /// `field_u32.wgsl`: 20 limbs of 13 bits, u32 only; runs on every adapter.
+    U32,
+    /// `field_u64.wgsl`: 10 limbs of 26/25 bits with u64 products, about twice as fast; needs
+    /// SHADER_INT64 ([`GpuBackend::has_int64`]).
+    U64,
+}
+
+impl FieldPath {
+    /// Both paths, u32 first.
+    pub const ALL: [FieldPath; 2] = [FieldPath::U32, FieldPath::U64];
+}
+
+/// One kernel per field path, each built on first use.
+#[derive(Default)]
+pub(super) struct PerPath([OnceLock<Kernel>; 2]);
+
+impl PerPath {
+    /// The kernel of `path`: `shaders.0` composed on the u32 field part, `shaders.1` on the u64
+    /// one. The u64 path on a device without SHADER_INT64 is an error (building it would fail
+    /// validation and poison the device), not a fallback.
+    pub(super) fn get<'a>(
+        &'a self,
+        gpu: &GpuBackend,
+        path: FieldPath,
+        shaders: (&Shader, &Shader),
+    ) -> Result<&'a Kernel> {
+        let (cell, shader) = match path {
+            FieldPath::U32 => (&self.0[0], shaders.0),
+            FieldPath::U64 => (&self.0[1], shaders.1),
+        };
+        if shader.int64() && !gpu.has_int64() {
+            return Err(Error::Gpu(format!(
+                "{}: the u64 field path needs SHADER_INT64, which {} does not offer",
+                shader.name,
+                gpu.adapter().name
+            )));
+        }
+        Ok(cell.get_or_init(|| Kernel::build(&gpu.device, shader)))
+    }
+}
 
 /// Bytes of results per operand pair.
 const OUT_BYTES: u64 = FIELD_SELFTEST_WORDS as u64 * 4;
@@ -36,13 +86,14 @@ pub struct FieldSelftest {
     /// fe_eq(a · b, b · a).
     pub ab_eq_ba: bool,
     pub b_is_zero: bool,
-    /// W · a and a − W for W the largest normal form (limb 0 = 8,799, limbs 1..19 = 8,191).
+    /// W · a and a − W for W the largest normal form of the path (u32: limb 0 = 8,799, limbs
+    /// 1..19 = 8,191; u64: limbs 2^27 − 1 and 2^26 − 1 alternately).
     pub max_normal_times_a: [u8; 32],
     pub a_minus_max_normal: [u8; 32],
-    /// V · a and V² for V with every limb 13,000 (fe_mul's input bound).
+    /// V · a and V² for V at fe_mul's input bound (u32: every limb 13,000; u64: 2^27 − 1).
     pub max_mul_input_times_a: [u8; 32],
     pub max_mul_input_squared: [u8; 32],
-    /// The canonical encoding of U, every limb 2^31 − 1 (fe_to_bytes's input bound).
+    /// The canonical encoding of U, every limb 2^31 − 1 (fe_to_bytes's input bound, both paths).
     pub max_to_bytes_input: [u8; 32],
 }
 
@@ -79,10 +130,11 @@ impl FieldSelftest {
     }
 }
 
-/// Runs `field_selftest.wgsl` on the pairs `(a[i], b[i])` (the shorter slice sets the count), in
-/// runs that fit the storage-binding limit.
+/// Runs `field_selftest.wgsl` on `path`'s field part on the pairs `(a[i], b[i])` (the shorter
+/// slice sets the count), in runs that fit the storage-binding limit.
 pub(super) fn field_selftest(
     gpu: &GpuBackend,
+    path: FieldPath,
     a: &[[u8; 32]],
     b: &[[u8; 32]],
 ) -> Result<Vec<FieldSelftest>> {
@@ -90,9 +142,14 @@ pub(super) fn field_selftest(
     let operands: Vec<u8> = (0..n)
         .flat_map(|i| a[i].iter().chain(&b[i]).copied())
         .collect();
-    let kernel = gpu
-        .field_selftest
-        .get_or_init(|| super::Kernel::build(&gpu.device, &vera_shaders::FIELD_SELFTEST));
+    let kernel = gpu.field_selftest.get(
+        gpu,
+        path,
+        (
+            &vera_shaders::FIELD_SELFTEST,
+            &vera_shaders::FIELD_SELFTEST_U64,
+        ),
+    )?;
     let bytes = gpu.run_fixed_width(
         kernel,
         "vera field_selftest",
@@ -107,10 +164,16 @@ pub(super) fn field_selftest(
 }
 
 impl GpuBackend {
-    /// Runs the field-arithmetic self-test kernel (`field_selftest.wgsl`) on the pairs
-    /// `(a[i], b[i])`; for tests of the GPU's arithmetic modulo 2^255 − 19.
+    /// Runs the field-arithmetic self-test kernel (`field_selftest.wgsl`) on `path`'s field part
+    /// on the pairs `(a[i], b[i])`; for tests of the GPU's arithmetic modulo 2^255 − 19. The u64
+    /// path fails without SHADER_INT64.
     #[doc(hidden)]
-    pub fn field_selftest(&self, a: &[[u8; 32]], b: &[[u8; 32]]) -> Result<Vec<FieldSelftest>> {
-        field_selftest(self, a, b)
+    pub fn field_selftest(
+        &self,
+        path: FieldPath,
+        a: &[[u8; 32]],
+        b: &[[u8; 32]],
+    ) -> Result<Vec<FieldSelftest>> {
+        field_selftest(self, path, a, b)
     }
 }

@@ -24,7 +24,7 @@ pub use context::{list_adapters, AdapterReport};
 #[doc(hidden)]
 pub use ed25519::ScalarSelftest;
 #[doc(hidden)]
-pub use field::FieldSelftest;
+pub use field::{FieldPath, FieldSelftest};
 
 use crate::batch::Messages;
 use crate::error::{Error, Result};
@@ -43,6 +43,9 @@ pub struct GpuOptions {
     /// Cap the storage-binding size below the adapter's limit, in bytes (tests use this to force
     /// chunking on small inputs). Rounded down to a multiple of 64 KiB; at least 64 KiB.
     pub max_binding: Option<u64>,
+    /// Use the u32-only field path even where SHADER_INT64 is present (see
+    /// [`GpuBackend::int64_field`]); tests use it to cover both paths on one adapter.
+    pub u32_field: bool,
 }
 
 /// The environment variable that lets `auto` use a software adapter.
@@ -85,9 +88,13 @@ pub struct GpuBackend {
     merkle: Kernel,
     sha512: Kernel,
     /// Built on first use: only tests run it.
-    field_selftest: std::sync::OnceLock<Kernel>,
+    field_selftest: field::PerPath,
     /// Built on first use: only tests run it.
-    decompress_selftest: std::sync::OnceLock<Kernel>,
+    decompress_selftest: field::PerPath,
+    /// The device was opened with SHADER_INT64 (the adapter has it).
+    has_int64: bool,
+    /// [`GpuOptions::u32_field`].
+    u32_field: bool,
     /// Ed25519 pipelines, built on first use.
     ed25519: ed25519::Kernels,
     setup_time: Duration,
@@ -131,9 +138,11 @@ impl GpuBackend {
             })?;
         let report = AdapterReport::of(&adapter);
         let limits = adapter.limits();
+        // 64-bit integers where the adapter has them: the faster field path (field_u64.wgsl).
+        let features = adapter.features() & wgpu::Features::SHADER_INT64;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("vera"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -170,8 +179,10 @@ impl GpuBackend {
             sha256,
             merkle,
             sha512,
-            field_selftest: std::sync::OnceLock::new(),
-            decompress_selftest: std::sync::OnceLock::new(),
+            field_selftest: Default::default(),
+            decompress_selftest: Default::default(),
+            has_int64: features.contains(wgpu::Features::SHADER_INT64),
+            u32_field: opts.u32_field,
             ed25519: ed25519::Kernels::default(),
             setup_time: Duration::ZERO,
             fault,
@@ -187,6 +198,18 @@ impl GpuBackend {
     /// The adapter in use.
     pub fn adapter(&self) -> &AdapterReport {
         &self.report
+    }
+
+    /// Whether the device has 64-bit integers in shaders (SHADER_INT64), so that kernels on the
+    /// u64 field path ([`FieldPath::U64`]) can run.
+    pub fn has_int64(&self) -> bool {
+        self.has_int64
+    }
+
+    /// Whether the Ed25519 kernels use the u64 field path: the device has SHADER_INT64 and
+    /// [`GpuOptions::u32_field`] is off. Otherwise they use the u32 path, which every adapter runs.
+    pub fn int64_field(&self) -> bool {
+        self.has_int64 && !self.u32_field
     }
 
     /// How long adapter selection, device creation and pipeline builds took.
