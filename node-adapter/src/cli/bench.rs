@@ -276,17 +276,20 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
                 }
             }
             Op::Load => {
-                // Signatures are verified on the CPU until the GPU kernels land, so the load
-                // runs on the CPU engine only for now.
+                // The accelerator on the CPU engine, then on the forced-GPU engine where there
+                // is one (every gathered batch on the GPU), side by side.
                 let rule = args.rules.first().copied().unwrap_or(Rule::Zip215);
                 eprintln!(
                     "load: {rule} rule, {} ms per scenario",
                     budget.as_millis() * 4
                 );
-                load_rows.extend(
-                    super::load::run(&all, rule, budget * 4)
-                        .map_err(|e| CliError::Io("cannot start the load runtime".into(), e))?,
-                );
+                for engine in std::iter::once(&all).chain(gpu.map(|(e, _)| e)) {
+                    load_rows.extend(
+                        super::load::run(engine, rule, budget * 4).map_err(|e| {
+                            CliError::Io("cannot start the load runtime".into(), e)
+                        })?,
+                    );
+                }
             }
         }
     }
