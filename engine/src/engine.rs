@@ -6,6 +6,7 @@ use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::{GpuBackend, GpuOptions, ALLOW_SOFTWARE_ENV};
 use crate::backend::{BackendChoice, BackendKind};
 use crate::batch::{Messages, SignatureBatch};
+use crate::calibrate::{self, Calibration, CalibrationMode, Plan};
 use crate::ed25519::{diagnose, Reason, Rule, Verdict};
 use crate::error::{Error, Result};
 use crate::health::{EngineStats, Health};
@@ -52,6 +53,7 @@ pub struct EngineBuilder {
     threads: Option<usize>,
     gpu: GpuOptions,
     cross_check_every: u64,
+    calibration: CalibrationMode,
 }
 
 impl EngineBuilder {
@@ -82,10 +84,25 @@ impl EngineBuilder {
         self
     }
 
+    /// Runs the GPU's Ed25519 field arithmetic in u32 only even where the adapter has
+    /// SHADER_INT64 (whose 64-bit products are about twice as fast); for tests of both paths.
+    #[doc(hidden)]
+    pub fn gpu_u32_field(mut self, u32_only: bool) -> Self {
+        self.gpu.u32_field = u32_only;
+        self
+    }
+
     /// Recomputes one GPU batch in `every` on the CPU and compares (0, the default: never). A
     /// mismatch is logged, counted in [`EngineStats`], and the CPU's answer is returned.
     pub fn cross_check_every(mut self, every: u64) -> Self {
         self.cross_check_every = every;
+        self
+    }
+
+    /// How an `auto` engine with a GPU learns where the CPU/GPU crossover lies (default:
+    /// [`CalibrationMode::Cached`], measuring once per machine).
+    pub fn calibration(mut self, mode: CalibrationMode) -> Self {
+        self.calibration = mode;
         self
     }
 
@@ -108,7 +125,10 @@ impl EngineBuilder {
                     ..self.gpu
                 };
                 match GpuBackend::new(&opts) {
-                    Ok(gpu) => (Some((gpu, Route::Auto)), None),
+                    Ok(gpu) => {
+                        let cal = calibration(&cpu, &gpu, self.calibration);
+                        (Some((gpu, Route::Auto(cal))), None)
+                    }
                     Err(e) => (None, Some(e.to_string())),
                 }
             }
@@ -121,6 +141,31 @@ impl EngineBuilder {
                 health: Health::new(self.cross_check_every),
             }),
         })
+    }
+}
+
+/// The calibration an `auto` engine routes by (see [`crate::calibrate`]).
+fn calibration(cpu: &CpuBackend, gpu: &GpuBackend, mode: CalibrationMode) -> Option<Calibration> {
+    let key = calibrate::machine_key(cpu, gpu);
+    match mode {
+        CalibrationMode::Off => return None,
+        CalibrationMode::Cached if gpu.adapter().software => return None,
+        CalibrationMode::Cached => {
+            if let Some(cal) = calibrate::load(&key) {
+                return Some(cal);
+            }
+        }
+        CalibrationMode::Refresh => {}
+    }
+    match calibrate::measure(cpu, gpu) {
+        Ok(cal) => {
+            calibrate::store(&key, &cal);
+            Some(cal)
+        }
+        Err(e) => {
+            tracing::warn!("calibration failed ({e}); routing by the default thresholds");
+            None
+        }
     }
 }
 
@@ -171,6 +216,14 @@ impl Engine {
         self.inner.no_gpu.as_deref()
     }
 
+    /// The measured costs an `auto` engine routes by, if it has a GPU and a calibration.
+    pub fn calibration(&self) -> Option<Calibration> {
+        match &self.inner.gpu {
+            Some((_, Route::Auto(cal))) => *cal,
+            _ => None,
+        }
+    }
+
     /// The number of CPU worker threads.
     pub fn cpu_threads(&self) -> usize {
         self.inner.cpu.threads()
@@ -184,12 +237,20 @@ impl Engine {
 
     /// SHA-256 of every message, in order.
     pub fn sha256(&self, msgs: Messages<'_>) -> Result<Vec<[u8; 32]>> {
-        let cpu = || self.inner.cpu.sha256(msgs);
-        match &self.inner.gpu {
-            Some((gpu, route)) if route.hash_on_gpu(msgs) => {
-                self.on_gpu("sha256", *route, || gpu.sha256(msgs), cpu)
-            }
-            _ => Ok(self.on_cpu(cpu)),
+        let cpu = |m: Messages<'_>| self.inner.cpu.sha256(m);
+        let Some((gpu, route)) = &self.inner.gpu else {
+            return Ok(self.on_cpu(|| cpu(msgs)));
+        };
+        let on_gpu = |m: Messages<'_>| self.on_gpu("sha256", *route, || gpu.sha256(m), || cpu(m));
+        match route.hash_plan(msgs) {
+            Plan::Cpu => Ok(self.on_cpu(|| cpu(msgs))),
+            Plan::Gpu => on_gpu(msgs),
+            Plan::Split(m) => match (msgs.slice(0..m), msgs.slice(m..msgs.len())) {
+                (Some(head), Some(tail)) => {
+                    self.split(|| on_gpu(head), || Ok(self.on_cpu(|| cpu(tail))))
+                }
+                _ => Ok(self.on_cpu(|| cpu(msgs))),
+            },
         }
     }
 
@@ -219,7 +280,7 @@ impl Engine {
         cpu: impl FnOnce() -> T,
     ) -> Result<T> {
         let health = &self.inner.health;
-        if route == Route::Auto && !health.gpu_usable() {
+        if route.is_auto() && !health.gpu_usable() {
             return Ok(self.on_cpu(cpu));
         }
         let result = if health.take_injected() {
@@ -239,7 +300,7 @@ impl Engine {
                 }
                 Ok(answer)
             }
-            Err(e @ Error::Gpu(_)) if route == Route::Auto => {
+            Err(e @ Error::Gpu(_)) if route.is_auto() => {
                 health.gpu_failed(what, &e);
                 Ok(self.on_cpu(cpu))
             }
@@ -301,13 +362,53 @@ impl Engine {
     /// One [`Verdict`] per signature under `rule`, in input order. An invalid signature is a
     /// verdict, not an error.
     pub fn verify(&self, rule: Rule, batch: SignatureBatch<'_>) -> Result<Vec<Verdict>> {
-        let cpu = || self.inner.cpu.verify(rule, batch);
-        match &self.inner.gpu {
-            Some((gpu, route)) if route.verify_on_gpu(batch.len()) => {
-                self.on_gpu("verify", *route, || gpu_verdicts(gpu, rule, batch), cpu)
-            }
-            _ => Ok(self.on_cpu(cpu)),
+        let cpu = |b: SignatureBatch<'_>| self.inner.cpu.verify(rule, b);
+        let Some((gpu, route)) = &self.inner.gpu else {
+            return Ok(self.on_cpu(|| cpu(batch)));
+        };
+        let on_gpu = |b: SignatureBatch<'_>| {
+            self.on_gpu("verify", *route, || gpu_verdicts(gpu, rule, b), || cpu(b))
+        };
+        match route.verify_plan(rule, batch.len()) {
+            Plan::Cpu => Ok(self.on_cpu(|| cpu(batch))),
+            Plan::Gpu => on_gpu(batch),
+            Plan::Split(m) => match (batch.slice(0..m), batch.slice(m..batch.len())) {
+                (Some(head), Some(tail)) => {
+                    self.split(|| on_gpu(head), || Ok(self.on_cpu(|| cpu(tail))))
+                }
+                _ => Ok(self.on_cpu(|| cpu(batch))),
+            },
         }
+    }
+
+    /// Runs `gpu` (the head of a batch) on a thread of its own while this thread runs `cpu` (the
+    /// tail) on the CPU pool, and joins the answers in order.
+    fn split<T: Send>(
+        &self,
+        gpu: impl FnOnce() -> Result<Vec<T>> + Send,
+        cpu: impl FnOnce() -> Result<Vec<T>>,
+    ) -> Result<Vec<T>> {
+        // The GPU part waits in a slot so that it can still run here if no thread is to be had.
+        let slot = std::sync::Mutex::new(Some(gpu));
+        let take = || slot.lock().ok().and_then(|mut g| g.take());
+        std::thread::scope(|s| {
+            let spawned = std::thread::Builder::new()
+                .name("vera-gpu-submit".into())
+                .spawn_scoped(s, || take().map(|g| g()));
+            let tail = cpu();
+            let head = match spawned {
+                Ok(h) => h.join().unwrap_or(None),
+                Err(_) => take().map(|g| g()),
+            }
+            .unwrap_or_else(|| {
+                Err(Error::Gpu(
+                    "the GPU part of a split batch did not run".into(),
+                ))
+            });
+            let mut out = head?;
+            out.extend(tail?);
+            Ok(out)
+        })
     }
 }
 

@@ -23,13 +23,15 @@
 //!   [`backend::cpu`] is the exact, SIMD and multi-core CPU path.
 //!   [`backend::gpu`] runs the WGSL shaders of `vera-shaders` through wgpu.
 //! - [`Engine`]: the handle callers hold; it picks a backend once and forwards to it, the GPU
-//!   taking the batches it is faster for (`route.rs` holds that policy).
+//!   taking the batches it is faster for (`route.rs` holds that policy, from the costs
+//!   [`calibrate`] measures on this machine).
 //! - [`Error`]: what goes wrong with a *request* (a bad signature is a verdict, not an error).
 
 #![warn(missing_docs)]
 
 pub mod backend;
 pub mod batch;
+pub mod calibrate;
 pub mod ed25519;
 mod engine;
 pub mod error;
@@ -39,6 +41,7 @@ mod route;
 
 pub use backend::{BackendChoice, BackendKind};
 pub use batch::{MessageBuf, Messages, SignatureBatch, SignatureBatchBuf};
+pub use calibrate::{Calibration, CalibrationMode};
 pub use ed25519::{Reason, Rule, Verdict};
 pub use engine::{Engine, EngineBuilder};
 pub use error::{Error, Result};

@@ -1,49 +1,88 @@
 //! Routing: which backend carries out each batch when the engine has a GPU.
 //!
-//! With `--backend gpu` (a forced GPU engine) every hash and Merkle batch goes to the GPU. Under
-//! `auto`, a batch goes to the GPU only above a size where the GPU's fixed cost (upload, dispatch,
-//! readback: tens of microseconds on a discrete GPU) is paid back; below it the CPU answers.
-//! Ed25519 batches go to the GPU under `auto` from [`GPU_MIN_VERIFY`] signatures.
+//! With `--backend gpu` (a forced GPU engine) every batch goes to the GPU. Under `auto`, each
+//! batch is planned from this machine's measured costs ([`crate::calibrate`]): the CPU alone,
+//! the GPU alone, or — for signatures and hashes — both at once on two parts of the batch. A
+//! batch goes to the GPU only where the GPU is predicted to be clearly faster, so routing never
+//! makes a node slower than the CPU path alone.
 //!
-//! The thresholds below are provisional: they come from the H200 probe in DESIGN.md (a dispatch
-//! and readback round trip of 57 µs; SHA-256 on all host cores ≈ 2 GB/s per core), not yet from
-//! `vera bench` on a GPU machine. Revisit them with its GPU rows.
+//! Without a calibration (switched off, or a software adapter) the provisional thresholds below
+//! apply: they come from the H200 probe in DESIGN.md (a dispatch and readback round trip of
+//! 57 µs; SHA-256 on all host cores ≈ 2 GB/s per core; batch verification on 16 cores
+//! ≈ 0.5 M signatures/s), and are deliberately high.
 
 use crate::batch::Messages;
+use crate::calibrate::{Calibration, Plan};
+use crate::ed25519::Rule;
 
 /// How the engine splits work between its backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Route {
-    /// Every hash and Merkle batch on the GPU.
+    /// Every batch on the GPU.
     Gpu,
-    /// By batch size.
-    Auto,
+    /// By batch size: from measured costs where there are some, else by fixed thresholds.
+    Auto(Option<Calibration>),
 }
 
-/// Bytes of SHA-256 work (message bytes plus a block per message) from which the GPU is used:
-/// 16 cores hash 1 MiB in about 30 µs, less than a GPU round trip.
+/// Bytes of SHA-256 work (message bytes plus a block per message) from which the GPU is used
+/// without a calibration: 16 cores hash 1 MiB in about 30 µs, less than a GPU round trip.
 const GPU_MIN_HASH_BYTES: usize = 4 << 20;
-/// Merkle leaves from which the GPU is used: 2^16 leaves take 16 CPU cores about 1 ms.
+/// Merkle leaves from which the GPU is used without a calibration: 2^16 leaves take 16 CPU
+/// cores about 1 ms.
 const GPU_MIN_MERKLE_LEAVES: usize = 1 << 16;
-
-/// Signatures from which `auto` verifies on the GPU. Provisional and deliberately high until
-/// `vera bench` has measured the GPU kernels against all host cores on a GPU machine: 16 cores
-/// verify ≈ 0.5 M signatures/s, so 4,096 take them ≈ 8 ms.
+/// Signatures from which the GPU verifies without a calibration: 16 cores verify 4,096 in
+/// ≈ 8 ms.
 const GPU_MIN_VERIFY: usize = 4096;
 
+fn by_threshold(work: usize, threshold: usize) -> Plan {
+    if work >= threshold {
+        Plan::Gpu
+    } else {
+        Plan::Cpu
+    }
+}
+
 impl Route {
-    /// Whether a SHA-256 batch (or RFC 6962 leaf hashing) goes to the GPU.
-    pub(crate) fn hash_on_gpu(self, msgs: Messages<'_>) -> bool {
-        self == Route::Gpu || msgs.total_len() + 64 * msgs.len() >= GPU_MIN_HASH_BYTES
+    pub(crate) fn is_auto(self) -> bool {
+        matches!(self, Route::Auto(_))
     }
 
-    /// Whether a batch of `n` signatures is verified on the GPU.
-    pub(crate) fn verify_on_gpu(self, n: usize) -> bool {
-        self == Route::Gpu || n >= GPU_MIN_VERIFY
+    /// The plan for a SHA-256 batch (or RFC 6962 leaf hashing); a split is by messages.
+    pub(crate) fn hash_plan(self, msgs: Messages<'_>) -> Plan {
+        let work = msgs.total_len() + 64 * msgs.len();
+        match self {
+            Route::Gpu => Plan::Gpu,
+            Route::Auto(None) => by_threshold(work, GPU_MIN_HASH_BYTES),
+            Route::Auto(Some(cal)) => match cal.sha256.plan(work, true) {
+                // The costs are per unit of work; split by messages in the same proportion.
+                Plan::Split(units) => {
+                    let m = (msgs.len() as u128 * units as u128 / work.max(1) as u128) as usize;
+                    if m == 0 || m >= msgs.len() {
+                        Plan::Cpu
+                    } else {
+                        Plan::Split(m)
+                    }
+                }
+                p => p,
+            },
+        }
     }
 
-    /// Whether a Merkle tree of `leaves` leaves goes to the GPU.
+    /// Whether a Merkle tree of `leaves` leaves goes to the GPU (trees are not split).
     pub(crate) fn merkle_on_gpu(self, leaves: usize) -> bool {
-        self == Route::Gpu || leaves >= GPU_MIN_MERKLE_LEAVES
+        match self {
+            Route::Gpu => true,
+            Route::Auto(None) => leaves >= GPU_MIN_MERKLE_LEAVES,
+            Route::Auto(Some(cal)) => cal.merkle.plan(leaves, false) == Plan::Gpu,
+        }
+    }
+
+    /// The plan for verifying `n` signatures under `rule`.
+    pub(crate) fn verify_plan(self, rule: Rule, n: usize) -> Plan {
+        match self {
+            Route::Gpu => Plan::Gpu,
+            Route::Auto(None) => by_threshold(n, GPU_MIN_VERIFY),
+            Route::Auto(Some(cal)) => cal.verify_costs(rule).plan(n, true),
+        }
     }
 }

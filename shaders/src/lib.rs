@@ -609,6 +609,20 @@ pub const ED25519_VERIFY: Shader = Shader {
     ],
 };
 
+/// [`ED25519_VERIFY`] on the 64-bit-product field part (`wgsl/field_u64.wgsl`), the fast path
+/// on adapters with SHADER_INT64; the same bindings and output.
+pub const ED25519_VERIFY_U64: Shader = Shader {
+    name: "ed25519_verify_u64",
+    entry_point: "main",
+    parts: &[
+        FIELD_U64,
+        FIELD_U64_GEN,
+        EDWARDS,
+        SCALAR,
+        ED25519_VERIFY_MAIN,
+    ],
+};
+
 /// Every shader, for validation and for building pipelines up front.
 pub const ALL: &[Shader] = &[
     SHA256_BATCH,
@@ -621,6 +635,7 @@ pub const ALL: &[Shader] = &[
     SCALAR_SELFTEST,
     ED25519_K,
     ED25519_VERIFY,
+    ED25519_VERIFY_U64,
 ];
 
 #[cfg(test)]

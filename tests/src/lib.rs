@@ -2,8 +2,9 @@
 //!
 //! Every test runs against every engine returned by [`engines`], so each backend is held to the
 //! same vectors and references: the CPU backend, and — where a GPU adapter exists (lavapipe in
-//! CI) — the GPU backend, once as it is and once with its bindings capped at 64 KiB so that
-//! every chunking path runs on small inputs.
+//! CI) — the GPU backend, once as it is (Ed25519 on the u64 field path where the adapter has
+//! SHADER_INT64) and once with its bindings capped at 64 KiB, so that every chunking path runs
+//! on small inputs, and with Ed25519 on the u32-only field path.
 //!
 //! With `VERA_REQUIRE_GPU=1` (as `scripts/test-all` sets after installing lavapipe) a missing
 //! GPU adapter fails the tests instead of skipping the GPU engines.
@@ -26,19 +27,28 @@ pub fn gpu_required() -> bool {
 pub fn gpu_engines() -> &'static [(String, Engine)] {
     static GPU: OnceLock<Vec<(String, Engine)>> = OnceLock::new();
     GPU.get_or_init(|| {
+        // The capped engine also runs Ed25519 on the u32-only field path, so both field paths
+        // meet every vector and differential test where the adapter has SHADER_INT64.
         let build = |cap: Option<u64>| {
             let mut b = Engine::builder().backend(BackendChoice::Gpu);
             if let Some(cap) = cap {
-                b = b.gpu_max_binding(cap);
+                b = b.gpu_max_binding(cap).gpu_u32_field(true);
             }
             b.build()
         };
         match build(None) {
             Ok(gpu) => {
+                // Where the adapter has SHADER_INT64 the uncapped engine must run the u64 field
+                // path, or that path would go untested.
+                let backend = gpu.gpu_backend().expect("a GPU engine has a GPU backend");
+                assert!(
+                    backend.int64_field() || !backend.adapter().shader_int64,
+                    "the adapter has SHADER_INT64 but the GPU engine does not use it"
+                );
                 let capped = build(Some(64 * 1024)).expect("a second device on the same adapter");
                 vec![
                     ("gpu".to_string(), gpu),
-                    ("gpu-64KiB-bindings".to_string(), capped),
+                    ("gpu-64KiB-bindings-u32-field".to_string(), capped),
                 ]
             }
             Err(e) if gpu_required() => {

@@ -58,7 +58,7 @@ fn gpu() -> Option<(String, Engine)> {
 /// The harness's GPU engine with bindings capped at 64 KiB (2048 nodes: a super-chunk of 8
 /// chunks; runs of at most 2047 messages).
 fn gpu_64k() -> Option<(String, Engine)> {
-    harness_engine("gpu-64KiB-bindings")
+    harness_engine("gpu-64KiB-bindings-u32-field")
 }
 
 /// A GPU engine with bindings capped at 128 KiB (4096 nodes per super-chunk), built here.

@@ -284,11 +284,10 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
                     budget.as_millis() * 4
                 );
                 for engine in std::iter::once(&all).chain(gpu.map(|(e, _)| e)) {
-                    load_rows.extend(
-                        super::load::run(engine, rule, budget * 4).map_err(|e| {
+                    load_rows
+                        .extend(super::load::run(engine, rule, budget * 4).map_err(|e| {
                             CliError::Io("cannot start the load runtime".into(), e)
-                        })?,
-                    );
+                        })?);
                 }
             }
         }

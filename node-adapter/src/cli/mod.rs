@@ -2,6 +2,7 @@
 //! and other tools call it.
 
 mod bench;
+mod calibrate;
 mod info;
 mod jsonl;
 mod load;
@@ -63,6 +64,20 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Count software GPU adapters (lavapipe) as usable for `auto`.
+        #[arg(long)]
+        allow_software_gpu: bool,
+    },
+    /// Measure this machine's CPU and GPU costs per operation now and save them: `auto` routes
+    /// each batch by them (CPU, GPU, or both at once). Done once per machine on first use;
+    /// run this after changing hardware or drivers, or to see the crossovers.
+    Calibrate {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// CPU worker threads (default: one per core), as the engine to be routed will use.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Calibrate against a software GPU adapter (lavapipe) when there is no hardware GPU.
         #[arg(long)]
         allow_software_gpu: bool,
     },
@@ -143,6 +158,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             json,
             allow_software_gpu,
         } => info::run(json, allow_software_gpu, &mut stdout()),
+        Command::Calibrate {
+            json,
+            threads,
+            allow_software_gpu,
+        } => calibrate::run(json, threads, allow_software_gpu, &mut stdout()),
         Command::Bench(args) => bench::run(args, &mut stdout()),
     }
 }

@@ -43,6 +43,7 @@ const MAX_RUN: usize = 1 << 20;
 pub(super) struct Kernels {
     k: OnceLock<Kernel>,
     verify_u32: OnceLock<Kernel>,
+    verify_u64: OnceLock<Kernel>,
     scalar_selftest: OnceLock<Kernel>,
     /// How long the first [`GpuBackend::prepare_ed25519`] took.
     build_time: OnceLock<Duration>,
@@ -54,9 +55,16 @@ impl Kernels {
             .get_or_init(|| Kernel::build(&gpu.device, &vera_shaders::ED25519_K))
     }
 
+    /// The verify kernel on the device's field path: 64-bit products where the device has
+    /// SHADER_INT64 (unless told otherwise), u32 only elsewhere.
     fn verify(&self, gpu: &GpuBackend) -> &Kernel {
-        self.verify_u32
-            .get_or_init(|| Kernel::build(&gpu.device, &vera_shaders::ED25519_VERIFY))
+        if gpu.int64_field() {
+            self.verify_u64
+                .get_or_init(|| Kernel::build(&gpu.device, &vera_shaders::ED25519_VERIFY_U64))
+        } else {
+            self.verify_u32
+                .get_or_init(|| Kernel::build(&gpu.device, &vera_shaders::ED25519_VERIFY))
+        }
     }
 }
 
