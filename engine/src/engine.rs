@@ -54,6 +54,7 @@ pub struct EngineBuilder {
     gpu: GpuOptions,
     cross_check_every: u64,
     calibration: CalibrationMode,
+    given_costs: Option<Calibration>,
 }
 
 impl EngineBuilder {
@@ -106,6 +107,13 @@ impl EngineBuilder {
         self
     }
 
+    /// Routes `auto` by these costs instead of measured ones (tests use it to force each plan).
+    #[doc(hidden)]
+    pub fn calibration_costs(mut self, costs: Calibration) -> Self {
+        self.given_costs = Some(costs);
+        self
+    }
+
     /// Builds the engine. Fails only when the GPU backend is required and not available.
     pub fn build(self) -> Result<Engine> {
         let cpu = CpuBackend::new(self.threads);
@@ -126,7 +134,9 @@ impl EngineBuilder {
                 };
                 match GpuBackend::new(&opts) {
                     Ok(gpu) => {
-                        let cal = calibration(&cpu, &gpu, self.calibration);
+                        let cal = self
+                            .given_costs
+                            .or_else(|| calibration(&cpu, &gpu, self.calibration));
                         (Some((gpu, Route::Auto(cal))), None)
                     }
                     Err(e) => (None, Some(e.to_string())),

@@ -1,0 +1,158 @@
+//! Routing under `auto` by calibrated costs: batches planned for the CPU, the GPU, or split
+//! between both give exactly the CPU engine's answers, in input order, also when the GPU part
+//! of a split fails (it is re-run on the CPU). Costs are given to the engine so that each plan
+//! is forced at known sizes; the real GPU (lavapipe in CI) does the GPU part.
+
+use ed25519_dalek::{Signer, SigningKey};
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
+use vera_engine::calibrate::{Costs, Plan};
+use vera_engine::{Calibration, Engine, MerkleScheme, MessageBuf, Rule, SignatureBatchBuf};
+use vera_tests::gpu_required;
+
+/// CPU 10 µs per item, GPU 50 µs per batch plus 1 µs per item: the GPU takes part from a few
+/// items, and splits give it most of a large batch.
+fn fast_gpu() -> Costs {
+    Costs {
+        cpu_ns_per_item: 10_000.0,
+        gpu_fixed_ns: 50_000.0,
+        gpu_ns_per_item: 1_000.0,
+    }
+}
+
+fn calibration() -> Calibration {
+    Calibration {
+        verify: [fast_gpu(); 3],
+        // Per unit of work (bytes + 64 per message).
+        sha256: Costs {
+            cpu_ns_per_item: 10.0,
+            gpu_fixed_ns: 50_000.0,
+            gpu_ns_per_item: 1.0,
+        },
+        merkle: fast_gpu(),
+    }
+}
+
+fn auto_engine() -> Option<Engine> {
+    let e = Engine::builder()
+        .allow_software_gpu(true)
+        .calibration_costs(calibration())
+        .build()
+        .expect("auto always builds");
+    match e.gpu_backend() {
+        Some(_) => Some(e),
+        None if gpu_required() => panic!("GPU required but auto found none"),
+        None => {
+            eprintln!("skipped: no GPU adapter");
+            None
+        }
+    }
+}
+
+#[test]
+fn the_given_costs_plan_each_kind() {
+    let c = fast_gpu();
+    assert_eq!(c.plan(2, true), Plan::Cpu);
+    assert_eq!(c.plan(100, true), Plan::Gpu);
+    assert!(matches!(c.plan(3000, true), Plan::Split(m) if m > 2000 && m < 3000));
+}
+
+#[test]
+fn split_verification_equals_the_cpu() {
+    let Some(engine) = auto_engine() else { return };
+    assert_eq!(engine.calibration(), Some(calibration()));
+    let mut rng = StdRng::seed_from_u64(0x5917);
+    let keys: Vec<SigningKey> = (0..50)
+        .map(|_| SigningKey::from_bytes(&rng.gen()))
+        .collect();
+    let mut batch = SignatureBatchBuf::new();
+    for i in 0..3000 {
+        let key = &keys[i % keys.len()];
+        let mut msg = vec![0u8; rng.gen_range(0..100)];
+        rng.fill_bytes(&mut msg);
+        let mut sig = key.sign(&msg).to_bytes();
+        if rng.gen_ratio(1, 5) {
+            sig[rng.gen_range(0..64)] ^= 1 << rng.gen_range(0..8);
+        }
+        batch
+            .push(&key.verifying_key().to_bytes(), &msg, &sig)
+            .expect("fits");
+    }
+    let cpu = Engine::cpu();
+    for rule in Rule::ALL {
+        for n in [2usize, 100, 3000] {
+            let sub = batch.as_batch().slice(0..n).expect("in range");
+            let want = cpu.verify(rule, sub).expect("CPU verifies");
+            let before = engine.stats();
+            let got = engine.verify(rule, sub).expect("auto verifies");
+            assert_eq!(got, want, "{rule}, n = {n}");
+            let s = engine.stats();
+            let (gpu, cpu_batches) = (
+                s.gpu_batches - before.gpu_batches,
+                s.cpu_batches - before.cpu_batches,
+            );
+            // Planned as the costs say: CPU, GPU, then both.
+            let expected = match n {
+                2 => (0, 1),
+                100 => (1, 0),
+                _ => (1, 1),
+            };
+            assert_eq!(
+                (gpu, cpu_batches),
+                expected,
+                "{rule}, n = {n}: batches by backend"
+            );
+        }
+        // The GPU part of a split fails: the CPU answers it, nothing lost or reordered.
+        let all = batch.as_batch();
+        let want = cpu.verify(rule, all).expect("CPU verifies");
+        let before = engine.stats();
+        engine.inject_gpu_faults(1);
+        assert_eq!(engine.verify(rule, all).expect("auto verifies"), want);
+        assert_eq!(engine.stats().fallbacks, before.fallbacks + 1);
+        // Let the back-off pass before the next rule uses the GPU again.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+}
+
+#[test]
+fn split_hashing_equals_the_cpu() {
+    let Some(engine) = auto_engine() else { return };
+    let mut rng = StdRng::seed_from_u64(0x4a5);
+    let mut msgs = MessageBuf::new();
+    for _ in 0..5000 {
+        let mut m = vec![0u8; rng.gen_range(0..200)];
+        rng.fill_bytes(&mut m);
+        msgs.push(&m).expect("fits");
+    }
+    let cpu = Engine::cpu();
+    let want = cpu.sha256(msgs.as_messages()).expect("CPU hashes");
+    let before = engine.stats();
+    let got = engine.sha256(msgs.as_messages()).expect("auto hashes");
+    assert_eq!(got, want);
+    let s = engine.stats();
+    assert_eq!(
+        (
+            s.gpu_batches - before.gpu_batches,
+            s.cpu_batches - before.cpu_batches
+        ),
+        (1, 1),
+        "a split batch"
+    );
+    // Merkle trees are never split: the GPU alone here.
+    let leaves: Vec<[u8; 32]> = (0..1000u32)
+        .map(|i| {
+            let mut h = [0u8; 32];
+            h[..4].copy_from_slice(&i.to_le_bytes());
+            h
+        })
+        .collect();
+    let root = engine
+        .merkle_root_from_hashes(MerkleScheme::Rfc6962, &leaves)
+        .expect("root");
+    assert_eq!(
+        root,
+        cpu.merkle_root_from_hashes(MerkleScheme::Rfc6962, &leaves)
+            .expect("root")
+    );
+}
