@@ -596,7 +596,8 @@ const ED25519_VERIFY_MAIN: Part = Part::File(include_str!("../wgsl/ed25519_verif
 /// Ed25519 verification on the u32 field path: `Params { count, row, rule }` at binding 0
 /// (rule: 0 strict, 1 zip215, 2 dalek), public keys (8 words each) at 1, signatures (16 words)
 /// at 2, k from [`ED25519_K`] (8 words) at 3, one flags word per signature at 4 (bit 0: valid;
-/// see the kernel for the others). Workgroup size 64, one invocation per signature.
+/// see the kernel for the others), and the table of [0..=136]B at 5 (24 words each: Y + X,
+/// Y − X, 2d·X·Y, canonical). Workgroup size 64, one invocation per signature.
 pub const ED25519_VERIFY: Shader = Shader {
     name: "ed25519_verify",
     entry_point: "main",

@@ -13,14 +13,17 @@
 // x = 0 (dalek decodes that to x = 0, which compresses with the bit clear). The reference
 // compresses; both answer alike for every input (the tests check hostile ones of each kind).
 //
-// [S]B − [k]A by Straus's method on signed radix-16 digits (sc_recode): one table of
-// [0..8](−A) and one of [0..8]B, 4 doublings and 2 additions per digit; 252 doublings and
-// 128 additions in all. Every point operation has a single call site inside a loop, because
+// [S]B − [k]A by Straus's method, sharing the doublings: for each signed radix-16 digit of k
+// (sc_recode) from the top, 4 doublings (T computed only before an addition) and the addition of
+// [e](−A) from a table of [0..8](−A) built per signature; at every other digit, the addition of
+// [16·e₂ᵢ₊₁ + e₂ᵢ]B for a pair of S's digits from a precomputed table of [0..136]B in a storage
+// buffer (the host's `base_table.rs`, checked against curve25519-dalek). 252 doublings and
+// 64 + 32 additions in all. Every point operation has a single call site inside a loop, because
 // compilers inline them all and the kernel's size is what its build time follows.
 //
 // Loop iterations per invocation (llvmpipe stops an invocation after 65,535): decompression
-// 2 · 240, small-order checks 2 · 3 + 3, tables 2 · 7, the multiplication 64 · 6, recoding 2 · 64,
-// scalar check 8: about 1,100.
+// 2 · 240, small-order checks 2 · 3 + 3, the table 7, the multiplication 64 · 6, recoding 2 · 64,
+// scalar check 8: about 1,000.
 //
 // Output per signature, one word of flags: bit 0 valid; then for diagnosis S < L (1), A decodes
 // (2), R decodes (3), A of small order (4), R of small order (5), equation holds (6); bits 4-6
@@ -47,6 +50,19 @@ const RULE_DALEK: u32 = 2u;
 // 8 words per signature: k (from ed25519_k.wgsl).
 @group(0) @binding(3) var<storage, read> ks: array<u32>;
 @group(0) @binding(4) var<storage, read_write> verdicts: array<u32>;
+// [j]B for j = 0..=136: 24 words each, (Y + X, Y − X, 2d·T) with Z = 1, canonical.
+@group(0) @binding(5) var<storage, read> base_table: array<u32>;
+
+// [v]B for |v| ≤ 136, from the table, in cached form.
+fn base_multiple(v: i32) -> GeCached {
+    let at = u32(abs(v)) * 24u;
+    var c: array<array<u32, 8>, 3>;
+    for (var j = 0u; j < 24u; j++) {
+        c[j >> 3u][j & 7u] = base_table[at + j];
+    }
+    let q = GeCached(fe_from_bytes(c[0]), fe_from_bytes(c[1]), fe_one(), fe_from_bytes(c[2]));
+    return ge_cached_select(q, ge_cached_neg(q), v < 0i);
+}
 
 fn load8(i: u32, which: u32) -> array<u32, 8> {
     var w: array<u32, 8>;
@@ -94,36 +110,41 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
 
-    // table[0..9] = [0..8](−A), table[9..18] = [0..8]B.
-    var table: array<GeCached, 18>;
-    for (var t = 0u; t < 2u; t++) {
-        var p = ge_neg(pts[0]);
-        if (t == 1u) {
-            let bx = fe_from_bytes(ED_BASE_X_WORDS);
-            let by = fe_from_bytes(ED_BASE_Y_WORDS);
-            p = Ge(bx, by, fe_one(), fe_mul(bx, by));
-        }
-        table[9u * t] = GeCached(fe_one(), fe_one(), fe_one(), fe_zero());
-        let one = ge_to_cached(p);
-        table[9u * t + 1u] = one;
-        for (var m = 2u; m <= 8u; m++) {
-            p = ge_add(p, one);
-            table[9u * t + m] = ge_to_cached(p);
-        }
+    // table[0..9] = [0..8](−A).
+    var table: array<GeCached, 9>;
+    var p = ge_neg(pts[0]);
+    let one = ge_to_cached(p);
+    table[0] = GeCached(fe_one(), fe_one(), fe_one(), fe_zero());
+    table[1] = one;
+    for (var m = 2u; m <= 8u; m++) {
+        p = ge_add(p, one);
+        table[m] = ge_to_cached(p);
     }
 
-    let digits = array<array<u32, 8>, 2>(sc_recode(load8(i, 3u)), sc_recode(s_words));
+    let k_digits = sc_recode(load8(i, 3u));
+    let s_digits = sc_recode(s_words);
     var acc = ge_identity();
     for (var w = 63i; w >= 0i; w--) {
         if (w != 63i) {
             for (var d = 0u; d < 4u; d++) {
-                acc = ge_dbl(acc);
+                acc = ge_dbl(acc, d == 3u);
             }
         }
+        // t = 0: [e](−A) for k's digit; t = 1, at even w: [16·e_{w+1} + e_w]B for S's pair.
         for (var t = 0u; t < 2u; t++) {
-            let e = sc_digit(digits[t], u32(w));
-            let q = table[9u * t + u32(abs(e))];
-            acc = ge_add(acc, ge_cached_select(q, ge_cached_neg(q), e < 0i));
+            var q: GeCached;
+            if (t == 0u) {
+                let e = sc_digit(k_digits, u32(w));
+                q = table[u32(abs(e))];
+                q = ge_cached_select(q, ge_cached_neg(q), e < 0i);
+            } else if ((w & 1i) == 0i) {
+                q = base_multiple(
+                    16i * sc_digit(s_digits, u32(w) + 1u) + sc_digit(s_digits, u32(w))
+                );
+            } else {
+                continue;
+            }
+            acc = ge_add(acc, q);
         }
     }
 

@@ -173,8 +173,10 @@ fn ge_add(p: Ge, q: GeCached) -> Ge {
     return Ge(fe_mul(x3, t3), fe_mul(y3, z3), fe_mul(z3, t3), fe_mul(x3, y3));
 }
 
-// 2p (ref10 ge_p2_dbl then ge_p1p1_to_p3; T is not read): 4 squarings, 4 multiplications.
-fn ge_dbl(p: Ge) -> Ge {
+// 2p (ref10 ge_p2_dbl then ge_p1p1_to_p3; T is not read): 4 squarings and 3 multiplications,
+// plus one for T when `with_t` (an addition follows; a doubling does not need it). T is zero
+// otherwise, which no formula here reads.
+fn ge_dbl(p: Ge, with_t: bool) -> Ge {
     let xx = fe_sq(p.X);
     let yy = fe_sq(p.Y);
     let zz = fe_sq(p.Z);
@@ -184,7 +186,11 @@ fn ge_dbl(p: Ge) -> Ge {
     let z3 = fe_sub(yy, xx);
     let x3 = fe_sub(aa, y3);
     let t3 = fe_sub(b, z3);
-    return Ge(fe_mul(x3, t3), fe_mul(y3, z3), fe_mul(z3, t3), fe_mul(x3, y3));
+    var t = fe_zero();
+    if (with_t) {
+        t = fe_mul(x3, y3);
+    }
+    return Ge(fe_mul(x3, t3), fe_mul(y3, z3), fe_mul(z3, t3), t);
 }
 
 // p is the identity: X ≡ 0 and Y ≡ Z.
@@ -196,7 +202,7 @@ fn ge_is_identity(p: Ge) -> bool {
 fn ge_is_small_order(p: Ge) -> bool {
     var q = p;
     for (var i = 0u; i < 3u; i++) {
-        q = ge_dbl(q);
+        q = ge_dbl(q, false);
     }
     return ge_is_identity(q);
 }

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
 
+use super::base_table::BASE_TABLE;
 use super::{GpuBackend, Kernel};
 use crate::batch::SignatureBatch;
 use crate::ed25519::Rule;
@@ -45,6 +46,8 @@ pub(super) struct Kernels {
     verify_u32: OnceLock<Kernel>,
     verify_u64: OnceLock<Kernel>,
     scalar_selftest: OnceLock<Kernel>,
+    /// [`BASE_TABLE`] on the device, uploaded once.
+    base_table: OnceLock<wgpu::Buffer>,
     /// How long the first [`GpuBackend::prepare_ed25519`] took.
     build_time: OnceLock<Duration>,
 }
@@ -66,6 +69,24 @@ impl Kernels {
                 .get_or_init(|| Kernel::build(&gpu.device, &vera_shaders::ED25519_VERIFY))
         }
     }
+}
+
+/// The base-point table on the device (uploaded on first use, then kept).
+fn base_table(gpu: &GpuBackend) -> &wgpu::Buffer {
+    gpu.ed25519.base_table.get_or_init(|| {
+        use wgpu::util::DeviceExt;
+        let bytes: Vec<u8> = BASE_TABLE
+            .as_flattened()
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        gpu.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("vera ed25519 base table"),
+                contents: &bytes,
+                usage: wgpu::BufferUsages::STORAGE,
+            })
+    })
 }
 
 fn rule_code(rule: Rule) -> u32 {
@@ -219,6 +240,7 @@ fn verify_run(
             bind(&sigs, n * 64),
             bind(&ks, n * 32),
             bind(&verdicts, n * 4),
+            base_table(gpu).as_entire_binding(),
         ],
         grid,
     );
@@ -245,6 +267,7 @@ impl GpuBackend {
             let started = Instant::now();
             self.ed25519.k(self);
             self.ed25519.verify(self);
+            base_table(self);
             started.elapsed()
         })
     }
@@ -278,5 +301,50 @@ impl GpuBackend {
                 (k, digits, r[64] != 0)
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BASE_TABLE;
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+    use curve25519_dalek::scalar::Scalar;
+    use num_bigint::BigUint;
+
+    fn int(words: &[u32]) -> BigUint {
+        BigUint::from_slice(words)
+    }
+
+    /// Every entry is [j]B: (Y + X, Y − X, 2d·X·Y) of an affine point (x, y) on the curve whose
+    /// compressed encoding is curve25519-dalek's for [j]B.
+    #[test]
+    fn base_table_holds_the_multiples_of_b() {
+        let p = (BigUint::from(1u8) << 255u32) - 19u8;
+        let inv = |x: &BigUint| x.modpow(&(&p - 2u8), &p);
+        let d = (&p - 121_665u32) * inv(&BigUint::from(121_666u32)) % &p;
+        let half = inv(&BigUint::from(2u8));
+        for (j, e) in BASE_TABLE.iter().enumerate() {
+            let (ypx, ymx, t2d) = (int(&e[..8]), int(&e[8..16]), int(&e[16..]));
+            assert!(ypx < p && ymx < p && t2d < p, "entry {j} not canonical");
+            let y = (&ypx + &ymx) * &half % &p;
+            let x = (&ypx + &p - &ymx) * &half % &p;
+            assert_eq!(
+                t2d,
+                BigUint::from(2u8) * &d * &x * &y % &p,
+                "entry {j}: 2dxy"
+            );
+            let (xx, yy) = (&x * &x % &p, &y * &y % &p);
+            assert_eq!(
+                (&yy + &p - &xx) % &p,
+                (BigUint::from(1u8) + &d * &xx * &yy) % &p,
+                "entry {j} off the curve"
+            );
+            let mut enc = [0u8; 32];
+            let yb = y.to_bytes_le();
+            enc[..yb.len()].copy_from_slice(&yb);
+            enc[31] |= u8::from(x.bit(0)) << 7;
+            let want = (Scalar::from(j as u64) * ED25519_BASEPOINT_POINT).compress();
+            assert_eq!(enc, want.to_bytes(), "entry {j} is not [{j}]B");
+        }
     }
 }

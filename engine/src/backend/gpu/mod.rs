@@ -6,6 +6,7 @@
 //! lost device, a failed map or a timeout is an [`Error::Gpu`], never a panic or a hang.
 //! Inputs larger than the adapter's storage-binding limit are split into chunks.
 
+mod base_table;
 pub mod context;
 mod ed25519;
 mod edwards;
