@@ -225,3 +225,40 @@ async fn metrics_count_what_was_done() {
     assert!(line("vera_pending_items{lane=\"verify-strict\"}").ends_with(" 0"));
     assert!(text.trim_end().ends_with("# EOF"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merkle_trees_from_many_callers_each_get_their_root() {
+    let acc = Accelerator::new(Engine::cpu(), config(64, Duration::from_micros(500), 1024));
+    let cpu = Engine::cpu();
+    let mut tasks = Vec::new();
+    for t in 0..40usize {
+        let acc = acc.clone();
+        tasks.push(tokio::spawn(async move {
+            let scheme = if t % 2 == 0 {
+                vera_engine::MerkleScheme::Rfc6962
+            } else {
+                vera_engine::MerkleScheme::Bitcoin
+            };
+            let leaves: Vec<Vec<u8>> = (0..t * 7 + 1)
+                .map(|i| {
+                    let mut l = vec![0u8; 32];
+                    l[..8].copy_from_slice(&((t * 1000 + i) as u64).to_le_bytes());
+                    l
+                })
+                .collect();
+            let got = acc.merkle_root(scheme, leaves.clone()).await;
+            (scheme, leaves, got)
+        }));
+    }
+    // A malformed tree among them is an error for its caller alone.
+    let bad = acc
+        .merkle_root(vera_engine::MerkleScheme::Bitcoin, vec![vec![0u8; 31]])
+        .await;
+    assert!(matches!(bad, Err(AcceleratorError::Invalid(_))), "{bad:?}");
+    for t in tasks {
+        let (scheme, leaves, got) = t.await.expect("task");
+        let buf = vera_engine::MessageBuf::from_slices(&leaves).expect("fits");
+        let want = cpu.merkle_root(scheme, buf.as_messages()).expect("root");
+        assert_eq!(got.expect("root"), want);
+    }
+}

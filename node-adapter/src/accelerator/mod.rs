@@ -1,7 +1,8 @@
 //! The in-process accelerator: an async handle that turns a stream of individual requests into
 //! engine-sized batches.
 //!
-//! Each operation has a lane: a bounded queue and a task that gathers requests until a batch is
+//! Each operation (verification per rule, SHA-256, Merkle roots) has a lane: a bounded queue and
+//! a task that gathers requests until a batch is
 //! full (`max_batch` items) or the oldest request has waited `max_delay`, then runs the batch on
 //! the engine off the async workers (`spawn_blocking`; the engine's CPU work runs on its own named
 //! thread pool) and sends every caller its own results, in input order. A full queue makes
@@ -30,7 +31,7 @@ mod metrics;
 use std::fmt;
 use std::time::Duration;
 
-use vera_engine::{Engine, Rule, Verdict};
+use vera_engine::{Engine, MerkleRoot, MerkleScheme, Rule, Verdict};
 
 use lane::{Lane, Work};
 
@@ -90,12 +91,17 @@ impl std::error::Error for AcceleratorError {}
 /// One signature to verify: public key, message, signature (`R ‖ S`).
 pub type SignatureItem = ([u8; 32], Vec<u8>, [u8; 64]);
 
+/// One Merkle tree to compute: the scheme and its leaves (leaf data for `rfc6962`, 32-byte txids
+/// for `bitcoin`).
+pub type MerkleTree = (MerkleScheme, Vec<Vec<u8>>);
+
 /// The async accelerator handle. Cheap to clone; every clone feeds the same lanes. Must be
 /// created inside a tokio runtime.
 #[derive(Clone)]
 pub struct Accelerator {
     verify: [Lane<SignatureItem, Verdict>; 3],
     sha256: Lane<Vec<u8>, [u8; 32]>,
+    merkle: Lane<MerkleTree, Result<MerkleRoot, AcceleratorError>>,
     metrics: std::sync::Arc<metrics::Metrics>,
 }
 
@@ -130,9 +136,32 @@ impl Accelerator {
             e.sha256(buf.as_messages()).map_err(|e| e.to_string())
         });
         let sha256 = Lane::start("sha256".into(), &config, sha, &metrics);
+        // Trees are not merged: a gathered batch computes each tree in turn, and a bad tree is
+        // an error for its caller alone.
+        let e = engine.clone();
+        let merkle: Work<MerkleTree, Result<MerkleRoot, AcceleratorError>> =
+            std::sync::Arc::new(move |trees| {
+                Ok(trees
+                    .into_iter()
+                    .map(|(scheme, leaves)| {
+                        let buf = vera_engine::MessageBuf::from_slices(&leaves)
+                            .map_err(|e| AcceleratorError::Invalid(e.to_string()))?;
+                        e.merkle_root(scheme, buf.as_messages())
+                            .map_err(|err| match err {
+                                vera_engine::Error::Gpu(_)
+                                | vera_engine::Error::BackendUnavailable(..) => {
+                                    AcceleratorError::Engine(err.to_string())
+                                }
+                                _ => AcceleratorError::Invalid(err.to_string()),
+                            })
+                    })
+                    .collect())
+            });
+        let merkle = Lane::start("merkle".into(), &config, merkle, &metrics);
         Accelerator {
             verify,
             sha256,
+            merkle,
             metrics,
         }
     }
@@ -194,5 +223,20 @@ impl Accelerator {
         msgs: Vec<Vec<u8>>,
     ) -> Result<Vec<[u8; 32]>, AcceleratorError> {
         self.sha256.submit(msgs).await
+    }
+
+    /// The Merkle root of `leaves` under `scheme` (leaf data for `rfc6962`, 32-byte txids in
+    /// internal byte order for `bitcoin`). A malformed tree (a bitcoin leaf that is not 32 bytes)
+    /// is [`AcceleratorError::Invalid`].
+    pub async fn merkle_root(
+        &self,
+        scheme: MerkleScheme,
+        leaves: Vec<Vec<u8>>,
+    ) -> Result<MerkleRoot, AcceleratorError> {
+        self.merkle
+            .submit(vec![(scheme, leaves)])
+            .await?
+            .pop()
+            .ok_or(AcceleratorError::Closed)?
     }
 }
