@@ -2,9 +2,8 @@
 //! engine-sized batches.
 //!
 //! Each operation (verification per rule, SHA-256, Merkle roots) has a lane: a bounded queue and
-//! a task that gathers requests until a batch is
-//! full (`max_batch` items) or the oldest request has waited `max_delay`, then runs the batch on
-//! the engine off the async workers (`spawn_blocking`; the engine's CPU work runs on its own named
+//! a task that gathers requests until a batch is full (`max_batch` items) or the oldest request
+//! has waited `max_delay`, then runs the batch on the engine off the async workers (`spawn_blocking`; the engine's CPU work runs on its own named
 //! thread pool) and sends every caller its own results, in input order. A full queue makes
 //! `verify` wait and `try_verify` fail with [`AcceleratorError::Busy`]. A caller that gives up
 //! (drops its future) loses nothing for anyone else: its results are dropped on delivery.
