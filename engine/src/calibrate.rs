@@ -176,17 +176,22 @@ pub(crate) fn machine_key(cpu: &CpuBackend, gpu: &GpuBackend) -> String {
     )
 }
 
-/// The calibration file: `VERA_CALIBRATION_FILE`, else `calibration.json` in
-/// `$XDG_CACHE_HOME/vera` or `~/.cache/vera` (`%LOCALAPPDATA%\vera` on Windows).
-pub fn calibration_file() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(CALIBRATION_FILE_ENV) {
-        return Some(PathBuf::from(p));
-    }
+/// vera's cache folder: `$XDG_CACHE_HOME/vera`, `~/.cache/vera`, or `%LOCALAPPDATA%\vera` on
+/// Windows (the calibration and the GPU pipeline cache live there).
+pub fn cache_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("LOCALAPPDATA").map(PathBuf::from))
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("vera").join("calibration.json"))
+    Some(base.join("vera"))
+}
+
+/// The calibration file: `VERA_CALIBRATION_FILE`, else `calibration.json` in [`cache_dir`].
+pub fn calibration_file() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(CALIBRATION_FILE_ENV) {
+        return Some(PathBuf::from(p));
+    }
+    Some(cache_dir()?.join("calibration.json"))
 }
 
 type CacheFile = BTreeMap<String, Calibration>;
@@ -213,18 +218,28 @@ pub(crate) fn store(key: &str, cal: &Calibration) {
     let mut all = read_cache();
     all.insert(key.to_string(), *cal);
     let write = || -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
         let text = serde_json::to_string_pretty(&all).map_err(std::io::Error::other)?;
-        // Written whole, then renamed over the old file: a reader never sees half of it.
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, &path)
+        write_whole(&path, text.as_bytes())
     };
     if let Err(e) = write() {
         tracing::warn!("cannot save calibration to {}: {e}", path.display());
     }
+}
+
+/// Writes `bytes` to a temporary file beside `path` (unique to this process and call), then
+/// renames it over `path`: a reader, or another engine writing at the same time, never sees half
+/// a file.
+pub(crate) fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp.{}.{seq}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 /// The best of `reps` timings of `f`, in nanoseconds, after one untimed run.

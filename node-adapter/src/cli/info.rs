@@ -100,6 +100,8 @@ struct Info {
     gpu_setup_ms: Option<f64>,
     /// How long building the Ed25519 pipelines took (they are built on first use otherwise).
     ed25519_pipelines_ms: Option<f64>,
+    /// Whether compiled pipelines are cached on disk between runs.
+    pipeline_cache: bool,
     /// Why `auto` uses no GPU.
     gpu_unavailable: Option<String>,
 }
@@ -140,6 +142,7 @@ pub fn run(json: bool, allow_software_gpu: bool, out: &mut impl Write) -> Result
         ed25519_pipelines_ms: auto
             .gpu_backend()
             .map(|g| g.prepare_ed25519().as_secs_f64() * 1e3),
+        pipeline_cache: auto.gpu_backend().is_some_and(|g| g.has_pipeline_cache()),
         gpu_unavailable: auto.gpu_unavailable_reason().map(str::to_string),
         cpu,
     };
@@ -186,7 +189,14 @@ pub fn run(json: bool, allow_software_gpu: bool, out: &mut impl Write) -> Result
             text +=
                 &format!(" on {g}\n         device and hashing pipelines ready in {ms:.0} ms\n");
             if let Some(ed) = info.ed25519_pipelines_ms {
-                text += &format!("         Ed25519 pipelines built in {ed:.0} ms\n");
+                text += &format!(
+                    "         Ed25519 pipelines built in {ed:.0} ms ({})\n",
+                    if info.pipeline_cache {
+                        "cached on disk for later starts, where the driver keeps them"
+                    } else {
+                        "no pipeline cache on this adapter"
+                    }
+                );
             }
         }
         (_, _, Some(why)) => text += &format!("\n         no GPU: {why}\n"),

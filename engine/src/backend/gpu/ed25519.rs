@@ -55,7 +55,7 @@ pub(super) struct Kernels {
 impl Kernels {
     fn k(&self, gpu: &GpuBackend) -> &Kernel {
         self.k
-            .get_or_init(|| Kernel::build(&gpu.device, &vera_shaders::ED25519_K))
+            .get_or_init(|| gpu.build_kernel(&vera_shaders::ED25519_K))
     }
 
     /// The verify kernel on the device's field path: 64-bit products where the device has
@@ -63,10 +63,10 @@ impl Kernels {
     fn verify(&self, gpu: &GpuBackend) -> &Kernel {
         if gpu.int64_field() {
             self.verify_u64
-                .get_or_init(|| Kernel::build(&gpu.device, &vera_shaders::ED25519_VERIFY_U64))
+                .get_or_init(|| gpu.build_kernel(&vera_shaders::ED25519_VERIFY_U64))
         } else {
             self.verify_u32
-                .get_or_init(|| Kernel::build(&gpu.device, &vera_shaders::ED25519_VERIFY))
+                .get_or_init(|| gpu.build_kernel(&vera_shaders::ED25519_VERIFY))
         }
     }
 }
@@ -279,7 +279,7 @@ impl GpuBackend {
         let kernel = self
             .ed25519
             .scalar_selftest
-            .get_or_init(|| Kernel::build(&self.device, &vera_shaders::SCALAR_SELFTEST));
+            .get_or_init(|| self.build_kernel(&vera_shaders::SCALAR_SELFTEST));
         let width = vera_shaders::SCALAR_SELFTEST_WORDS as usize * 4;
         let bytes = self.run_fixed_width(
             kernel,

@@ -53,7 +53,7 @@ impl PerPath {
                 gpu.adapter().name
             )));
         }
-        Ok(cell.get_or_init(|| Kernel::build(&gpu.device, shader)))
+        Ok(cell.get_or_init(|| gpu.build_kernel(shader)))
     }
 }
 

@@ -59,7 +59,11 @@ struct Kernel {
 }
 
 impl Kernel {
-    fn build(device: &wgpu::Device, shader: &vera_shaders::Shader) -> Kernel {
+    fn build(
+        device: &wgpu::Device,
+        cache: Option<&wgpu::PipelineCache>,
+        shader: &vera_shaders::Shader,
+    ) -> Kernel {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(shader.name),
             source: wgpu::ShaderSource::Wgsl(shader.source().into()),
@@ -70,10 +74,58 @@ impl Kernel {
             module: &module,
             entry_point: Some(shader.entry_point),
             compilation_options: Default::default(),
-            cache: None,
+            cache,
         });
         let layout = pipeline.get_bind_group_layout(0);
         Kernel { pipeline, layout }
+    }
+}
+
+/// The driver's pipeline cache (Vulkan), kept on disk between runs, so that a restarted node
+/// does not compile the large Ed25519 kernels again. Off with `VERA_PIPELINE_CACHE=0`.
+struct DiskPipelineCache {
+    cache: wgpu::PipelineCache,
+    path: std::path::PathBuf,
+}
+
+/// The environment variable that switches the on-disk pipeline cache off (`0`).
+pub const PIPELINE_CACHE_ENV: &str = "VERA_PIPELINE_CACHE";
+
+impl DiskPipelineCache {
+    fn open(device: &wgpu::Device, info: &wgpu::AdapterInfo) -> Option<Self> {
+        if !device.features().contains(wgpu::Features::PIPELINE_CACHE)
+            || std::env::var(PIPELINE_CACHE_ENV).is_ok_and(|v| v == "0")
+        {
+            return None;
+        }
+        let key = wgpu::util::pipeline_cache_key(info)?;
+        let path = crate::calibrate::cache_dir()?.join(format!("{key}.bin"));
+        let data = std::fs::read(&path).ok();
+        // SAFETY: the data is what `PipelineCache::get_data` returned on an adapter with the same
+        // `pipeline_cache_key` (the file is named after it and written only by `save`); wgpu and
+        // the driver check its header (vendor, device, driver version) and, with `fallback`,
+        // start an empty cache when it does not match.
+        let cache = unsafe {
+            device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor {
+                label: Some("vera pipelines"),
+                data: data.as_deref(),
+                fallback: true,
+            })
+        };
+        Some(DiskPipelineCache { cache, path })
+    }
+
+    /// Writes the cache out (see `write_whole`); failures are only logged.
+    fn save(&self) {
+        let Some(data) = self.cache.get_data() else {
+            return;
+        };
+        if let Err(e) = crate::calibrate::write_whole(&self.path, &data) {
+            tracing::warn!(
+                "cannot save the pipeline cache to {}: {e}",
+                self.path.display()
+            );
+        }
     }
 }
 
@@ -99,6 +151,8 @@ pub struct GpuBackend {
     /// Ed25519 pipelines, built on first use.
     ed25519: ed25519::Kernels,
     setup_time: Duration,
+    /// The on-disk pipeline cache, where the adapter has one.
+    pipeline_cache: Option<DiskPipelineCache>,
     /// The first uncaptured wgpu error or device-loss message; once set, every operation fails.
     fault: Arc<Mutex<Option<String>>>,
     /// Reusable buffers by (usage, size class).
@@ -140,7 +194,9 @@ impl GpuBackend {
         let report = AdapterReport::of(&adapter);
         let limits = adapter.limits();
         // 64-bit integers where the adapter has them: the faster field path (field_u64.wgsl).
-        let features = adapter.features() & wgpu::Features::SHADER_INT64;
+        // The pipeline cache where the adapter has one (Vulkan): start-up without recompiling.
+        let features =
+            adapter.features() & (wgpu::Features::SHADER_INT64 | wgpu::Features::PIPELINE_CACHE);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("vera"),
             required_features: features,
@@ -161,10 +217,15 @@ impl GpuBackend {
             slot.get_or_insert_with(|| format!("device lost ({reason:?}): {msg}"));
         });
 
-        let pipeline = |shader| Kernel::build(&device, shader);
+        let pipeline_cache = DiskPipelineCache::open(&device, &adapter.get_info());
+        let cache = pipeline_cache.as_ref().map(|c| &c.cache);
+        let pipeline = |shader| Kernel::build(&device, cache, shader);
         let sha256 = pipeline(&vera_shaders::SHA256_BATCH);
         let merkle = pipeline(&vera_shaders::MERKLE_REDUCE);
         let sha512 = pipeline(&vera_shaders::SHA512_BATCH);
+        if let Some(c) = &pipeline_cache {
+            c.save();
+        }
 
         let cap = limits
             .max_storage_buffer_binding_size
@@ -186,6 +247,7 @@ impl GpuBackend {
             u32_field: opts.u32_field,
             ed25519: ed25519::Kernels::default(),
             setup_time: Duration::ZERO,
+            pipeline_cache,
             fault,
             pool: Mutex::new(HashMap::new()),
         };
@@ -194,6 +256,22 @@ impl GpuBackend {
             setup_time: started.elapsed(),
             ..backend
         })
+    }
+
+    /// Builds a pipeline after set-up (kernels built on first use), through the pipeline cache,
+    /// which is saved again.
+    fn build_kernel(&self, shader: &vera_shaders::Shader) -> Kernel {
+        let cache = self.pipeline_cache.as_ref();
+        let kernel = Kernel::build(&self.device, cache.map(|c| &c.cache), shader);
+        if let Some(c) = cache {
+            c.save();
+        }
+        kernel
+    }
+
+    /// Whether pipelines are cached on disk between runs.
+    pub fn has_pipeline_cache(&self) -> bool {
+        self.pipeline_cache.is_some()
     }
 
     /// The adapter in use.
