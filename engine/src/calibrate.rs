@@ -117,6 +117,15 @@ impl Costs {
         }
     }
 
+    /// The costs of `gpus` identical GPUs sharing the work: the same fixed cost (they run at
+    /// once), the per-item cost divided among them.
+    pub fn on_gpus(&self, gpus: usize) -> Costs {
+        Costs {
+            gpu_ns_per_item: self.gpu_ns_per_item / gpus.max(1) as f64,
+            ..*self
+        }
+    }
+
     /// The smallest batch size the GPU takes part in (alone or in a split), searched up to
     /// `limit`; `None` when it never does.
     pub fn crossover(&self, can_split: bool, limit: usize) -> Option<usize> {

@@ -41,6 +41,8 @@ pub struct Engine {
 struct Inner {
     cpu: CpuBackend,
     gpu: Option<(GpuBackend, Route)>,
+    /// Further GPUs identical to the first (multi-GPU hosts): GPU work is sharded across all.
+    more_gpus: Vec<GpuBackend>,
     /// Why an `auto` engine has no GPU (for `vera info` and logs).
     no_gpu: Option<String>,
     health: Health,
@@ -107,6 +109,14 @@ impl EngineBuilder {
         self
     }
 
+    /// Opens this many GPU devices (default: one per GPU identical to the best one), several on
+    /// one adapter if need be: tests use it to exercise multi-GPU sharding on one adapter.
+    #[doc(hidden)]
+    pub fn gpu_devices(mut self, n: usize) -> Self {
+        self.gpu.devices = Some(n.max(1));
+        self
+    }
+
     /// Routes `auto` by these costs instead of measured ones (tests use it to force each plan).
     #[doc(hidden)]
     pub fn calibration_costs(mut self, costs: Calibration) -> Self {
@@ -117,6 +127,12 @@ impl EngineBuilder {
     /// Builds the engine. Fails only when the GPU backend is required and not available.
     pub fn build(self) -> Result<Engine> {
         let cpu = CpuBackend::new(self.threads);
+        // The first GPU and the others.
+        let split = |mut all: Vec<GpuBackend>| {
+            let rest = all.split_off(1.min(all.len()));
+            (all.pop(), rest)
+        };
+        let mut more_gpus = Vec::new();
         let (gpu, no_gpu) = match self.backend {
             BackendChoice::Cpu => (None, None),
             BackendChoice::Gpu => {
@@ -124,7 +140,9 @@ impl EngineBuilder {
                     allow_software: true,
                     ..self.gpu
                 };
-                (Some((GpuBackend::new(&opts)?, Route::Gpu)), None)
+                let (first, rest) = split(GpuBackend::open_all(&opts)?);
+                more_gpus = rest;
+                (first.map(|g| (g, Route::Gpu)), None)
             }
             BackendChoice::Auto => {
                 let env = std::env::var(ALLOW_SOFTWARE_ENV).is_ok_and(|v| v == "1");
@@ -132,13 +150,16 @@ impl EngineBuilder {
                     allow_software: self.gpu.allow_software || env,
                     ..self.gpu
                 };
-                match GpuBackend::new(&opts) {
-                    Ok(gpu) => {
+                match GpuBackend::open_all(&opts).map(split) {
+                    Ok((Some(gpu), rest)) => {
+                        // Measured on one GPU; the others are identical (see `open_all`).
                         let cal = self
                             .given_costs
                             .or_else(|| calibration(&cpu, &gpu, self.calibration));
+                        more_gpus = rest;
                         (Some((gpu, Route::Auto(cal))), None)
                     }
+                    Ok((None, _)) => (None, Some("no GPU device opened".to_string())),
                     Err(e) => (None, Some(e.to_string())),
                 }
             }
@@ -147,6 +168,7 @@ impl EngineBuilder {
             inner: Arc::new(Inner {
                 cpu,
                 gpu,
+                more_gpus,
                 no_gpu,
                 health: Health::new(self.cross_check_every),
             }),
@@ -191,6 +213,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 cpu: CpuBackend::new(None),
                 gpu: None,
+                more_gpus: Vec::new(),
                 no_gpu: None,
                 health: Health::default(),
             }),
@@ -219,6 +242,15 @@ impl Engine {
     /// The GPU backend, when the engine has one.
     pub fn gpu_backend(&self) -> Option<&GpuBackend> {
         self.inner.gpu.as_ref().map(|(g, _)| g)
+    }
+
+    /// Every GPU the engine uses (the first is [`gpu_backend`](Self::gpu_backend)); GPU work is
+    /// sharded across them.
+    pub fn gpu_backends(&self) -> Vec<&GpuBackend> {
+        self.gpu_backend()
+            .into_iter()
+            .chain(self.inner.more_gpus.iter())
+            .collect()
     }
 
     /// Why an `auto` engine found no usable GPU, if it did not.
@@ -251,8 +283,18 @@ impl Engine {
         let Some((gpu, route)) = &self.inner.gpu else {
             return Ok(self.on_cpu(|| cpu(msgs)));
         };
-        let on_gpu = |m: Messages<'_>| self.on_gpu("sha256", *route, || gpu.sha256(m), || cpu(m));
-        match route.hash_plan(msgs) {
+        let on_gpu = |m: Messages<'_>| {
+            let sharded = || {
+                self.sharded(gpu, m.len(), MIN_HASH_SHARD, |g, r| {
+                    g.sha256(
+                        m.slice(r)
+                            .ok_or_else(|| Error::Gpu("shard out of range".into()))?,
+                    )
+                })
+            };
+            self.on_gpu("sha256", *route, sharded, || cpu(m))
+        };
+        match route.hash_plan(msgs, self.gpu_count()) {
             Plan::Cpu => Ok(self.on_cpu(|| cpu(msgs))),
             Plan::Gpu => on_gpu(msgs),
             Plan::Split(m) => match (msgs.slice(0..m), msgs.slice(m..msgs.len())) {
@@ -377,9 +419,17 @@ impl Engine {
             return Ok(self.on_cpu(|| cpu(batch)));
         };
         let on_gpu = |b: SignatureBatch<'_>| {
-            self.on_gpu("verify", *route, || gpu_verdicts(gpu, rule, b), || cpu(b))
+            let sharded = || {
+                self.sharded(gpu, b.len(), MIN_VERIFY_SHARD, |g, r| {
+                    let part = b
+                        .slice(r)
+                        .ok_or_else(|| Error::Gpu("shard out of range".into()))?;
+                    gpu_verdicts(g, rule, part)
+                })
+            };
+            self.on_gpu("verify", *route, sharded, || cpu(b))
         };
-        match route.verify_plan(rule, batch.len()) {
+        match route.verify_plan(rule, batch.len(), self.gpu_count()) {
             Plan::Cpu => Ok(self.on_cpu(|| cpu(batch))),
             Plan::Gpu => on_gpu(batch),
             Plan::Split(m) => match (batch.slice(0..m), batch.slice(m..batch.len())) {
@@ -389,6 +439,65 @@ impl Engine {
                 _ => Ok(self.on_cpu(|| cpu(batch))),
             },
         }
+    }
+
+    /// How many GPUs the engine shards work across.
+    fn gpu_count(&self) -> usize {
+        usize::from(self.inner.gpu.is_some()) + self.inner.more_gpus.len()
+    }
+
+    /// Runs `run` over `0..n` on every GPU at once, in equal consecutive shards of at least
+    /// `min_shard` items (the first GPU on this thread, the others on threads of their own),
+    /// and joins the results in order. Any shard's error is the whole call's error (the caller
+    /// then re-runs everything on the CPU under `auto`).
+    fn sharded<T: Send>(
+        &self,
+        first: &GpuBackend,
+        n: usize,
+        min_shard: usize,
+        run: impl Fn(&GpuBackend, std::ops::Range<usize>) -> Result<Vec<T>> + Sync,
+    ) -> Result<Vec<T>> {
+        let k = self.gpu_count().min(n / min_shard.max(1)).max(1);
+        if k == 1 {
+            return run(first, 0..n);
+        }
+        let per = n.div_ceil(k);
+        let devices: Vec<&GpuBackend> = std::iter::once(first)
+            .chain(self.inner.more_gpus.iter())
+            .take(k)
+            .collect();
+        let run = &run;
+        std::thread::scope(|s| {
+            let others: Vec<_> = devices[1..]
+                .iter()
+                .enumerate()
+                .map(|(i, g)| {
+                    let range = (i + 1) * per..((i + 2) * per).min(n);
+                    let spawned = std::thread::Builder::new()
+                        .name("vera-gpu-shard".into())
+                        .spawn_scoped(s, move || run(g, range.clone()));
+                    (spawned, g, (i + 1) * per..((i + 2) * per).min(n))
+                })
+                .collect();
+            let mut out = run(first, 0..per.min(n));
+            for (spawned, g, range) in others {
+                let part = match spawned {
+                    Ok(h) => h
+                        .join()
+                        .unwrap_or_else(|_| Err(Error::Gpu("GPU shard thread panicked".into()))),
+                    // No thread to be had: this one runs the shard.
+                    Err(_) => run(g, range),
+                };
+                out = match (out, part) {
+                    (Ok(mut o), Ok(p)) => {
+                        o.extend(p);
+                        Ok(o)
+                    }
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+            }
+            out
+        })
     }
 
     /// Runs `gpu` (the head of a batch) on a thread of its own while this thread runs `cpu` (the
@@ -421,6 +530,11 @@ impl Engine {
         })
     }
 }
+
+/// Signatures per GPU shard at least: below this one GPU takes the whole batch.
+const MIN_VERIFY_SHARD: usize = 256;
+/// Messages per GPU shard at least.
+const MIN_HASH_SHARD: usize = 4096;
 
 /// The GPU's verdicts, with each rejection diagnosed on the host as the CPU path does (cheap
 /// checks only; rejections are rare in a node's traffic).

@@ -47,13 +47,14 @@ impl Route {
         matches!(self, Route::Auto(_))
     }
 
-    /// The plan for a SHA-256 batch (or RFC 6962 leaf hashing); a split is by messages.
-    pub(crate) fn hash_plan(self, msgs: Messages<'_>) -> Plan {
+    /// The plan for a SHA-256 batch (or RFC 6962 leaf hashing) on `gpus` identical GPUs; a
+    /// split is by messages.
+    pub(crate) fn hash_plan(self, msgs: Messages<'_>, gpus: usize) -> Plan {
         let work = msgs.total_len() + 64 * msgs.len();
         match self {
             Route::Gpu => Plan::Gpu,
             Route::Auto(None) => by_threshold(work, GPU_MIN_HASH_BYTES),
-            Route::Auto(Some(cal)) => match cal.sha256.plan(work, true) {
+            Route::Auto(Some(cal)) => match cal.sha256.on_gpus(gpus).plan(work, true) {
                 // The costs are per unit of work; split by messages in the same proportion.
                 Plan::Split(units) => {
                     let m = (msgs.len() as u128 * units as u128 / work.max(1) as u128) as usize;
@@ -77,12 +78,12 @@ impl Route {
         }
     }
 
-    /// The plan for verifying `n` signatures under `rule`.
-    pub(crate) fn verify_plan(self, rule: Rule, n: usize) -> Plan {
+    /// The plan for verifying `n` signatures under `rule` on `gpus` identical GPUs.
+    pub(crate) fn verify_plan(self, rule: Rule, n: usize, gpus: usize) -> Plan {
         match self {
             Route::Gpu => Plan::Gpu,
             Route::Auto(None) => by_threshold(n, GPU_MIN_VERIFY),
-            Route::Auto(Some(cal)) => cal.verify_costs(rule).plan(n, true),
+            Route::Auto(Some(cal)) => cal.verify_costs(rule).on_gpus(gpus).plan(n, true),
         }
     }
 }

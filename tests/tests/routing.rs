@@ -156,3 +156,70 @@ fn split_hashing_equals_the_cpu() {
             .expect("root")
     );
 }
+
+#[test]
+fn work_is_sharded_across_gpus() {
+    // Two devices on the one adapter stand for a two-GPU host.
+    let engine = match Engine::builder()
+        .backend(vera_engine::BackendChoice::Gpu)
+        .gpu_devices(2)
+        .build()
+    {
+        Ok(e) => e,
+        Err(e) if gpu_required() => panic!("GPU required: {e}"),
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            return;
+        }
+    };
+    let gpus = engine.gpu_backends();
+    assert_eq!(gpus.len(), 2);
+    let mut rng = StdRng::seed_from_u64(0x2690);
+    let keys: Vec<SigningKey> = (0..20)
+        .map(|_| SigningKey::from_bytes(&rng.gen()))
+        .collect();
+    let mut batch = SignatureBatchBuf::new();
+    for i in 0..1500 {
+        let key = &keys[i % keys.len()];
+        let mut msg = vec![0u8; rng.gen_range(0..80)];
+        rng.fill_bytes(&mut msg);
+        let mut sig = key.sign(&msg).to_bytes();
+        if i % 7 == 3 {
+            sig[40] ^= 2;
+        }
+        batch
+            .push(&key.verifying_key().to_bytes(), &msg, &sig)
+            .expect("fits");
+    }
+    let cpu = Engine::cpu();
+    let before: Vec<u64> = gpus.iter().map(|g| g.submissions()).collect();
+    for rule in Rule::ALL {
+        assert_eq!(
+            engine.verify(rule, batch.as_batch()).expect("verify"),
+            cpu.verify(rule, batch.as_batch()).expect("verify"),
+            "{rule}"
+        );
+    }
+    let mut msgs = MessageBuf::new();
+    for i in 0..20_000u32 {
+        msgs.push(&i.to_le_bytes().repeat(1 + i as usize % 20))
+            .expect("fits");
+    }
+    assert_eq!(
+        engine.sha256(msgs.as_messages()).expect("hash"),
+        cpu.sha256(msgs.as_messages()).expect("hash")
+    );
+    for (i, g) in gpus.iter().enumerate() {
+        assert!(
+            g.submissions() >= before[i] + 4,
+            "GPU {i} ran {} batches of the 4 sharded calls",
+            g.submissions() - before[i]
+        );
+    }
+    // A batch too small to shard runs on the first GPU alone.
+    let before: Vec<u64> = gpus.iter().map(|g| g.submissions()).collect();
+    let small = batch.as_batch().slice(0..10).expect("in range");
+    engine.verify(Rule::Zip215, small).expect("verify");
+    assert_eq!(gpus[0].submissions(), before[0] + 1);
+    assert_eq!(gpus[1].submissions(), before[1]);
+}

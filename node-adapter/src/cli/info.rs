@@ -98,6 +98,8 @@ struct Info {
     /// The adapter `auto` uses, and how long opening it and building every pipeline took.
     gpu: Option<String>,
     gpu_setup_ms: Option<f64>,
+    /// How many identical GPUs `auto` shards work across.
+    gpu_devices: usize,
     /// How long building the Ed25519 pipelines took (they are built on first use otherwise).
     ed25519_pipelines_ms: Option<f64>,
     /// Whether compiled pipelines are cached on disk between runs.
@@ -136,6 +138,7 @@ pub fn run(json: bool, allow_software_gpu: bool, out: &mut impl Write) -> Result
         adapters,
         auto: auto.backend().to_string(),
         gpu: auto.gpu_backend().map(|g| g.adapter().to_string()),
+        gpu_devices: auto.gpu_backends().len(),
         gpu_setup_ms: auto
             .gpu_backend()
             .map(|g| g.setup_time().as_secs_f64() * 1e3),
@@ -186,8 +189,15 @@ pub fn run(json: bool, allow_software_gpu: bool, out: &mut impl Write) -> Result
     text += &format!("\nauto     → {}", info.auto);
     match (&info.gpu, info.gpu_setup_ms, &info.gpu_unavailable) {
         (Some(g), Some(ms), _) => {
-            text +=
-                &format!(" on {g}\n         device and hashing pipelines ready in {ms:.0} ms\n");
+            let n = info.gpu_devices;
+            let devices = if n > 1 {
+                format!(" ×{n}, work sharded across them")
+            } else {
+                String::new()
+            };
+            text += &format!(
+                " on {g}{devices}\n         device and hashing pipelines ready in {ms:.0} ms\n"
+            );
             if let Some(ed) = info.ed25519_pipelines_ms {
                 text += &format!(
                     "         Ed25519 pipelines built in {ed:.0} ms ({})\n",

@@ -47,6 +47,10 @@ pub struct GpuOptions {
     /// Use the u32-only field path even where SHADER_INT64 is present (see
     /// [`GpuBackend::int64_field`]); tests use it to cover both paths on one adapter.
     pub u32_field: bool,
+    /// How many devices [`GpuBackend::open_all`] opens: by default one per adapter identical to
+    /// the best one; more than there are such adapters opens several devices on the same
+    /// adapters (tests use it to exercise sharding on one adapter).
+    pub devices: Option<usize>,
 }
 
 /// The environment variable that lets `auto` use a software adapter.
@@ -155,6 +159,8 @@ pub struct GpuBackend {
     pipeline_cache: Option<DiskPipelineCache>,
     /// The first uncaptured wgpu error or device-loss message; once set, every operation fails.
     fault: Arc<Mutex<Option<String>>>,
+    /// Submissions so far (for metrics, and tests of multi-GPU sharding).
+    submissions: std::sync::atomic::AtomicU64,
     /// Reusable buffers by (usage, size class).
     pool: Mutex<HashMap<(u32, u64), Vec<wgpu::Buffer>>>,
 }
@@ -163,35 +169,87 @@ fn unavailable(msg: impl Into<String>) -> Error {
     Error::BackendUnavailable(BackendKind::Gpu, msg.into())
 }
 
+/// The adapters to use, best first: the best one (a hardware GPU; a software one only if `opts`
+/// allows), then every other adapter identical to it on another PCI bus (the GPUs of a
+/// multi-GPU server; an adapter whose bus is unknown is not taken twice).
+fn select(opts: &GpuOptions) -> Result<Vec<wgpu::Adapter>> {
+    let instance = context::instance();
+    let adapters = context::adapters(&instance);
+    let found: Vec<String> = adapters
+        .iter()
+        .map(|a| AdapterReport::of(a).to_string())
+        .collect();
+    let usable = |a: &wgpu::Adapter| {
+        opts.allow_software || a.get_info().device_type != wgpu::DeviceType::Cpu
+    };
+    let Some(best) = adapters.iter().position(usable) else {
+        return Err(if found.is_empty() {
+            unavailable(
+                "no GPU adapter found (no Vulkan, Metal or DX12 driver; on Linux install \
+                 your GPU's Vulkan driver, or Mesa's mesa-vulkan-drivers for lavapipe)",
+            )
+        } else {
+            unavailable(format!(
+                "only software adapters found ({}), which are slower than the CPU path; \
+                 use --backend gpu or set {ALLOW_SOFTWARE_ENV}=1 to use them anyway",
+                found.join("; ")
+            ))
+        });
+    };
+    let first = adapters[best].get_info();
+    let mut buses = vec![first.device_pci_bus_id.clone()];
+    let mut chosen = vec![adapters[best].clone()];
+    for a in &adapters[best + 1..] {
+        let info = a.get_info();
+        let same = info.name == first.name
+            && info.backend == first.backend
+            && info.device_type == first.device_type;
+        if same && !info.device_pci_bus_id.is_empty() && !buses.contains(&info.device_pci_bus_id) {
+            buses.push(info.device_pci_bus_id.clone());
+            chosen.push(a.clone());
+        }
+    }
+    // Without bus ids, identical adapters may be one GPU listed twice: use one.
+    if first.device_pci_bus_id.is_empty() {
+        chosen.truncate(1);
+    }
+    Ok(chosen)
+}
+
 impl GpuBackend {
     /// Picks the best adapter (a hardware GPU; a software one only if `opts` allows), opens a
     /// device with the adapter's own limits, and builds every pipeline.
     pub fn new(opts: &GpuOptions) -> Result<Self> {
+        let adapters = select(opts)?;
+        GpuBackend::open(&adapters[0], opts)
+    }
+
+    /// Opens every GPU of the best kind: one device per adapter identical to the best one (same
+    /// name, API and type, on distinct PCI buses), or `opts.devices` of them; each with every
+    /// pipeline built, in parallel.
+    pub fn open_all(opts: &GpuOptions) -> Result<Vec<Self>> {
+        let adapters = select(opts)?;
+        let n = opts.devices.unwrap_or(adapters.len()).max(1);
+        std::thread::scope(|s| {
+            let opening: Vec<_> = (0..n)
+                .map(|i| {
+                    let adapter = &adapters[i % adapters.len()];
+                    s.spawn(move || GpuBackend::open(adapter, opts))
+                })
+                .collect();
+            opening
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(unavailable("opening a GPU device panicked")))
+                })
+                .collect()
+        })
+    }
+
+    fn open(adapter: &wgpu::Adapter, opts: &GpuOptions) -> Result<Self> {
         let started = Instant::now();
-        let instance = context::instance();
-        let adapters = context::adapters(&instance);
-        let found: Vec<String> = adapters
-            .iter()
-            .map(|a| AdapterReport::of(a).to_string())
-            .collect();
-        let adapter = adapters
-            .into_iter()
-            .find(|a| opts.allow_software || a.get_info().device_type != wgpu::DeviceType::Cpu)
-            .ok_or_else(|| {
-                if found.is_empty() {
-                    unavailable(
-                        "no GPU adapter found (no Vulkan, Metal or DX12 driver; on Linux install \
-                         your GPU's Vulkan driver, or Mesa's mesa-vulkan-drivers for lavapipe)",
-                    )
-                } else {
-                    unavailable(format!(
-                        "only software adapters found ({}), which are slower than the CPU path; \
-                         use --backend gpu or set {ALLOW_SOFTWARE_ENV}=1 to use them anyway",
-                        found.join("; ")
-                    ))
-                }
-            })?;
-        let report = AdapterReport::of(&adapter);
+        let report = AdapterReport::of(adapter);
         let limits = adapter.limits();
         // 64-bit integers where the adapter has them: the faster field path (field_u64.wgsl).
         // The pipeline cache where the adapter has one (Vulkan): start-up without recompiling.
@@ -250,6 +308,7 @@ impl GpuBackend {
             pipeline_cache,
             fault,
             pool: Mutex::new(HashMap::new()),
+            submissions: Default::default(),
         };
         backend.check()?;
         Ok(GpuBackend {
@@ -267,6 +326,11 @@ impl GpuBackend {
             c.save();
         }
         kernel
+    }
+
+    /// How many batches of work (submissions) this device has run.
+    pub fn submissions(&self) -> u64 {
+        self.submissions.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether pipelines are cached on disk between runs.
@@ -515,6 +579,8 @@ impl GpuBackend {
             at += size;
         }
         let index = self.queue.submit([encoder.finish()]);
+        self.submissions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
         readback
             .slice(..total.max(4))
