@@ -164,7 +164,7 @@ impl EngineBuilder {
                 }
             }
         };
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 cpu,
                 gpu,
@@ -172,7 +172,9 @@ impl EngineBuilder {
                 no_gpu,
                 health: Health::new(self.cross_check_every),
             }),
-        })
+        };
+        engine.warm_up_ed25519();
+        Ok(engine)
     }
 }
 
@@ -438,6 +440,29 @@ impl Engine {
                 }
                 _ => Ok(self.on_cpu(|| cpu(batch))),
             },
+        }
+    }
+
+    /// Builds the Ed25519 pipelines of hardware GPUs on a background thread, so that neither
+    /// start-up nor the first signature batch waits for the whole compilation (a batch arriving
+    /// meanwhile waits only for the rest of it). Software adapters build them on first use, as
+    /// tests that never verify should not pay for them.
+    fn warm_up_ed25519(&self) {
+        let hardware = self.gpu_backends().iter().any(|g| !g.adapter().software);
+        if !hardware {
+            return;
+        }
+        let inner = Arc::clone(&self.inner);
+        let spawned = std::thread::Builder::new()
+            .name("vera-gpu-warm-up".into())
+            .spawn(move || {
+                for g in inner.gpu.iter().map(|(g, _)| g).chain(&inner.more_gpus) {
+                    let t = g.prepare_ed25519();
+                    tracing::debug!("Ed25519 pipelines built in {} ms", t.as_millis());
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::debug!("no warm-up thread ({e}): Ed25519 pipelines build on first use");
         }
     }
 
