@@ -607,6 +607,33 @@ fn sha256_runs_split_by_the_binding_limit() {
 /// 65,535 × 64 digests: lavapipe's 128 MiB holds 4,194,303, just enough. The Merkle kernel's
 /// 2-D grid needs more than 65,535 × 256 nodes in one binding (512 MiB), out of lavapipe's reach,
 /// so it is not tested here.
+/// Runs of 64-byte messages laid end to end take the specialised `sha256_fixed64` kernel: every
+/// count around the workgroup size and the 64 KiB binding (1,023 messages per run there), a
+/// run starting at an unaligned offset, and runs broken by one message of another length
+/// (which take the general kernel) all give sha2's digests.
+#[test]
+fn sha256_of_64_byte_messages() {
+    if skip("sha256_of_64_byte_messages") {
+        return;
+    }
+    let engines = all_gpus();
+    let mut rng = StdRng::seed_from_u64(0x64);
+    for n in [1usize, 2, 63, 64, 65, 1023, 1024, 1025, 3000, 100_000] {
+        for lead in [0usize, 1, 4] {
+            let msgs: Vec<Vec<u8>> = (0..n).map(|_| rand_bytes(&mut rng, 64)).collect();
+            let laid = Laid::new(&mut rng, lead, &msgs);
+            check_sha256(&engines, &format!("{n} x 64 B after {lead}"), laid.view());
+        }
+    }
+    // One 63- or 65-byte message among 64-byte ones.
+    for odd in [63usize, 65] {
+        let mut msgs: Vec<Vec<u8>> = (0..500).map(|_| rand_bytes(&mut rng, 64)).collect();
+        msgs[250] = rand_bytes(&mut rng, odd);
+        let laid = Laid::new(&mut rng, 0, &msgs);
+        check_sha256(&engines, &format!("64 B with one of {odd}"), laid.view());
+    }
+}
+
 #[test]
 fn sha256_two_dimensional_grid() {
     if skip("sha256_two_dimensional_grid") {

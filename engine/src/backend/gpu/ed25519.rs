@@ -37,7 +37,7 @@ const SOFTWARE_MAX_MESSAGE: u64 = 192 * 1024;
 
 /// Signatures per run at most, so that per-signature buffers stay small and one run's latency
 /// bounded (the whole batch is still one call).
-const MAX_RUN: usize = 1 << 20;
+const MAX_RUN: usize = 1 << 16;
 
 /// The Ed25519 pipelines, each built on first use.
 #[derive(Default)]

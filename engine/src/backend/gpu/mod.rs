@@ -144,6 +144,8 @@ pub struct GpuBackend {
     sha256: Kernel,
     merkle: Kernel,
     sha512: Kernel,
+    /// Built on first use.
+    sha256_fixed64: std::sync::OnceLock<Kernel>,
     /// Built on first use: only tests run it.
     field_selftest: field::PerPath,
     /// Built on first use: only tests run it.
@@ -299,6 +301,7 @@ impl GpuBackend {
             sha256,
             merkle,
             sha512,
+            sha256_fixed64: Default::default(),
             field_selftest: Default::default(),
             decompress_selftest: Default::default(),
             has_int64: features.contains(wgpu::Features::SHADER_INT64),

@@ -76,7 +76,8 @@ pub(super) fn next_run_of(
     start..end
 }
 
-/// [`record_of`] for SHA-256.
+/// [`record_of`] for SHA-256; a run of 64-byte messages without a prefix goes to the
+/// specialised `sha256_fixed64.wgsl`.
 pub(super) fn record(
     gpu: &GpuBackend,
     encoder: &mut wgpu::CommandEncoder,
@@ -85,6 +86,10 @@ pub(super) fn record(
     prefix: Option<u8>,
     digests: &wgpu::Buffer,
 ) -> Vec<wgpu::Buffer> {
+    let offsets = &msgs.offsets()[run.start..=run.end];
+    if prefix.is_none() && offsets.windows(2).all(|w| w[1] - w[0] == 64) {
+        return record_fixed64(gpu, encoder, msgs, run, digests);
+    }
     record_of(
         gpu,
         &gpu.sha256,
@@ -95,6 +100,46 @@ pub(super) fn record(
         prefix,
         digests,
     )
+}
+
+/// Records the hashing of the 64-byte messages `run` (laid end to end) into the start of
+/// `digests` with `sha256_fixed64.wgsl`.
+fn record_fixed64(
+    gpu: &GpuBackend,
+    encoder: &mut wgpu::CommandEncoder,
+    msgs: Messages<'_>,
+    run: Range<usize>,
+    digests: &wgpu::Buffer,
+) -> Vec<wgpu::Buffer> {
+    let kernel = gpu
+        .sha256_fixed64
+        .get_or_init(|| gpu.build_kernel(&vera_shaders::SHA256_FIXED64));
+    let base = msgs.offsets()[run.start] as usize;
+    let bytes = &msgs.bytes()[base..base + 64 * run.len()];
+    let count = run.len() as u32;
+    let data = gpu.storage("vera sha256 messages", bytes.len() as u64);
+    gpu.upload(&data, 0, bytes);
+    let grid = gpu.grid(count.div_ceil(WORKGROUP));
+    let params = gpu.uniform([count, grid.0 * WORKGROUP, 0, 0]);
+    let binding = |buffer, size: u64| {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer,
+            offset: 0,
+            size: wgpu::BufferSize::new(size),
+        })
+    };
+    gpu.dispatch(
+        encoder,
+        kernel,
+        "vera sha256_fixed64",
+        &[
+            params.as_entire_binding(),
+            binding(&data, bytes.len() as u64),
+            binding(digests, u64::from(count) * 32),
+        ],
+        grid,
+    );
+    vec![data]
 }
 
 /// Records the hashing of messages `run` (with an optional one-byte prefix) by `kernel` into the
