@@ -213,7 +213,7 @@ fn verify_run(
             size: wgpu::BufferSize::new(size),
         })
     };
-    let k_params = gpu.uniform([count, row, max_len as u32, 0]);
+    let k_params = gpu.uniform([count, row, max_len.min(u64::from(u32::MAX)) as u32, 0]);
     let v_params = gpu.uniform([count, row, rule_code(rule), 0]);
     let mut encoder = gpu.encoder("vera ed25519");
     gpu.dispatch(
