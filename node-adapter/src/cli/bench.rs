@@ -46,6 +46,10 @@ pub struct BenchArgs {
     /// Measure a software GPU adapter (lavapipe) too when there is no hardware GPU.
     #[arg(long)]
     allow_software_gpu: bool,
+    /// Also time Ed25519 on the GPU's u32-only field path (20 limbs of 13 bits) beside the
+    /// default 64-bit-product path, where the GPU has SHADER_INT64.
+    #[arg(long)]
+    gpu_u32_field: bool,
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -246,6 +250,28 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
             );
         }
     }
+    // The u32-only field path beside it, when asked for and different.
+    let gpu_u32 = match gpu.as_ref().and_then(Engine::gpu_backend) {
+        Some(g) if args.gpu_u32_field && g.int64_field() => Some(
+            Engine::builder()
+                .backend(BackendChoice::Gpu)
+                .gpu_u32_field(true)
+                .build()
+                .map_err(|e| CliError::Usage(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    if let Some(g) = gpu_u32.as_ref().and_then(Engine::gpu_backend) {
+        let t = g.prepare_ed25519();
+        eprintln!(
+            "vera bench: Ed25519 u32-field pipelines built in {} ms",
+            t.as_millis()
+        );
+    }
+    let u32_label = gpu_name
+        .as_ref()
+        .map(|name| format!("vera gpu ({name}), u32 field"));
+    let gpu_u32 = gpu_u32.as_ref().zip(u32_label.as_deref());
     let gpu = gpu.as_ref().zip(gpu_label.as_deref());
     let sizes = |default: &[usize], quick: &[usize]| -> Vec<usize> {
         args.sizes.clone().unwrap_or_else(|| {
@@ -262,7 +288,7 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
         match op {
             Op::Ed25519 => {
                 for n in sizes(&[64, 1024, 8192], &[64, 1024]) {
-                    bench_ed25519(&mut b, &all, &one, gpu, &args.rules, n, &mut rng);
+                    bench_ed25519(&mut b, &all, &one, [gpu, gpu_u32], &args.rules, n, &mut rng);
                 }
             }
             Op::Sha256 => {
@@ -417,7 +443,7 @@ fn bench_ed25519(
     b: &mut Bench,
     all: &Engine,
     one: &Engine,
-    gpu: GpuRow<'_>,
+    gpus: [GpuRow<'_>; 2],
     rules: &[Rule],
     n: usize,
     rng: &mut StdRng,
@@ -443,7 +469,7 @@ fn bench_ed25519(
     };
     for &rule in rules {
         let mut g = b.group("ed25519", rule.name(), n);
-        if let Some((e, label)) = gpu {
+        for (e, label) in gpus.into_iter().flatten() {
             g.add(label, 0, true, false, || {
                 check(e.verify(rule, batch).expect("verify"))
             });
