@@ -13,7 +13,8 @@
 //! - `wgsl/sha256.wgsl`: SHA-256 helpers, shared; [`sha256_rounds_wgsl`] adds the unrolled
 //!   compression functions after it.
 //! - `wgsl/sha256_batch.wgsl`: SHA-256 of many messages (optionally with a one-byte prefix).
-//! - `wgsl/sha256_fixed64.wgsl`: SHA-256 of many 64-byte messages laid end to end.
+//! - `wgsl/sha256_fixed.wgsl`: SHA-256 of many 64-byte messages laid end to end, and RFC 6962
+//!   leaf hashes of 32-byte leaves.
 //! - `wgsl/merkle_reduce.wgsl`: one Merkle pass, 256 nodes to one per workgroup.
 //! - `wgsl/sha512.wgsl`: SHA-512 on 64-bit words emulated as `vec2<u32>` (no SHADER_INT64
 //!   needed), shared; [`sha512_rounds_wgsl`] adds the unrolled compression function after it.
@@ -194,17 +195,23 @@ pub const SHA256_BATCH: Shader = Shader {
     ],
 };
 
+const SHA256_FIXED: Part = Part::File(include_str!("../wgsl/sha256_fixed.wgsl"));
+
 /// SHA-256 of many 64-byte messages laid end to end: `Params { count, row }` at binding 0,
 /// messages at 1 (16 words each, from the start of the binding), digests (8 words each, byte
 /// order) at 2. Workgroup size 64, one invocation per message.
 pub const SHA256_FIXED64: Shader = Shader {
     name: "sha256_fixed64",
-    entry_point: "main",
-    parts: &[
-        SHA256,
-        SHA256_ROUNDS,
-        Part::File(include_str!("../wgsl/sha256_fixed64.wgsl")),
-    ],
+    entry_point: "hash64",
+    parts: &[SHA256, SHA256_ROUNDS, SHA256_FIXED],
+};
+
+/// RFC 6962 leaf hashes SHA-256(0x00 ‖ d) of 32-byte leaves laid end to end: the bindings of
+/// [`SHA256_FIXED64`], 8 words per leaf at 1.
+pub const SHA256_LEAF32: Shader = Shader {
+    name: "sha256_leaf32",
+    entry_point: "leaf32",
+    parts: &[SHA256, SHA256_ROUNDS, SHA256_FIXED],
 };
 
 /// One Merkle pass: `Params { count, scheme, lift, row }` at binding 0, nodes at 1, parents at 2
@@ -642,6 +649,7 @@ pub const ED25519_VERIFY_U64: Shader = Shader {
 pub const ALL: &[Shader] = &[
     SHA256_BATCH,
     SHA256_FIXED64,
+    SHA256_LEAF32,
     MERKLE_REDUCE,
     SHA512_BATCH,
     FIELD_SELFTEST,

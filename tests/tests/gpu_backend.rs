@@ -607,7 +607,8 @@ fn sha256_runs_split_by_the_binding_limit() {
 /// 65,535 × 64 digests: lavapipe's 128 MiB holds 4,194,303, just enough. The Merkle kernel's
 /// 2-D grid needs more than 65,535 × 256 nodes in one binding (512 MiB), out of lavapipe's reach,
 /// so it is not tested here.
-/// Runs of 64-byte messages laid end to end take the specialised `sha256_fixed64` kernel: every
+/// Runs of 64-byte messages laid end to end take the specialised `hash64` kernel (and RFC 6962
+/// trees over 32-byte leaves the `leaf32` one, see `sha256_fixed.wgsl`): every
 /// count around the workgroup size and the 64 KiB binding (1,023 messages per run there), a
 /// run starting at an unaligned offset, and runs broken by one message of another length
 /// (which take the general kernel) all give sha2's digests.
@@ -625,6 +626,17 @@ fn sha256_of_64_byte_messages() {
             check_sha256(&engines, &format!("{n} x 64 B after {lead}"), laid.view());
         }
     }
+    // RFC 6962 trees over 32-byte leaf data take the `leaf32` kernel for their leaf hashes;
+    // one leaf of another length sends its run to the general kernel.
+    for n in [2usize, 3, 63, 64, 65, 2047, 2048, 2049, 5000] {
+        let leaves: Vec<Vec<u8>> = (0..n).map(|_| rand_bytes(&mut rng, 32)).collect();
+        let laid = Laid::new(&mut rng, n % 3, &leaves);
+        check_rfc6962_data(&engines, &format!("{n} x 32 B leaves"), laid.view());
+    }
+    let mut leaves: Vec<Vec<u8>> = (0..300).map(|_| rand_bytes(&mut rng, 32)).collect();
+    leaves[100] = rand_bytes(&mut rng, 31);
+    let laid = Laid::new(&mut rng, 0, &leaves);
+    check_rfc6962_data(&engines, "32 B leaves with one of 31", laid.view());
     // One 63- or 65-byte message among 64-byte ones.
     for odd in [63usize, 65] {
         let mut msgs: Vec<Vec<u8>> = (0..500).map(|_| rand_bytes(&mut rng, 64)).collect();

@@ -146,6 +146,8 @@ pub struct GpuBackend {
     sha512: Kernel,
     /// Built on first use.
     sha256_fixed64: std::sync::OnceLock<Kernel>,
+    /// Built on first use.
+    sha256_leaf32: std::sync::OnceLock<Kernel>,
     /// Built on first use: only tests run it.
     field_selftest: field::PerPath,
     /// Built on first use: only tests run it.
@@ -302,6 +304,7 @@ impl GpuBackend {
             merkle,
             sha512,
             sha256_fixed64: Default::default(),
+            sha256_leaf32: Default::default(),
             field_selftest: Default::default(),
             decompress_selftest: Default::default(),
             has_int64: features.contains(wgpu::Features::SHADER_INT64),

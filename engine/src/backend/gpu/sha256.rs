@@ -76,8 +76,8 @@ pub(super) fn next_run_of(
     start..end
 }
 
-/// [`record_of`] for SHA-256; a run of 64-byte messages without a prefix goes to the
-/// specialised `sha256_fixed64.wgsl`.
+/// [`record_of`] for SHA-256; a run of 64-byte messages without a prefix, or of 32-byte leaves
+/// with the 0x00 prefix, goes to a specialised kernel of `sha256_fixed.wgsl`.
 pub(super) fn record(
     gpu: &GpuBackend,
     encoder: &mut wgpu::CommandEncoder,
@@ -87,8 +87,11 @@ pub(super) fn record(
     digests: &wgpu::Buffer,
 ) -> Vec<wgpu::Buffer> {
     let offsets = &msgs.offsets()[run.start..=run.end];
-    if prefix.is_none() && offsets.windows(2).all(|w| w[1] - w[0] == 64) {
-        return record_fixed64(gpu, encoder, msgs, run, digests);
+    let all = |len: u32| offsets.windows(2).all(|w| w[1] - w[0] == len);
+    match prefix {
+        None if all(64) => return record_fixed(gpu, encoder, msgs, run, 64, digests),
+        Some(0) if all(32) => return record_fixed(gpu, encoder, msgs, run, 32, digests),
+        _ => {}
     }
     record_of(
         gpu,
@@ -102,20 +105,25 @@ pub(super) fn record(
     )
 }
 
-/// Records the hashing of the 64-byte messages `run` (laid end to end) into the start of
-/// `digests` with `sha256_fixed64.wgsl`.
-fn record_fixed64(
+/// Records the hashing of the messages `run`, all `len` bytes and laid end to end, into the
+/// start of `digests` with `sha256_fixed.wgsl`: 64-byte messages as they are, 32-byte ones as
+/// RFC 6962 leaves (with the 0x00 prefix).
+fn record_fixed(
     gpu: &GpuBackend,
     encoder: &mut wgpu::CommandEncoder,
     msgs: Messages<'_>,
     run: Range<usize>,
+    len: usize,
     digests: &wgpu::Buffer,
 ) -> Vec<wgpu::Buffer> {
-    let kernel = gpu
-        .sha256_fixed64
-        .get_or_init(|| gpu.build_kernel(&vera_shaders::SHA256_FIXED64));
+    let (cell, shader) = if len == 64 {
+        (&gpu.sha256_fixed64, &vera_shaders::SHA256_FIXED64)
+    } else {
+        (&gpu.sha256_leaf32, &vera_shaders::SHA256_LEAF32)
+    };
+    let kernel = cell.get_or_init(|| gpu.build_kernel(shader));
     let base = msgs.offsets()[run.start] as usize;
-    let bytes = &msgs.bytes()[base..base + 64 * run.len()];
+    let bytes = &msgs.bytes()[base..base + len * run.len()];
     let count = run.len() as u32;
     let data = gpu.storage("vera sha256 messages", bytes.len() as u64);
     gpu.upload(&data, 0, bytes);
@@ -131,7 +139,7 @@ fn record_fixed64(
     gpu.dispatch(
         encoder,
         kernel,
-        "vera sha256_fixed64",
+        shader.name,
         &[
             params.as_entire_binding(),
             binding(&data, bytes.len() as u64),
