@@ -13,10 +13,17 @@ use crate::merkle::{MerkleRoot, MerkleScheme};
 
 const CHUNK: u64 = vera_shaders::MERKLE_CHUNK as u64;
 
-/// Nodes per super-chunk: what one binding holds, a multiple of 8 chunks so that each
-/// super-chunk's parents start on a 256-byte boundary (the strictest offset alignment).
+/// Nodes per super-chunk at most: 32 MiB of leaves. Big trees then stream: the host copies the
+/// next super-chunk's leaves while the GPU takes in and hashes this one, where one upload of a
+/// whole 2^24-leaf tree (512 MiB) would make the GPU wait for all of it, at the slow end of
+/// the upload path (DESIGN.md: 4 GB/s at 256 MiB against 10 GB/s for smaller writes).
+const MAX_SUPER_NODES: u64 = 1 << 20;
+
+/// Nodes per super-chunk: what one binding holds, at most [`MAX_SUPER_NODES`], a multiple of
+/// 8 chunks so that each super-chunk's parents start on a 256-byte boundary (the strictest
+/// offset alignment).
 fn super_chunk(gpu: &GpuBackend) -> u64 {
-    (gpu.max_binding / 32 / (8 * CHUNK)).max(1) * 8 * CHUNK
+    (gpu.max_binding / 32).min(MAX_SUPER_NODES) / (8 * CHUNK) * 8 * CHUNK
 }
 
 fn scheme_id(scheme: MerkleScheme) -> u32 {

@@ -133,6 +133,9 @@ impl DiskPipelineCache {
     }
 }
 
+/// Uploads from this size on are copied into staging memory by several threads.
+const PARALLEL_UPLOAD: usize = 8 << 20;
+
 /// A device with vera's pipelines built.
 pub struct GpuBackend {
     device: wgpu::Device,
@@ -500,10 +503,13 @@ impl GpuBackend {
     }
 
     /// Queues `bytes` to be written at `offset` (any length: a ragged tail is zero-padded to
-    /// the 4-byte copy alignment).
+    /// the 4-byte copy alignment). Large uploads are copied into wgpu's staging memory by
+    /// several threads at once: one core's memcpy, not PCIe, is what limits a big upload.
     fn upload(&self, buffer: &wgpu::Buffer, offset: u64, bytes: &[u8]) {
         let whole = bytes.len() / 4 * 4;
-        if whole > 0 {
+        if whole >= PARALLEL_UPLOAD {
+            self.parallel_write(buffer, offset, &bytes[..whole]);
+        } else if whole > 0 {
             self.queue.write_buffer(buffer, offset, &bytes[..whole]);
         }
         if whole < bytes.len() {
@@ -512,6 +518,44 @@ impl GpuBackend {
             self.queue
                 .write_buffer(buffer, offset + whole as u64, &tail);
         }
+    }
+
+    /// `queue.write_buffer` of `bytes` (a multiple of 4 long) in pieces of at least 4 MiB from
+    /// up to 8 threads at once, the calling one included: each piece is copied into staging
+    /// memory by its own thread. Every piece is written before this returns, so the writes are
+    /// ordered before the next submission as one `write_buffer` would be.
+    fn parallel_write(&self, buffer: &wgpu::Buffer, offset: u64, bytes: &[u8]) {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8)
+            .min(bytes.len() / (4 << 20))
+            .max(1);
+        let piece = bytes.len().div_ceil(threads).next_multiple_of(4);
+        let write = |i: usize| {
+            let start = i * piece;
+            if start < bytes.len() {
+                let end = (start + piece).min(bytes.len());
+                self.queue
+                    .write_buffer(buffer, offset + start as u64, &bytes[start..end]);
+            }
+        };
+        std::thread::scope(|s| {
+            let others: Vec<_> = (1..threads)
+                .map(|i| {
+                    let spawned = std::thread::Builder::new()
+                        .name("vera-upload".into())
+                        .spawn_scoped(s, move || write(i));
+                    (i, spawned.is_ok())
+                })
+                .collect();
+            write(0);
+            // A piece whose thread did not start is written here.
+            for (i, started) in others {
+                if !started {
+                    write(i);
+                }
+            }
+        });
     }
 
     fn uniform(&self, words: [u32; 4]) -> wgpu::Buffer {
