@@ -97,22 +97,30 @@ fn rule_code(rule: Rule) -> u32 {
     }
 }
 
-/// The next run of signatures from `start`: at most [`MAX_RUN`], per-signature buffers within
-/// the binding limit, and the messages the GPU hashes (those up to `max_len` bytes) within it too.
+/// Bytes of the inputs buffer per signature besides its message: A (32), R ‖ S (64) and its
+/// span (8).
+const PER_SIGNATURE: u64 = 104;
+
+/// The next run of signatures from `start`: at most [`MAX_RUN`], and all of its inputs — keys,
+/// signatures, spans and the messages the GPU hashes (those up to `max_len` bytes), each section
+/// aligned to `align` — within one binding (so within one buffer too).
 fn next_run(
     batch: SignatureBatch<'_>,
     start: usize,
     max_len: u64,
     max_binding: u64,
+    align: u64,
 ) -> Range<usize> {
-    let most = (max_binding / 64).min(MAX_RUN as u64) as usize;
     let msgs = batch.messages();
+    // Room for the alignment padding of the four sections and the data's trailing word.
+    let budget = max_binding.saturating_sub(4 * align + 4);
     let mut bytes = 0u64;
     let mut end = start;
-    while end < batch.len() && end - start < most {
+    while end < batch.len() && end - start < MAX_RUN {
         let len = msgs.get(end).map_or(0, <[u8]>::len) as u64;
-        let add = if len > max_len { 0 } else { len };
-        if bytes + add > max_binding - 4 {
+        let add = PER_SIGNATURE + if len > max_len { 0 } else { len };
+        // The first signature always fits: `max_len` leaves room for it.
+        if end > start && bytes + add > budget {
             break;
         }
         bytes += add;
@@ -130,14 +138,18 @@ pub(super) fn verify(gpu: &GpuBackend, rule: Rule, batch: SignatureBatch<'_>) ->
     }
     let kernels = &gpu.ed25519;
     let (k_kernel, verify_kernel) = (kernels.k(gpu), kernels.verify(gpu));
+    // A message the GPU hashes fits one binding with its signature's other inputs.
+    let room = gpu
+        .max_binding
+        .saturating_sub(4 * gpu.storage_align + 4 + PER_SIGNATURE);
     let max_len = if gpu.report.software {
-        SOFTWARE_MAX_MESSAGE.min(gpu.max_binding - 4)
+        SOFTWARE_MAX_MESSAGE.min(room)
     } else {
-        gpu.max_binding - 4
+        room
     };
     let mut start = 0;
     while start < batch.len() {
-        let run = next_run(batch, start, max_len, gpu.max_binding);
+        let run = next_run(batch, start, max_len, gpu.max_binding, gpu.storage_align);
         let Some(sub) = batch.slice(run.clone()) else {
             return Err(Error::Gpu("signature run out of range".into()));
         };
@@ -154,7 +166,11 @@ pub(super) fn verify(gpu: &GpuBackend, rule: Rule, batch: SignatureBatch<'_>) ->
     Ok(out)
 }
 
-/// One run: uploads, both dispatches, one submission, the flags read back.
+/// One run: one upload, both dispatches, one submission, the flags read back.
+///
+/// Small batches are what a node sends most, and for them the fixed cost of a call counts: all
+/// inputs (keys, signatures, spans, messages) travel in one buffer through one write, and both
+/// kernels' parameters in one uniform buffer.
 fn verify_run(
     gpu: &GpuBackend,
     k_kernel: &Kernel,
@@ -190,43 +206,64 @@ fn verify_run(
         }
     }
 
-    let keys = gpu.storage("vera ed25519 keys", n * 32);
-    let sigs = gpu.storage("vera ed25519 signatures", n * 64);
-    let data_buf = gpu.storage("vera ed25519 messages", data.len() as u64 + 4);
-    let spans_buf = gpu.storage("vera ed25519 spans", n * 8);
+    // Inputs: keys | signatures | spans | messages (+ a word for unaligned reads past the end).
+    let align = gpu.storage_align;
+    let section = |len: u64| len.next_multiple_of(align);
+    let sigs_at = section(n * 32);
+    let spans_at = sigs_at + section(n * 64);
+    let data_at = spans_at + section(n * 8);
+    let data_len = (data.len() as u64 + 4).next_multiple_of(4);
+    let mut inputs = Vec::with_capacity((data_at + data_len) as usize);
+    inputs.extend_from_slice(batch.public_keys().as_flattened());
+    inputs.resize(sigs_at as usize, 0);
+    inputs.extend_from_slice(batch.signatures().as_flattened());
+    inputs.resize(spans_at as usize, 0);
+    inputs.extend_from_slice(&spans);
+    inputs.resize(data_at as usize, 0);
+    inputs.extend_from_slice(&data);
+    inputs.resize((data_at + data_len) as usize, 0);
+    // k and the flags in buffers of their own: the verify kernel reads one and writes the
+    // other, and one buffer cannot be bound both ways in a dispatch.
+    let in_buf = gpu.storage("vera ed25519 inputs", inputs.len() as u64);
     let ks = gpu.storage("vera ed25519 k", n * 32);
-    let verdicts = gpu.storage("vera ed25519 verdicts", n * 4);
-    gpu.upload(&keys, 0, batch.public_keys().as_flattened());
-    gpu.upload(&sigs, 0, batch.signatures().as_flattened());
-    gpu.upload(&data_buf, 0, &data);
-    gpu.upload(&spans_buf, 0, &spans);
+    let flags = gpu.storage("vera ed25519 flags", n * 4);
+    gpu.upload(&in_buf, 0, &inputs);
     for (i, k) in &host_k {
         gpu.upload(&ks, *i as u64 * 32, k);
     }
 
     let grid = gpu.grid(count.div_ceil(WORKGROUP));
     let row = grid.0 * WORKGROUP;
-    let bind = |buffer, size: u64| {
+    // Both kernels' parameters in one buffer, the second at the uniform offset alignment.
+    let ua = gpu.uniform_align as usize;
+    let mut params = vec![0u8; 2 * ua];
+    let k_words = [count, row, max_len.min(u64::from(u32::MAX)) as u32, 0];
+    let v_words = [count, row, rule_code(rule), 0];
+    for (at, words) in [(0, k_words), (ua, v_words)] {
+        for (j, w) in words.iter().enumerate() {
+            params[at + 4 * j..at + 4 * j + 4].copy_from_slice(&w.to_le_bytes());
+        }
+    }
+    let params = gpu.uniform_bytes(&params);
+    let bind = |buffer, offset: u64, size: u64| {
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer,
-            offset: 0,
+            offset,
             size: wgpu::BufferSize::new(size),
         })
     };
-    let k_params = gpu.uniform([count, row, max_len.min(u64::from(u32::MAX)) as u32, 0]);
-    let v_params = gpu.uniform([count, row, rule_code(rule), 0]);
     let mut encoder = gpu.encoder("vera ed25519");
     gpu.dispatch(
         &mut encoder,
         k_kernel,
         "vera ed25519_k",
         &[
-            k_params.as_entire_binding(),
-            bind(&keys, n * 32),
-            bind(&sigs, n * 64),
-            bind(&data_buf, (data.len() as u64 + 4) / 4 * 4),
-            bind(&spans_buf, n * 8),
-            bind(&ks, n * 32),
+            bind(&params, 0, 16),
+            bind(&in_buf, 0, n * 32),
+            bind(&in_buf, sigs_at, n * 64),
+            bind(&in_buf, data_at, data_len),
+            bind(&in_buf, spans_at, n * 8),
+            bind(&ks, 0, n * 32),
         ],
         grid,
     );
@@ -235,17 +272,17 @@ fn verify_run(
         verify_kernel,
         "vera ed25519_verify",
         &[
-            v_params.as_entire_binding(),
-            bind(&keys, n * 32),
-            bind(&sigs, n * 64),
-            bind(&ks, n * 32),
-            bind(&verdicts, n * 4),
+            bind(&params, ua as u64, 16),
+            bind(&in_buf, 0, n * 32),
+            bind(&in_buf, sigs_at, n * 64),
+            bind(&ks, 0, n * 32),
+            bind(&flags, 0, n * 4),
             base_table(gpu).as_entire_binding(),
         ],
         grid,
     );
-    let bytes = gpu.submit_and_read(encoder, &[(&verdicts, 0, n * 4)])?;
-    gpu.recycle([keys, sigs, data_buf, spans_buf, ks, verdicts]);
+    let bytes = gpu.submit_and_read(encoder, &[(&flags, 0, n * 4)])?;
+    gpu.recycle([in_buf, ks, flags]);
     Ok(bytes.chunks_exact(4).map(|w| w[0] & 1 == 1).collect())
 }
 

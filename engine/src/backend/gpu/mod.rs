@@ -144,6 +144,9 @@ pub struct GpuBackend {
     /// The largest storage binding used, in bytes.
     max_binding: u64,
     max_workgroups: u32,
+    /// Offset alignments of storage and uniform bindings (at most 256 by the WebGPU rules).
+    storage_align: u64,
+    uniform_align: u64,
     sha256: Kernel,
     merkle: Kernel,
     sha512: Kernel,
@@ -303,6 +306,8 @@ impl GpuBackend {
             report,
             max_binding,
             max_workgroups: limits.max_compute_workgroups_per_dimension.max(1),
+            storage_align: u64::from(limits.min_storage_buffer_offset_alignment.max(4)),
+            uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment.max(16)),
             sha256,
             merkle,
             sha512,
@@ -560,10 +565,15 @@ impl GpuBackend {
 
     fn uniform(&self, words: [u32; 4]) -> wgpu::Buffer {
         let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        self.uniform_bytes(&bytes)
+    }
+
+    /// A uniform buffer holding `bytes` (several kernels' parameters at aligned offsets).
+    fn uniform_bytes(&self, bytes: &[u8]) -> wgpu::Buffer {
         self.device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("vera params"),
-                contents: &bytes,
+                contents: bytes,
                 usage: wgpu::BufferUsages::UNIFORM,
             })
     }
@@ -661,7 +671,12 @@ impl GpuBackend {
                 submission_index: Some(index),
                 timeout: Some(WAIT_LIMIT),
             })
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+            // A failed submission (a validation error) shows up here first; the recorded
+            // wgpu error says what it was.
+            .map_err(|e| match self.check() {
+                Err(fault) => fault,
+                Ok(()) => Error::Gpu(format!("waiting for the GPU: {e}")),
+            })?;
         self.check()
     }
 }
