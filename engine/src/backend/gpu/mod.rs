@@ -1,10 +1,19 @@
 //! The GPU backend: WGSL compute shaders (from `vera-shaders`) through wgpu, on Vulkan, Metal or
 //! DX12. The same operations under the same names as [`cpu`](super::cpu), with identical results.
 //!
-//! Set-up (adapter, device, pipelines) happens once in [`GpuBackend::new`]. Each operation then
-//! records its uploads and dispatches, submits, and waits for its results with a bounded wait: a
-//! lost device, a failed map or a timeout is an [`Error::Gpu`], never a panic or a hang.
-//! Inputs larger than the adapter's storage-binding limit are split into chunks.
+//! Set-up (adapter, device, pipelines) happens once in [`GpuBackend::new`] (or
+//! [`GpuBackend::open_all`], one backend per identical GPU of a multi-GPU host); pipelines go
+//! through the driver's pipeline cache, kept on disk where the adapter has one, and the large
+//! Ed25519 pipelines are built on first use or by [`GpuBackend::prepare_ed25519`]. Each
+//! operation then records its uploads and dispatches, submits, and waits for its results with a
+//! bounded wait: a lost device, a failed map or a timeout is an [`Error::Gpu`], never a panic or
+//! a hang. Inputs larger than the adapter's storage-binding limit are split into chunks.
+//!
+//! Operations: SHA-256 (`sha256.rs`: any lengths, plus kernels for 64-byte messages and 32-byte
+//! RFC 6962 leaves), Merkle roots (`merkle.rs`), SHA-512 (`sha512.rs`), and Ed25519
+//! verification under every rule (`ed25519.rs`: k = SHA-512(R ‖ A ‖ M) mod L, then decoding,
+//! checks and [S]B − [k]A, on 64-bit or u32-only field arithmetic by adapter). The self-test
+//! kernels of `field.rs`, `edwards.rs` and `ed25519.rs` exist for the tests.
 
 mod base_table;
 pub mod context;
