@@ -223,3 +223,58 @@ fn work_is_sharded_across_gpus() {
     assert_eq!(gpus[0].submissions(), before[0] + 1);
     assert_eq!(gpus[1].submissions(), before[1]);
 }
+
+/// A small request is one GPU submission (one round trip): one hash, a 64-leaf tree, one
+/// signature — what the "under 150 µs on a GPU" goal for single requests rests on.
+#[test]
+fn small_requests_are_one_submission() {
+    let engine = match Engine::builder()
+        .backend(vera_engine::BackendChoice::Gpu)
+        .build()
+    {
+        Ok(e) => e,
+        Err(e) if gpu_required() => panic!("GPU required: {e}"),
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            return;
+        }
+    };
+    let gpu = engine.gpu_backend().expect("GPU engine");
+    let one = |what: &str, f: &dyn Fn()| {
+        let before = gpu.submissions();
+        f();
+        assert_eq!(gpu.submissions(), before + 1, "{what}: submissions");
+    };
+    one("one hash", &|| {
+        engine
+            .sha256(vera_engine::Messages::new(b"abc", &[0, 3]).expect("valid"))
+            .expect("hash");
+    });
+    let leaves: Vec<[u8; 32]> = (0..64u8).map(|i| [i; 32]).collect();
+    let data = MessageBuf::from_slices(&leaves).expect("fits");
+    for scheme in MerkleScheme::ALL {
+        one(&format!("64-leaf {scheme} tree"), &|| {
+            engine
+                .merkle_root(scheme, data.as_messages())
+                .expect("root");
+        });
+    }
+    let key = SigningKey::from_bytes(&[3; 32]);
+    let mut batch = SignatureBatchBuf::new();
+    batch
+        .push(
+            &key.verifying_key().to_bytes(),
+            b"m",
+            &key.sign(b"m").to_bytes(),
+        )
+        .expect("fits");
+    engine
+        .verify(Rule::Zip215, batch.as_batch())
+        .expect("warm-up");
+    one("one signature", &|| {
+        let v = engine
+            .verify(Rule::Zip215, batch.as_batch())
+            .expect("verify");
+        assert!(v[0].is_valid());
+    });
+}

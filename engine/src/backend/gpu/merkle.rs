@@ -133,6 +133,9 @@ fn reduce(
     let mut start = 0;
     let mut spare = Vec::new();
     let mut in_flight = std::collections::VecDeque::new();
+    // The last super-chunk's commands, the remaining passes and the readback go in one
+    // submission: a small tree (one super-chunk) is a single round trip.
+    let mut last = None;
     while start < n {
         let end = (start + step).min(n);
         let nodes = gpu.storage("vera merkle leaves", (end - start) * 32);
@@ -147,6 +150,10 @@ fn reduce(
             &flags,
             n > CHUNK,
         );
+        if end == n {
+            last = Some((encoder, temps, nodes));
+            break;
+        }
         // Up to two super-chunks in flight: the next one's upload overlaps this one's hashing,
         // and memory stays bounded. The queue runs submissions in order, so buffers recycled
         // here are only rewritten after this submission has read them.
@@ -159,8 +166,11 @@ fn reduce(
         gpu.recycle(temps.into_iter().chain([nodes]));
         start = end;
     }
-    // The remaining passes, one submission.
-    let mut encoder = gpu.encoder("vera merkle passes");
+    // The remaining passes, in the last super-chunk's submission.
+    let (mut encoder, last_temps) = match last {
+        Some((encoder, temps, nodes)) => (encoder, temps.into_iter().chain([nodes]).collect()),
+        None => (gpu.encoder("vera merkle passes"), Vec::new()),
+    };
     while count > 1 {
         let next = count.div_ceil(CHUNK);
         let out = gpu.storage("vera merkle parents", next * 32);
@@ -183,7 +193,7 @@ fn reduce(
         count = next;
     }
     let bytes = gpu.submit_and_read(encoder, &[(&parents, 0, 32), (&flags, 0, 4)])?;
-    gpu.recycle(spare.into_iter().chain([parents, flags]));
+    gpu.recycle(spare.into_iter().chain(last_temps).chain([parents, flags]));
     let mut root = [0u8; 32];
     root.copy_from_slice(&bytes[..32]);
     Ok(MerkleRoot {
