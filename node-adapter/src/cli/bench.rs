@@ -241,7 +241,7 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
         budget.as_millis()
     );
     if let Some(g) = gpu.as_ref().and_then(Engine::gpu_backend) {
-        if args.ops.contains(&Op::Ed25519) {
+        if args.ops.contains(&Op::Ed25519) || args.ops.contains(&Op::Load) {
             // Built before any row is timed, and reported: on software adapters it takes a while.
             let t = g.prepare_ed25519();
             eprintln!(
@@ -309,11 +309,19 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
                     "load: {rule} rule, {} ms per scenario",
                     budget.as_millis() * 4
                 );
-                for engine in std::iter::once(&all).chain(gpu.map(|(e, _)| e)) {
+                // A node would run `auto`: it is measured too where there is a GPU.
+                let auto = match gpu {
+                    Some(_) => Some(engine(BackendChoice::Auto, args.threads, false)?),
+                    None => None,
+                };
+                let engines = std::iter::once((&all, "cpu"))
+                    .chain(gpu.map(|(e, _)| (e, "gpu, every batch")))
+                    .chain(auto.as_ref().map(|e| (e, "auto")));
+                for (engine, label) in engines {
                     load_rows
-                        .extend(super::load::run(engine, rule, budget * 4).map_err(|e| {
-                            CliError::Io("cannot start the load runtime".into(), e)
-                        })?);
+                        .extend(super::load::run(engine, label, rule, budget * 4).map_err(
+                            |e| CliError::Io("cannot start the load runtime".into(), e),
+                        )?);
                 }
             }
         }
@@ -328,14 +336,14 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
     if !load_rows.is_empty() {
         writeln!(
             out,
-            "\n{:<24} {:<8} {:>12} {:>11} {:>11} {:>11}",
+            "\n{:<24} {:<16} {:>12} {:>11} {:>11} {:>11}",
             "load", "backend", "requests/s", "p50", "p99", "p99.9"
         )
         .map_err(write_err)?;
         for r in &load_rows {
             writeln!(
                 out,
-                "{:<24} {:<8} {:>12} {:>11} {:>11} {:>11}",
+                "{:<24} {:<16} {:>12} {:>11} {:>11} {:>11}",
                 r.scenario,
                 r.backend,
                 si(r.items_per_s),

@@ -53,8 +53,14 @@ fn row(scenario: String, backend: &str, mut lat: Vec<Duration>, elapsed: Duratio
     }
 }
 
-/// Runs both scenarios on `engine` for `budget` each, under `rule`.
-pub fn run(engine: &Engine, rule: Rule, budget: Duration) -> std::io::Result<Vec<LoadRow>> {
+/// Runs both scenarios on `engine` (labelled `backend` in the rows) for `budget` each, under
+/// `rule`.
+pub fn run(
+    engine: &Engine,
+    backend: &str,
+    rule: Rule,
+    budget: Duration,
+) -> std::io::Result<Vec<LoadRow>> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -73,7 +79,6 @@ pub fn run(engine: &Engine, rule: Rule, budget: Duration) -> std::io::Result<Vec
             })
             .collect(),
     );
-    let backend = engine.backend().to_string();
     Ok(rt.block_on(async {
         let acc = Accelerator::new(engine.clone(), Config::default());
         let mut rows = Vec::new();
@@ -105,7 +110,7 @@ pub fn run(engine: &Engine, rule: Rule, budget: Duration) -> std::io::Result<Vec
         }
         rows.push(row(
             format!("steady, {callers} callers"),
-            &backend,
+            backend,
             lat,
             start.elapsed(),
         ));
@@ -132,7 +137,7 @@ pub fn run(engine: &Engine, rule: Rule, budget: Duration) -> std::io::Result<Vec
         }
         rows.push(row(
             format!("bursts of {burst}"),
-            &backend,
+            backend,
             lat,
             start.elapsed(),
         ));
