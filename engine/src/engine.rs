@@ -7,7 +7,7 @@ use crate::backend::gpu::{GpuBackend, GpuOptions, ALLOW_SOFTWARE_ENV};
 use crate::backend::{BackendChoice, BackendKind};
 use crate::batch::{Messages, SignatureBatch};
 use crate::calibrate::{self, Calibration, CalibrationMode, Plan};
-use crate::ed25519::{diagnose, Reason, Rule, Verdict};
+use crate::ed25519::{Reason, Rule, Verdict};
 use crate::error::{Error, Result};
 use crate::health::{EngineStats, Health};
 use crate::merkle::{MerkleRoot, MerkleScheme};
@@ -426,7 +426,7 @@ impl Engine {
                     let part = b
                         .slice(r)
                         .ok_or_else(|| Error::Gpu("shard out of range".into()))?;
-                    gpu_verdicts(g, rule, part)
+                    gpu_verdicts(g, &self.inner.cpu, rule, part)
                 })
             };
             self.on_gpu("verify", *route, sharded, || cpu(b))
@@ -562,18 +562,26 @@ const MIN_VERIFY_SHARD: usize = 256;
 const MIN_HASH_SHARD: usize = 4096;
 
 /// The GPU's verdicts, with each rejection diagnosed on the host as the CPU path does (cheap
-/// checks only; rejections are rare in a node's traffic).
-fn gpu_verdicts(gpu: &GpuBackend, rule: Rule, batch: SignatureBatch<'_>) -> Result<Vec<Verdict>> {
-    let valid = gpu.verify(rule, batch)?;
-    Ok(valid
+/// checks only, on every core).
+fn gpu_verdicts(
+    gpu: &GpuBackend,
+    cpu: &CpuBackend,
+    rule: Rule,
+    batch: SignatureBatch<'_>,
+) -> Result<Vec<Verdict>> {
+    let mut verdicts: Vec<Verdict> = gpu
+        .verify(rule, batch)?
         .into_iter()
-        .enumerate()
-        .map(|(i, ok)| match (ok, batch.get(i)) {
-            (true, _) => Verdict::Valid,
-            (false, Some((pk, _, sig))) => Verdict::Invalid(diagnose(rule, pk, sig)),
-            (false, None) => Verdict::Invalid(Reason::Equation),
+        .map(|ok| {
+            if ok {
+                Verdict::Valid
+            } else {
+                Verdict::Invalid(Reason::Equation)
+            }
         })
-        .collect())
+        .collect();
+    cpu.diagnose_rejections(rule, batch, &mut verdicts);
+    Ok(verdicts)
 }
 
 #[cfg(test)]

@@ -76,6 +76,34 @@ impl CpuBackend {
         self.keys.clear();
     }
 
+    /// Replaces every rejection in `verdicts` (one per signature of `batch`, as another backend
+    /// decided them) by its diagnosis under `rule`, on every core: a batch full of forgeries must
+    /// not make the host the bottleneck (a diagnosis costs up to two decompressions).
+    pub fn diagnose_rejections(
+        &self,
+        rule: Rule,
+        batch: SignatureBatch<'_>,
+        verdicts: &mut [Verdict],
+    ) {
+        let rejected = verdicts.iter().filter(|v| !v.is_valid()).count();
+        if rejected == 0 {
+            return;
+        }
+        let workers = if rejected < 64 {
+            Workers::serial()
+        } else {
+            self.workers()
+        };
+        let part_len = workers.part_len(verdicts.len(), 256, 4);
+        workers.for_each_part(verdicts, part_len, |start, part| {
+            for (j, v) in part.iter_mut().enumerate() {
+                if let (Verdict::Invalid(_), Some((pk, _, sig))) = (*v, batch.get(start + j)) {
+                    *v = Verdict::Invalid(crate::ed25519::diagnose(rule, pk, sig));
+                }
+            }
+        });
+    }
+
     /// One verdict per signature, in order.
     pub fn verify(&self, rule: Rule, batch: SignatureBatch<'_>) -> Vec<Verdict> {
         let mut out = vec![Verdict::Valid; batch.len()];
