@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Generates engine/src/backend/gpu/base_table.rs: [j]B for j = 0..=136 in the cached form the
-GPU's Ed25519 kernel adds (Y + X, Y - X, 2d*X*Y with Z = 1), canonical, as 8 little-endian u32
+"""Generates engine/src/backend/gpu/base_table.rs: [j]B for j = 0..=136, and [j*16^i]B for
+i = 0..64, j = 0..=8, in the cached form the GPU's Ed25519 kernels add (Y + X, Y - X, 2d*X*Y
+with Z = 1), canonical, as 8 little-endian u32
 words each. Pure Python integers; the engine's unit test checks every entry against
 curve25519-dalek, so this script is a convenience, not a trusted component.
 
@@ -36,6 +37,11 @@ def words(v):
     return ", ".join("0x%08x" % ((v >> (32 * k)) & 0xFFFFFFFF) for k in range(8))
 
 
+def entry(point):
+    x, y = point
+    return "    [%s, %s, %s]," % (words((y + x) % P), words((y - x) % P), words(2 * D * x * y % P))
+
+
 def main():
     b = base_point()
     points = [(0, 1)]
@@ -50,9 +56,25 @@ def main():
     print("/// Z = 1, canonical, 8 little-endian u32 words per coordinate. The verify kernel adds")
     print("/// [16·e₂ᵢ₊₁ + e₂ᵢ]B for each pair of signed radix-16 digits of S (|16·e + e'| ≤ 136).")
     print("#[rustfmt::skip]")
-    print("pub(super) const BASE_TABLE: [[u32; 24]; 137] = [")
-    for x, y in points:
-        print("    [%s, %s, %s]," % (words((y + x) % P), words((y - x) % P), words(2 * D * x * y % P)))
+    print("pub(super) static BASE_TABLE: [[u32; 24]; 137] = [")
+    for point in points:
+        print(entry(point))
+    print("];")
+    print()
+    print("/// [j·16^i]B for i = 0..64 and j = 0..=8 (entry 9i + j), in the form of [`BASE_TABLE`]: the")
+    print("/// cooperative verify kernel adds [e_i·16^i]B for each signed radix-16 digit e_i of S, with")
+    print("/// no doublings.")
+    print("#[rustfmt::skip]")
+    print("pub(super) static COMB_TABLE: [[u32; 24]; 576] = [")
+    base = b
+    for _ in range(64):
+        row = [(0, 1)]
+        for _ in range(8):
+            row.append(add(row[-1], base))
+        for point in row:
+            print(entry(point))
+        for _ in range(4):
+            base = add(base, base)
     print("];")
 
 

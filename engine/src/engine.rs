@@ -109,6 +109,12 @@ impl EngineBuilder {
         self
     }
 
+    /// Which Ed25519 verify kernel the GPU runs (default: [`VerifyKernel::Auto`](crate::backend::gpu::VerifyKernel)).
+    pub fn gpu_verify_kernel(mut self, kernel: crate::backend::gpu::VerifyKernel) -> Self {
+        self.gpu.verify_kernel = kernel;
+        self
+    }
+
     /// Opens this many GPU devices (default: one per GPU identical to the best one), several on
     /// one adapter if need be: tests use it to exercise multi-GPU sharding on one adapter.
     #[doc(hidden)]

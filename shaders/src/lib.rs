@@ -35,8 +35,12 @@
 //! - `wgsl/scalar.wgsl`: scalars mod the group order L (S < L, SHA-512 digests mod L, signed
 //!   radix-16 recoding), u32 only, shared; `wgsl/scalar_selftest.wgsl` tests it.
 //! - `wgsl/ed25519_k.wgsl`: k = SHA-512(R ‖ A ‖ M) mod L per signature.
+//! - `wgsl/ed25519_common.wgsl`: the rules, bindings and equation shared by the verify kernels.
 //! - `wgsl/ed25519_verify.wgsl`: per-signature verdicts under `strict`, `zip215` and `dalek`,
-//!   composed after a field part, `edwards.wgsl` and `scalar.wgsl`.
+//!   one invocation per signature, composed after a field part, `edwards.wgsl`, `scalar.wgsl`
+//!   and `ed25519_common.wgsl`.
+//! - `wgsl/ed25519_verify_coop.wgsl`: the same verdicts with two cooperating invocations per
+//!   signature, for small batches.
 
 mod field_u64;
 pub use field_u64::field_u64_wgsl;
@@ -612,7 +616,9 @@ pub const ED25519_K: Shader = Shader {
     ],
 };
 
+const ED25519_COMMON: Part = Part::File(include_str!("../wgsl/ed25519_common.wgsl"));
 const ED25519_VERIFY_MAIN: Part = Part::File(include_str!("../wgsl/ed25519_verify.wgsl"));
+const ED25519_VERIFY_COOP_MAIN: Part = Part::File(include_str!("../wgsl/ed25519_verify_coop.wgsl"));
 
 /// Ed25519 verification on the u32 field path: `Params { count, row, rule }` at binding 0
 /// (rule: 0 strict, 1 zip215, 2 dalek), public keys (8 words each) at 1, signatures (16 words)
@@ -627,6 +633,7 @@ pub const ED25519_VERIFY: Shader = Shader {
         FIELD_U32_GEN,
         EDWARDS,
         SCALAR,
+        ED25519_COMMON,
         ED25519_VERIFY_MAIN,
     ],
 };
@@ -641,7 +648,39 @@ pub const ED25519_VERIFY_U64: Shader = Shader {
         FIELD_U64_GEN,
         EDWARDS,
         SCALAR,
+        ED25519_COMMON,
         ED25519_VERIFY_MAIN,
+    ],
+};
+
+/// Ed25519 verification with two cooperating invocations per signature, for small batches (see
+/// the kernel), u32 field path: the bindings of [`ED25519_VERIFY`] plus the comb of
+/// [j·16^i]B (i < 64, j ≤ 8; 24 words each) at 6; `Params.row` counts workgroups per row.
+/// Workgroup size 64, 32 signatures per workgroup.
+pub const ED25519_VERIFY_COOP: Shader = Shader {
+    name: "ed25519_verify_coop",
+    entry_point: "main",
+    parts: &[
+        FIELD_U32,
+        FIELD_U32_GEN,
+        EDWARDS,
+        SCALAR,
+        ED25519_COMMON,
+        ED25519_VERIFY_COOP_MAIN,
+    ],
+};
+
+/// [`ED25519_VERIFY_COOP`] on the 64-bit-product field part.
+pub const ED25519_VERIFY_COOP_U64: Shader = Shader {
+    name: "ed25519_verify_coop_u64",
+    entry_point: "main",
+    parts: &[
+        FIELD_U64,
+        FIELD_U64_GEN,
+        EDWARDS,
+        SCALAR,
+        ED25519_COMMON,
+        ED25519_VERIFY_COOP_MAIN,
     ],
 };
 
@@ -660,6 +699,8 @@ pub const ALL: &[Shader] = &[
     ED25519_K,
     ED25519_VERIFY,
     ED25519_VERIFY_U64,
+    ED25519_VERIFY_COOP,
+    ED25519_VERIFY_COOP_U64,
 ];
 
 #[cfg(test)]

@@ -3,14 +3,16 @@
 //! Every test runs against every engine returned by [`engines`], so each backend is held to the
 //! same vectors and references: the CPU backend, and — where a GPU adapter exists (lavapipe in
 //! CI) — the GPU backend, once as it is (Ed25519 on the u64 field path where the adapter has
-//! SHADER_INT64) and once with its bindings capped at 64 KiB, so that every chunking path runs
-//! on small inputs, and with Ed25519 on the u32-only field path.
+//! SHADER_INT64, two invocations per signature) and once with its bindings capped at 64 KiB, so
+//! that every chunking path runs on small inputs, and with Ed25519 on the u32-only field path,
+//! one invocation per signature.
 //!
 //! With `VERA_REQUIRE_GPU=1` (as `scripts/test-all` sets after installing lavapipe) a missing
 //! GPU adapter fails the tests instead of skipping the GPU engines.
 
 use std::sync::OnceLock;
 
+use vera_engine::backend::gpu::VerifyKernel;
 use vera_engine::{BackendChoice, Engine};
 
 /// The environment variable that makes a missing GPU adapter a test failure.
@@ -27,13 +29,19 @@ pub fn gpu_required() -> bool {
 pub fn gpu_engines() -> &'static [(String, Engine)] {
     static GPU: OnceLock<Vec<(String, Engine)>> = OnceLock::new();
     GPU.get_or_init(|| {
-        // The capped engine also runs Ed25519 on the u32-only field path, so both field paths
-        // meet every vector and differential test where the adapter has SHADER_INT64.
+        // The uncapped engine verifies with the cooperative kernel (two invocations per
+        // signature) on the 64-bit field path; the capped one with one invocation per signature
+        // on the u32-only field path: both kernels and both field paths meet every vector and
+        // differential test (gpu_ed25519.rs crosses them too).
         let build = |cap: Option<u64>| {
             let mut b = Engine::builder().backend(BackendChoice::Gpu);
-            if let Some(cap) = cap {
-                b = b.gpu_max_binding(cap).gpu_u32_field(true);
-            }
+            b = match cap {
+                Some(cap) => b
+                    .gpu_max_binding(cap)
+                    .gpu_u32_field(true)
+                    .gpu_verify_kernel(VerifyKernel::Single),
+                None => b.gpu_verify_kernel(VerifyKernel::Coop),
+            };
             b.build()
         };
         match build(None) {

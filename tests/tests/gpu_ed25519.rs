@@ -3,8 +3,9 @@
 //! - the scalar arithmetic of `scalar.wgsl` (reduction of 512-bit digests mod L, S < L, signed
 //!   radix-16 recoding) against curve25519-dalek on edge values and 10,000 random inputs;
 //! - 12,000 random signatures, a quarter of them corrupted in R, S, A or the message, verified
-//!   on every GPU engine under every rule in batches of 1, 2, 63, 64, 65 and 3,000, with the
-//!   verdicts (reasons included) equal to the CPU engine's;
+//!   on every GPU engine — both field paths crossed with both verify kernels (one invocation per
+//!   signature, two cooperating) — under every rule in batches of 1, 2, 63, 64, 65 and 3,000,
+//!   with the verdicts (reasons included) equal to the CPU engine's;
 //! - messages longer than the GPU hashes on a software adapter (the host supplies k), and runs
 //!   split by the binding limit.
 //!
@@ -16,7 +17,8 @@ use ed25519_dalek::{Signer, SigningKey};
 use num_bigint::BigUint;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
-use vera_engine::{Engine, Rule, SignatureBatchBuf, Verdict};
+use vera_engine::backend::gpu::VerifyKernel;
+use vera_engine::{BackendChoice, Engine, Rule, SignatureBatchBuf, Verdict};
 use vera_tests::{gpu_backends, gpu_engines};
 
 /// L, the order of the prime-order subgroup.
@@ -192,6 +194,24 @@ fn random_signatures_match_the_cpu_on_every_batch_size() {
         eprintln!("skipped: no GPU adapter");
         return;
     }
+    // The harness's engines (u64 field with the cooperative kernel, u32 field with one
+    // invocation per signature) and the two other pairings.
+    let crossed: Vec<(String, Engine)> = [
+        ("gpu-u64-single", false, VerifyKernel::Single),
+        ("gpu-u32-coop", true, VerifyKernel::Coop),
+    ]
+    .into_iter()
+    .map(|(name, u32_field, kernel)| {
+        let e = Engine::builder()
+            .backend(BackendChoice::Gpu)
+            .gpu_u32_field(u32_field)
+            .gpu_verify_kernel(kernel)
+            .build()
+            .expect("a GPU engine");
+        (name.to_string(), e)
+    })
+    .collect();
+    let gpus: Vec<&(String, Engine)> = gpus.iter().chain(&crossed).collect();
     let mut rng = StdRng::seed_from_u64(0xed25519);
     let (batch, what) = random_batch(&mut rng, 12_000);
     let all = batch.as_batch();
@@ -219,7 +239,7 @@ fn random_signatures_match_the_cpu_on_every_batch_size() {
                 "{rule}: no rejected {c:?} corruption"
             );
         }
-        for (name, engine) in gpus {
+        for (name, engine) in gpus.iter() {
             let mut got: Vec<Verdict> = Vec::with_capacity(want.len());
             let mut start = 0;
             let mut calls = 0;

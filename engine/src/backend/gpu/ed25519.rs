@@ -20,14 +20,16 @@ use std::time::{Duration, Instant};
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
 
-use super::base_table::BASE_TABLE;
+use super::base_table::{BASE_TABLE, COMB_TABLE};
 use super::{GpuBackend, Kernel};
 use crate::batch::SignatureBatch;
 use crate::ed25519::Rule;
 use crate::error::{Error, Result};
 
-/// Invocations per workgroup in both kernels.
+/// Invocations per workgroup in every kernel.
 const WORKGROUP: u32 = 64;
+/// Signatures per workgroup of the cooperative verify kernel.
+const COOP_PER_WORKGROUP: u32 = 32;
 
 /// The longest message `ed25519_k.wgsl` hashes on a software adapter, in bytes. llvmpipe stops
 /// an invocation after 65,535 loop iterations in all (see `sha512.rs`); the kernel takes 17 per
@@ -45,6 +47,10 @@ pub(super) struct Kernels {
     k: OnceLock<Kernel>,
     verify_u32: OnceLock<Kernel>,
     verify_u64: OnceLock<Kernel>,
+    coop_u32: OnceLock<Kernel>,
+    coop_u64: OnceLock<Kernel>,
+    /// [`COMB_TABLE`] on the device, uploaded once.
+    comb_table: OnceLock<wgpu::Buffer>,
     scalar_selftest: OnceLock<Kernel>,
     /// [`BASE_TABLE`] on the device, uploaded once.
     base_table: OnceLock<wgpu::Buffer>,
@@ -69,24 +75,103 @@ impl Kernels {
                 .get_or_init(|| gpu.build_kernel(&vera_shaders::ED25519_VERIFY))
         }
     }
+
+    /// The cooperative verify kernel (two invocations per signature) on the device's field path.
+    fn coop(&self, gpu: &GpuBackend) -> &Kernel {
+        if gpu.int64_field() {
+            self.coop_u64
+                .get_or_init(|| gpu.build_kernel(&vera_shaders::ED25519_VERIFY_COOP_U64))
+        } else {
+            self.coop_u32
+                .get_or_init(|| gpu.build_kernel(&vera_shaders::ED25519_VERIFY_COOP))
+        }
+    }
 }
 
-/// The base-point table on the device (uploaded on first use, then kept).
-fn base_table(gpu: &GpuBackend) -> &wgpu::Buffer {
-    gpu.ed25519.base_table.get_or_init(|| {
+/// Which verify kernel runs a batch (see [`GpuOptions::verify_kernel`](super::GpuOptions)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum VerifyKernel {
+    /// The cooperative kernel for batches of up to [`COOP_MAX`] signatures where the adapter's
+    /// subgroups are at most 32 wide (so that the two roles do not share a subgroup), the
+    /// one-invocation kernel otherwise.
+    #[default]
+    Auto,
+    /// One invocation per signature, always.
+    Single,
+    /// Two cooperating invocations per signature, always.
+    Coop,
+}
+
+/// The environment variable that picks the verify kernel: `single`, `coop` or `auto`.
+pub const VERIFY_KERNEL_ENV: &str = "VERA_GPU_VERIFY_KERNEL";
+
+/// Batches up to this size take the cooperative kernel under [`VerifyKernel::Auto`]: below it a
+/// large GPU is far from full with one invocation per signature, so the second invocation costs
+/// nothing but shortens each verification. Provisional until measured on a GPU.
+pub const COOP_MAX: usize = 32_768;
+
+impl VerifyKernel {
+    /// The choice in `VERA_GPU_VERIFY_KERNEL`, if it names one.
+    pub fn from_env() -> Option<VerifyKernel> {
+        match std::env::var(VERIFY_KERNEL_ENV).ok()?.as_str() {
+            "single" => Some(VerifyKernel::Single),
+            "coop" => Some(VerifyKernel::Coop),
+            "auto" => Some(VerifyKernel::Auto),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a batch of `n` signatures takes the cooperative kernel.
+fn use_coop(gpu: &GpuBackend, n: usize) -> bool {
+    match gpu.verify_kernel {
+        VerifyKernel::Single => false,
+        VerifyKernel::Coop => true,
+        VerifyKernel::Auto => n <= COOP_MAX && gpu.subgroup_max <= 32,
+    }
+}
+
+/// A read-only storage buffer holding `table`, built once in `cell`.
+fn table_buffer<'g>(
+    gpu: &'g GpuBackend,
+    cell: &'g OnceLock<wgpu::Buffer>,
+    label: &'static str,
+    table: &[[u32; 24]],
+) -> &'g wgpu::Buffer {
+    cell.get_or_init(|| {
         use wgpu::util::DeviceExt;
-        let bytes: Vec<u8> = BASE_TABLE
+        let bytes: Vec<u8> = table
             .as_flattened()
             .iter()
             .flat_map(|w| w.to_le_bytes())
             .collect();
         gpu.device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("vera ed25519 base table"),
+                label: Some(label),
                 contents: &bytes,
                 usage: wgpu::BufferUsages::STORAGE,
             })
     })
+}
+
+/// The base-point table on the device (uploaded on first use, then kept).
+fn base_table(gpu: &GpuBackend) -> &wgpu::Buffer {
+    table_buffer(
+        gpu,
+        &gpu.ed25519.base_table,
+        "vera ed25519 base table",
+        &BASE_TABLE,
+    )
+}
+
+/// The comb of the base point on the device (uploaded on first use, then kept).
+fn comb_table(gpu: &GpuBackend) -> &wgpu::Buffer {
+    table_buffer(
+        gpu,
+        &gpu.ed25519.comb_table,
+        "vera ed25519 comb table",
+        &COMB_TABLE,
+    )
 }
 
 fn rule_code(rule: Rule) -> u32 {
@@ -137,7 +222,13 @@ pub(super) fn verify(gpu: &GpuBackend, rule: Rule, batch: SignatureBatch<'_>) ->
         return Ok(out);
     }
     let kernels = &gpu.ed25519;
-    let (k_kernel, verify_kernel) = (kernels.k(gpu), kernels.verify(gpu));
+    let coop = use_coop(gpu, batch.len());
+    let k_kernel = kernels.k(gpu);
+    let verify_kernel = if coop {
+        kernels.coop(gpu)
+    } else {
+        kernels.verify(gpu)
+    };
     // A message the GPU hashes fits one binding with its signature's other inputs.
     let room = gpu
         .max_binding
@@ -156,7 +247,7 @@ pub(super) fn verify(gpu: &GpuBackend, rule: Rule, batch: SignatureBatch<'_>) ->
         out.extend(verify_run(
             gpu,
             k_kernel,
-            verify_kernel,
+            (verify_kernel, coop),
             rule,
             sub,
             max_len,
@@ -174,7 +265,7 @@ pub(super) fn verify(gpu: &GpuBackend, rule: Rule, batch: SignatureBatch<'_>) ->
 fn verify_run(
     gpu: &GpuBackend,
     k_kernel: &Kernel,
-    verify_kernel: &Kernel,
+    (verify_kernel, coop): (&Kernel, bool),
     rule: Rule,
     batch: SignatureBatch<'_>,
     max_len: u64,
@@ -234,11 +325,18 @@ fn verify_run(
 
     let grid = gpu.grid(count.div_ceil(WORKGROUP));
     let row = grid.0 * WORKGROUP;
+    // The cooperative kernel: 32 signatures per workgroup, its row counted in workgroups.
+    let (v_grid, v_row) = if coop {
+        let g = gpu.grid(count.div_ceil(COOP_PER_WORKGROUP));
+        (g, g.0)
+    } else {
+        (grid, row)
+    };
     // Both kernels' parameters in one buffer, the second at the uniform offset alignment.
     let ua = gpu.uniform_align as usize;
     let mut params = vec![0u8; 2 * ua];
     let k_words = [count, row, max_len.min(u64::from(u32::MAX)) as u32, 0];
-    let v_words = [count, row, rule_code(rule), 0];
+    let v_words = [count, v_row, rule_code(rule), 0];
     for (at, words) in [(0, k_words), (ua, v_words)] {
         for (j, w) in words.iter().enumerate() {
             params[at + 4 * j..at + 4 * j + 4].copy_from_slice(&w.to_le_bytes());
@@ -267,19 +365,26 @@ fn verify_run(
         ],
         grid,
     );
-    gpu.dispatch(
+    // Bindings 0-4 are common; the one-invocation kernel adds the base table (5), the
+    // cooperative one the comb (6).
+    let table = if coop {
+        comb_table(gpu)
+    } else {
+        base_table(gpu)
+    };
+    gpu.dispatch_at(
         &mut encoder,
         verify_kernel,
         "vera ed25519_verify",
         &[
-            bind(&params, ua as u64, 16),
-            bind(&in_buf, 0, n * 32),
-            bind(&in_buf, sigs_at, n * 64),
-            bind(&ks, 0, n * 32),
-            bind(&flags, 0, n * 4),
-            base_table(gpu).as_entire_binding(),
+            (0, bind(&params, ua as u64, 16)),
+            (1, bind(&in_buf, 0, n * 32)),
+            (2, bind(&in_buf, sigs_at, n * 64)),
+            (3, bind(&ks, 0, n * 32)),
+            (4, bind(&flags, 0, n * 4)),
+            (if coop { 6 } else { 5 }, table.as_entire_binding()),
         ],
-        grid,
+        v_grid,
     );
     let bytes = gpu.submit_and_read(encoder, &[(&flags, 0, n * 4)])?;
     gpu.recycle([in_buf, ks, flags]);
@@ -305,6 +410,11 @@ impl GpuBackend {
             self.ed25519.k(self);
             self.ed25519.verify(self);
             base_table(self);
+            // The cooperative kernel too where small batches will take it.
+            if self.verify_kernel != VerifyKernel::Single {
+                self.ed25519.coop(self);
+                comb_table(self);
+            }
             started.elapsed()
         })
     }
@@ -343,7 +453,7 @@ impl GpuBackend {
 
 #[cfg(test)]
 mod tests {
-    use super::BASE_TABLE;
+    use super::{BASE_TABLE, COMB_TABLE};
     use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
     use curve25519_dalek::scalar::Scalar;
     use num_bigint::BigUint;
@@ -352,36 +462,56 @@ mod tests {
         BigUint::from_slice(words)
     }
 
-    /// Every entry is [j]B: (Y + X, Y − X, 2d·X·Y) of an affine point (x, y) on the curve whose
-    /// compressed encoding is curve25519-dalek's for [j]B.
-    #[test]
-    fn base_table_holds_the_multiples_of_b() {
+    /// `e` is (Y + X, Y − X, 2d·X·Y) of an affine point (x, y) on the curve whose compressed
+    /// encoding is curve25519-dalek's for [scalar]B.
+    fn check_entry(what: &str, e: &[u32; 24], scalar: Scalar) {
         let p = (BigUint::from(1u8) << 255u32) - 19u8;
         let inv = |x: &BigUint| x.modpow(&(&p - 2u8), &p);
         let d = (&p - 121_665u32) * inv(&BigUint::from(121_666u32)) % &p;
         let half = inv(&BigUint::from(2u8));
+        let (ypx, ymx, t2d) = (int(&e[..8]), int(&e[8..16]), int(&e[16..]));
+        assert!(ypx < p && ymx < p && t2d < p, "{what} not canonical");
+        let y = (&ypx + &ymx) * &half % &p;
+        let x = (&ypx + &p - &ymx) * &half % &p;
+        assert_eq!(t2d, BigUint::from(2u8) * &d * &x * &y % &p, "{what}: 2dxy");
+        let (xx, yy) = (&x * &x % &p, &y * &y % &p);
+        assert_eq!(
+            (&yy + &p - &xx) % &p,
+            (BigUint::from(1u8) + &d * &xx * &yy) % &p,
+            "{what} off the curve"
+        );
+        let mut enc = [0u8; 32];
+        let yb = y.to_bytes_le();
+        enc[..yb.len()].copy_from_slice(&yb);
+        enc[31] |= u8::from(x.bit(0)) << 7;
+        let want = (scalar * ED25519_BASEPOINT_POINT).compress();
+        assert_eq!(
+            enc,
+            want.to_bytes(),
+            "{what} is not the right multiple of B"
+        );
+    }
+
+    #[test]
+    fn base_table_holds_the_multiples_of_b() {
         for (j, e) in BASE_TABLE.iter().enumerate() {
-            let (ypx, ymx, t2d) = (int(&e[..8]), int(&e[8..16]), int(&e[16..]));
-            assert!(ypx < p && ymx < p && t2d < p, "entry {j} not canonical");
-            let y = (&ypx + &ymx) * &half % &p;
-            let x = (&ypx + &p - &ymx) * &half % &p;
-            assert_eq!(
-                t2d,
-                BigUint::from(2u8) * &d * &x * &y % &p,
-                "entry {j}: 2dxy"
-            );
-            let (xx, yy) = (&x * &x % &p, &y * &y % &p);
-            assert_eq!(
-                (&yy + &p - &xx) % &p,
-                (BigUint::from(1u8) + &d * &xx * &yy) % &p,
-                "entry {j} off the curve"
-            );
-            let mut enc = [0u8; 32];
-            let yb = y.to_bytes_le();
-            enc[..yb.len()].copy_from_slice(&yb);
-            enc[31] |= u8::from(x.bit(0)) << 7;
-            let want = (Scalar::from(j as u64) * ED25519_BASEPOINT_POINT).compress();
-            assert_eq!(enc, want.to_bytes(), "entry {j} is not [{j}]B");
+            check_entry(&format!("BASE_TABLE[{j}]"), e, Scalar::from(j as u64));
+        }
+    }
+
+    #[test]
+    fn comb_table_holds_the_multiples_of_powers_of_16() {
+        let mut power = Scalar::ONE;
+        for i in 0..64 {
+            for j in 0..9 {
+                let e = &COMB_TABLE[9 * i + j];
+                check_entry(
+                    &format!("COMB_TABLE[{i}][{j}]"),
+                    e,
+                    Scalar::from(j as u64) * power,
+                );
+            }
+            power *= Scalar::from(16u8);
         }
     }
 }

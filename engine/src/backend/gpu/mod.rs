@@ -33,6 +33,7 @@ use wgpu::util::DeviceExt;
 pub use context::{list_adapters, AdapterReport};
 #[doc(hidden)]
 pub use ed25519::ScalarSelftest;
+pub use ed25519::{VerifyKernel, COOP_MAX, VERIFY_KERNEL_ENV};
 #[doc(hidden)]
 pub use field::{FieldPath, FieldSelftest};
 
@@ -56,6 +57,9 @@ pub struct GpuOptions {
     /// Use the u32-only field path even where SHADER_INT64 is present (see
     /// [`GpuBackend::int64_field`]); tests use it to cover both paths on one adapter.
     pub u32_field: bool,
+    /// Which Ed25519 verify kernel runs a batch (default: by batch size and adapter;
+    /// `VERA_GPU_VERIFY_KERNEL` overrides it).
+    pub verify_kernel: ed25519::VerifyKernel,
     /// How many devices [`GpuBackend::open_all`] opens: by default one per adapter identical to
     /// the best one; more than there are such adapters opens several devices on the same
     /// adapters (tests use it to exercise sharding on one adapter).
@@ -156,6 +160,10 @@ pub struct GpuBackend {
     /// Offset alignments of storage and uniform bindings (at most 256 by the WebGPU rules).
     storage_align: u64,
     uniform_align: u64,
+    /// The widest subgroup the adapter may run (the cooperative verify kernel wants ≤ 32).
+    subgroup_max: u32,
+    /// Which Ed25519 verify kernel runs a batch.
+    verify_kernel: ed25519::VerifyKernel,
     sha256: Kernel,
     merkle: Kernel,
     sha512: Kernel,
@@ -317,6 +325,8 @@ impl GpuBackend {
             max_workgroups: limits.max_compute_workgroups_per_dimension.max(1),
             storage_align: u64::from(limits.min_storage_buffer_offset_alignment.max(4)),
             uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment.max(16)),
+            subgroup_max: adapter.get_info().subgroup_max_size,
+            verify_kernel: ed25519::VerifyKernel::from_env().unwrap_or(opts.verify_kernel),
             sha256,
             merkle,
             sha512,
@@ -593,7 +603,7 @@ impl GpuBackend {
         (x, groups.div_ceil(x))
     }
 
-    /// Records one compute dispatch.
+    /// Records one compute dispatch, the resources bound at 0, 1, 2, ….
     fn dispatch(
         &self,
         encoder: &mut wgpu::CommandEncoder,
@@ -602,11 +612,27 @@ impl GpuBackend {
         bindings: &[wgpu::BindingResource<'_>],
         grid: (u32, u32),
     ) {
-        let entries: Vec<wgpu::BindGroupEntry<'_>> = bindings
+        let numbered: Vec<(u32, wgpu::BindingResource<'_>)> = bindings
             .iter()
             .enumerate()
+            .map(|(i, r)| (i as u32, r.clone()))
+            .collect();
+        self.dispatch_at(encoder, kernel, label, &numbered, grid);
+    }
+
+    /// Records one compute dispatch, each resource at the binding number given.
+    fn dispatch_at(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kernel: &Kernel,
+        label: &'static str,
+        bindings: &[(u32, wgpu::BindingResource<'_>)],
+        grid: (u32, u32),
+    ) {
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = bindings
+            .iter()
             .map(|(i, r)| wgpu::BindGroupEntry {
-                binding: i as u32,
+                binding: *i,
                 resource: r.clone(),
             })
             .collect();
