@@ -50,6 +50,10 @@ pub struct BenchArgs {
     /// default 64-bit-product path, where the GPU has SHADER_INT64.
     #[arg(long)]
     gpu_u32_field: bool,
+    /// Also time Ed25519 on the GPU with one invocation per signature beside the default (which
+    /// runs batches up to 32,768 with two cooperating invocations per signature where it can).
+    #[arg(long)]
+    gpu_single_kernel: bool,
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -272,6 +276,23 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
         .as_ref()
         .map(|name| format!("vera gpu ({name}), u32 field"));
     let gpu_u32 = gpu_u32.as_ref().zip(u32_label.as_deref());
+    let gpu_single = match gpu.as_ref() {
+        Some(_) if args.gpu_single_kernel => Some(
+            Engine::builder()
+                .backend(BackendChoice::Gpu)
+                .gpu_verify_kernel(vera_engine::backend::gpu::VerifyKernel::Single)
+                .build()
+                .map_err(|e| CliError::Usage(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    if let Some(g) = gpu_single.as_ref().and_then(Engine::gpu_backend) {
+        g.prepare_ed25519();
+    }
+    let single_label = gpu_name
+        .as_ref()
+        .map(|name| format!("vera gpu ({name}), 1 invocation/sig"));
+    let gpu_single = gpu_single.as_ref().zip(single_label.as_deref());
     let gpu = gpu.as_ref().zip(gpu_label.as_deref());
     let sizes = |default: &[usize], quick: &[usize]| -> Vec<usize> {
         args.sizes.clone().unwrap_or_else(|| {
@@ -288,7 +309,15 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
         match op {
             Op::Ed25519 => {
                 for n in sizes(&[64, 1024, 8192], &[64, 1024]) {
-                    bench_ed25519(&mut b, &all, &one, [gpu, gpu_u32], &args.rules, n, &mut rng);
+                    bench_ed25519(
+                        &mut b,
+                        &all,
+                        &one,
+                        [gpu, gpu_u32, gpu_single],
+                        &args.rules,
+                        n,
+                        &mut rng,
+                    );
                 }
             }
             Op::Sha256 => {
@@ -451,7 +480,7 @@ fn bench_ed25519(
     b: &mut Bench,
     all: &Engine,
     one: &Engine,
-    gpus: [GpuRow<'_>; 2],
+    gpus: [GpuRow<'_>; 3],
     rules: &[Rule],
     n: usize,
     rng: &mut StdRng,
