@@ -9,7 +9,7 @@ use crate::batch::{Messages, SignatureBatch};
 use crate::calibrate::{self, Calibration, CalibrationMode, Plan};
 use crate::ed25519::{Reason, Rule, Verdict};
 use crate::error::{Error, Result};
-use crate::health::{EngineStats, Health};
+use crate::health::{EngineStats, Health, Side};
 use crate::merkle::{MerkleRoot, MerkleScheme};
 use crate::route::Route;
 
@@ -289,7 +289,7 @@ impl Engine {
     pub fn sha256(&self, msgs: Messages<'_>) -> Result<Vec<[u8; 32]>> {
         let cpu = |m: Messages<'_>| self.inner.cpu.sha256(m);
         let Some((gpu, route)) = &self.inner.gpu else {
-            return Ok(self.on_cpu(|| cpu(msgs)));
+            return Ok(self.on_cpu(msgs.len(), || cpu(msgs)));
         };
         let on_gpu = |m: Messages<'_>| {
             let sharded = || {
@@ -300,16 +300,17 @@ impl Engine {
                     )
                 })
             };
-            self.on_gpu("sha256", *route, sharded, || cpu(m))
+            self.on_gpu("sha256", m.len(), *route, sharded, || cpu(m))
         };
         match route.hash_plan(msgs, self.gpu_count()) {
-            Plan::Cpu => Ok(self.on_cpu(|| cpu(msgs))),
+            Plan::Cpu => Ok(self.on_cpu(msgs.len(), || cpu(msgs))),
             Plan::Gpu => on_gpu(msgs),
             Plan::Split(m) => match (msgs.slice(0..m), msgs.slice(m..msgs.len())) {
-                (Some(head), Some(tail)) => {
-                    self.split(|| on_gpu(head), || Ok(self.on_cpu(|| cpu(tail))))
-                }
-                _ => Ok(self.on_cpu(|| cpu(msgs))),
+                (Some(head), Some(tail)) => self.split(
+                    || on_gpu(head),
+                    || Ok(self.on_cpu(tail.len(), || cpu(tail))),
+                ),
+                _ => Ok(self.on_cpu(msgs.len(), || cpu(msgs))),
             },
         }
     }
@@ -326,23 +327,31 @@ impl Engine {
         self.inner.health.inject(n);
     }
 
-    fn on_cpu<T>(&self, cpu: impl FnOnce() -> T) -> T {
+    /// Runs `cpu` (a batch of `items`) on the CPU, counted and timed.
+    fn on_cpu<T>(&self, items: usize, cpu: impl FnOnce() -> T) -> T {
         self.inner.health.cpu_batch();
-        cpu()
+        let started = std::time::Instant::now();
+        let answer = cpu();
+        self.inner
+            .health
+            .record(Side::Cpu, items, started.elapsed());
+        answer
     }
 
     /// Runs a batch on the GPU under the failover and cross-check policy (see `health.rs`).
     fn on_gpu<T: PartialEq>(
         &self,
         what: &str,
+        items: usize,
         route: Route,
         gpu: impl FnOnce() -> Result<T>,
         cpu: impl FnOnce() -> T,
     ) -> Result<T> {
         let health = &self.inner.health;
         if route.is_auto() && !health.gpu_usable() {
-            return Ok(self.on_cpu(cpu));
+            return Ok(self.on_cpu(items, cpu));
         }
+        let started = std::time::Instant::now();
         let result = if health.take_injected() {
             Err(Error::Gpu("injected fault (test hook)".into()))
         } else {
@@ -350,6 +359,7 @@ impl Engine {
         };
         match result {
             Ok(answer) => {
+                health.record(Side::Gpu, items, started.elapsed());
                 if health.gpu_ok() {
                     let reference = cpu();
                     let matched = reference == answer;
@@ -362,7 +372,7 @@ impl Engine {
             }
             Err(e @ Error::Gpu(_)) if route.is_auto() => {
                 health.gpu_failed(what, &e);
-                Ok(self.on_cpu(cpu))
+                Ok(self.on_cpu(items, cpu))
             }
             Err(e) => Err(e),
         }
@@ -377,9 +387,10 @@ impl Engine {
                 let cpu = || self.inner.cpu.rfc6962_root(leaves);
                 match &self.inner.gpu {
                     Some((gpu, route)) if route.merkle_on_gpu(leaves.len()) => {
-                        self.on_gpu("merkle", *route, || gpu.rfc6962_root(leaves), cpu)
+                        let n = leaves.len();
+                        self.on_gpu("merkle", n, *route, || gpu.rfc6962_root(leaves), cpu)
                     }
-                    _ => Ok(self.on_cpu(cpu)),
+                    _ => Ok(self.on_cpu(leaves.len(), cpu)),
                 }
             }
             MerkleScheme::Bitcoin => {
@@ -411,11 +422,12 @@ impl Engine {
         match &self.inner.gpu {
             Some((gpu, route)) if route.merkle_on_gpu(hashes.len()) => self.on_gpu(
                 "merkle",
+                hashes.len(),
                 *route,
                 || gpu.merkle_root_from_hashes(scheme, hashes),
                 cpu,
             ),
-            _ => Ok(self.on_cpu(cpu)),
+            _ => Ok(self.on_cpu(hashes.len(), cpu)),
         }
     }
 
@@ -424,7 +436,7 @@ impl Engine {
     pub fn verify(&self, rule: Rule, batch: SignatureBatch<'_>) -> Result<Vec<Verdict>> {
         let cpu = |b: SignatureBatch<'_>| self.inner.cpu.verify(rule, b);
         let Some((gpu, route)) = &self.inner.gpu else {
-            return Ok(self.on_cpu(|| cpu(batch)));
+            return Ok(self.on_cpu(batch.len(), || cpu(batch)));
         };
         let on_gpu = |b: SignatureBatch<'_>| {
             let sharded = || {
@@ -435,16 +447,17 @@ impl Engine {
                     gpu_verdicts(g, &self.inner.cpu, rule, part)
                 })
             };
-            self.on_gpu("verify", *route, sharded, || cpu(b))
+            self.on_gpu("verify", b.len(), *route, sharded, || cpu(b))
         };
         match route.verify_plan(rule, batch.len(), self.gpu_count()) {
-            Plan::Cpu => Ok(self.on_cpu(|| cpu(batch))),
+            Plan::Cpu => Ok(self.on_cpu(batch.len(), || cpu(batch))),
             Plan::Gpu => on_gpu(batch),
             Plan::Split(m) => match (batch.slice(0..m), batch.slice(m..batch.len())) {
-                (Some(head), Some(tail)) => {
-                    self.split(|| on_gpu(head), || Ok(self.on_cpu(|| cpu(tail))))
-                }
-                _ => Ok(self.on_cpu(|| cpu(batch))),
+                (Some(head), Some(tail)) => self.split(
+                    || on_gpu(head),
+                    || Ok(self.on_cpu(tail.len(), || cpu(tail))),
+                ),
+                _ => Ok(self.on_cpu(batch.len(), || cpu(batch))),
             },
         }
     }

@@ -17,6 +17,67 @@ use std::time::{Duration, Instant};
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// Upper bounds of the batch-latency buckets of [`BackendLoad`], in seconds: 10 µs · 4^k for
+/// k = 0..12 (to 42 s); a last bucket takes the rest.
+pub const LATENCY_BOUNDS: [f64; 12] = [
+    1e-5, 4e-5, 1.6e-4, 6.4e-4, 2.56e-3, 1.024e-2, 4.096e-2, 0.16384, 0.65536, 2.62144, 10.48576,
+    41.94304,
+];
+
+/// What one backend has done: items, time, and batch latencies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackendLoad {
+    /// Items answered (signatures, messages, leaves).
+    pub items: u64,
+    /// Batches answered.
+    pub batches: u64,
+    /// Time spent on them, in nanoseconds.
+    pub nanos: u64,
+    /// Batches by latency: `latency[k]` counts those above `LATENCY_BOUNDS[k - 1]` and at most
+    /// `LATENCY_BOUNDS[k]` (the last: above every bound). Not cumulative.
+    pub latency: [u64; 13],
+}
+
+#[derive(Default)]
+struct LoadCounters {
+    items: AtomicU64,
+    batches: AtomicU64,
+    nanos: AtomicU64,
+    latency: [AtomicU64; 13],
+}
+
+impl LoadCounters {
+    fn record(&self, items: usize, elapsed: Duration) {
+        self.items.fetch_add(items as u64, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
+        let secs = elapsed.as_secs_f64();
+        let k = LATENCY_BOUNDS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(LATENCY_BOUNDS.len());
+        self.latency[k].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> BackendLoad {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        BackendLoad {
+            items: l(&self.items),
+            batches: l(&self.batches),
+            nanos: l(&self.nanos),
+            latency: std::array::from_fn(|k| l(&self.latency[k])),
+        }
+    }
+}
+
+/// Which backend a piece of work ran on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Cpu,
+    Gpu,
+}
+
 /// Counters of an engine's work, for metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EngineStats {
@@ -32,6 +93,10 @@ pub struct EngineStats {
     pub cross_checks: u64,
     /// Cross-checks where the GPU's answer differed from the CPU's.
     pub cross_check_mismatches: u64,
+    /// Work the CPU backend answered (fallbacks and the CPU part of split batches included).
+    pub cpu: BackendLoad,
+    /// Work the GPU backend answered.
+    pub gpu: BackendLoad,
 }
 
 #[derive(Default)]
@@ -44,6 +109,8 @@ pub(crate) struct Health {
     mismatches: AtomicU64,
     /// When the GPU may be tried again, and the back-off that set it.
     down: Mutex<Option<(Instant, Duration)>>,
+    /// Items, time and latencies per backend: CPU, GPU.
+    loads: [LoadCounters; 2],
     /// Test hook: GPU calls still to fail on purpose.
     injected: AtomicU32,
     /// Cross-check one GPU batch in `cross_check_every` (0: never).
@@ -67,6 +134,8 @@ impl Health {
             fallbacks: l(&self.fallbacks),
             cross_checks: l(&self.cross_checks),
             cross_check_mismatches: l(&self.mismatches),
+            cpu: self.loads[0].read(),
+            gpu: self.loads[1].read(),
         }
     }
 
@@ -91,6 +160,11 @@ impl Health {
 
     pub(crate) fn cpu_batch(&self) {
         self.cpu_batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records `items` answered by `side` in `elapsed`.
+    pub(crate) fn record(&self, side: Side, items: usize, elapsed: Duration) {
+        self.loads[usize::from(side == Side::Gpu)].record(items, elapsed);
     }
 
     /// Records a GPU success; returns whether this batch is to be cross-checked.

@@ -45,5 +45,5 @@ pub use calibrate::{Calibration, CalibrationMode};
 pub use ed25519::{Reason, Rule, Verdict};
 pub use engine::{Engine, EngineBuilder};
 pub use error::{Error, Result};
-pub use health::EngineStats;
+pub use health::{BackendLoad, EngineStats, LATENCY_BOUNDS};
 pub use merkle::{MerkleRoot, MerkleScheme};

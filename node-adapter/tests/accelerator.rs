@@ -221,6 +221,11 @@ async fn metrics_count_what_was_done() {
     assert!(line("vera_batch_size_count{lane=\"verify-zip215\"}").ends_with(" 1"));
     assert!(line("vera_request_seconds_count{lane=\"sha256\"}").ends_with(" 1"));
     assert!(line("vera_engine_batches_total{backend=\"cpu\"}").ends_with(" 2"));
+    // Per backend: 11 items on the CPU, none on the GPU, two batches in the latency histogram.
+    assert!(line("vera_engine_items_total{backend=\"cpu\"}").ends_with(" 11"));
+    assert!(line("vera_engine_items_total{backend=\"gpu\"}").ends_with(" 0"));
+    assert!(line("vera_engine_batch_seconds_count{backend=\"cpu\"}").ends_with(" 2"));
+    assert!(line("vera_engine_batch_seconds_bucket{le=\"+Inf\",backend=\"cpu\"}").ends_with(" 2"));
     assert!(line("vera_gpu_fallbacks_total").ends_with(" 0"));
     assert!(line("vera_pending_items{lane=\"verify-strict\"}").ends_with(" 0"));
     assert!(text.trim_end().ends_with("# EOF"));

@@ -102,6 +102,9 @@ fn split_verification_equals_the_cpu() {
                 expected,
                 "{rule}, n = {n}: batches by backend"
             );
+            // Every item counted once, on the backend that answered it.
+            let items = (s.gpu.items - before.gpu.items) + (s.cpu.items - before.cpu.items);
+            assert_eq!(items, n as u64, "{rule}, n = {n}: items by backend");
         }
         // The GPU part of a split fails: the CPU answers it, nothing lost or reordered.
         let all = batch.as_batch();

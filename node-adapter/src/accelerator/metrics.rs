@@ -8,14 +8,14 @@
 use std::sync::{Arc, Mutex};
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use tokio::sync::Semaphore;
-use vera_engine::Engine;
+use vera_engine::{Engine, LATENCY_BOUNDS};
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -156,6 +156,41 @@ impl Collector for Live {
             for (backend, value) in [("gpu", s.gpu_batches), ("cpu", s.cpu_batches)] {
                 let labels = [("backend", backend)];
                 ConstCounter::new(value).encode(m.encode_family(&labels)?)?;
+            }
+        }
+        {
+            let mut m = encoder.encode_descriptor(
+                "engine_items",
+                "Items the engine answered, by backend (fallbacks and split batches included)",
+                None,
+                prometheus_client::metrics::MetricType::Counter,
+            )?;
+            for (backend, load) in [("gpu", &s.gpu), ("cpu", &s.cpu)] {
+                let labels = [("backend", backend)];
+                ConstCounter::new(load.items).encode(m.encode_family(&labels)?)?;
+            }
+        }
+        {
+            let mut m = encoder.encode_descriptor(
+                "engine_batch_seconds",
+                "Engine batch latency by backend",
+                None,
+                prometheus_client::metrics::MetricType::Histogram,
+            )?;
+            for (backend, load) in [("gpu", &s.gpu), ("cpu", &s.cpu)] {
+                let labels = [("backend", backend)];
+                let buckets: Vec<(f64, u64)> = LATENCY_BOUNDS
+                    .iter()
+                    .copied()
+                    .chain(std::iter::once(f64::INFINITY))
+                    .zip(load.latency)
+                    .collect();
+                m.encode_family(&labels)?.encode_histogram::<NoLabelSet>(
+                    load.nanos as f64 / 1e9,
+                    load.batches,
+                    &buckets,
+                    None,
+                )?;
             }
         }
         let mut m = encoder.encode_descriptor(
