@@ -37,14 +37,17 @@ use lane::{Lane, Work};
 /// Batching settings.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Most items in one engine call. Default 4,096: enough to fill every core (and, with the GPU
-    /// kernels, the GPU) while a batch still takes only milliseconds on 16 cores.
+    /// Most items in one engine call. Default 4,096: enough to fill every core (and to give
+    /// the GPU batches worth its round trip) while a batch still takes only milliseconds on 16
+    /// cores; in the load benchmark above, 256 cut burst throughput by a fifth and 1,024 and
+    /// 4,096 did alike.
     pub max_batch: usize,
     /// Longest a request waits for others to join its batch. Requests that queued while the
     /// previous batch ran join the next one at once; only a request arriving at an idle lane
-    /// waits, up to this long. Default 200 µs: about seven signature checks on one core, small
-    /// beside a node's own latency budget, enough for concurrent callers to meet. Not yet tuned
-    /// by the load benchmark.
+    /// waits, up to this long. Default 100 µs, from `vera bench --ops load --max-delay-us`
+    /// (zip215, CPU engine, 2-core VM, two runs each): 100 µs gave 33.1–33.3 k requests/s for 64
+    /// steady callers and 130–138 k/s in bursts of 2,048, against 29.2–29.5 k and 108–112 k at
+    /// 200 µs, 31.8–33.1 k and 111–120 k at 50 µs, and 19–21 k steady at 1 ms.
     pub max_delay: Duration,
     /// Items queued per lane before `verify` waits and `try_verify` fails. Default 65,536.
     pub queue_items: usize,
@@ -54,7 +57,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             max_batch: 4096,
-            max_delay: Duration::from_micros(200),
+            max_delay: Duration::from_micros(100),
             queue_items: 65_536,
         }
     }

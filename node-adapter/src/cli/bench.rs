@@ -54,6 +54,13 @@ pub struct BenchArgs {
     /// runs batches up to 32,768 with two cooperating invocations per signature where it can).
     #[arg(long)]
     gpu_single_kernel: bool,
+    /// The accelerator's largest batch for `--ops load` (default: the library's default).
+    #[arg(long, value_name = "ITEMS")]
+    max_batch: Option<usize>,
+    /// The accelerator's longest wait for a batch to fill, in microseconds, for `--ops load`
+    /// (default: the library's default).
+    #[arg(long, value_name = "MICROSECONDS")]
+    max_delay_us: Option<u64>,
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -338,6 +345,18 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
                     "load: {rule} rule, {} ms per scenario",
                     budget.as_millis() * 4
                 );
+                let mut load_config = crate::accelerator::Config::default();
+                if let Some(n) = args.max_batch {
+                    load_config.max_batch = n.max(1);
+                }
+                if let Some(us) = args.max_delay_us {
+                    load_config.max_delay = Duration::from_micros(us);
+                }
+                eprintln!(
+                    "load: max_batch {}, max_delay {} µs",
+                    load_config.max_batch,
+                    load_config.max_delay.as_micros()
+                );
                 // A node would run `auto`: it is measured too where there is a GPU.
                 let auto = match gpu {
                     Some(_) => Some(engine(BackendChoice::Auto, args.threads, false)?),
@@ -347,10 +366,10 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
                     .chain(gpu.map(|(e, _)| (e, "gpu, every batch")))
                     .chain(auto.as_ref().map(|e| (e, "auto")));
                 for (engine, label) in engines {
-                    load_rows
-                        .extend(super::load::run(engine, label, rule, budget * 4).map_err(
-                            |e| CliError::Io("cannot start the load runtime".into(), e),
-                        )?);
+                    load_rows.extend(
+                        super::load::run(engine, label, &load_config, rule, budget * 4)
+                            .map_err(|e| CliError::Io("cannot start the load runtime".into(), e))?,
+                    );
                 }
             }
         }

@@ -58,6 +58,7 @@ fn row(scenario: String, backend: &str, mut lat: Vec<Duration>, elapsed: Duratio
 pub fn run(
     engine: &Engine,
     backend: &str,
+    config: &Config,
     rule: Rule,
     budget: Duration,
 ) -> std::io::Result<Vec<LoadRow>> {
@@ -80,7 +81,7 @@ pub fn run(
             .collect(),
     );
     Ok(rt.block_on(async {
-        let acc = Accelerator::new(engine.clone(), Config::default());
+        let acc = Accelerator::new(engine.clone(), config.clone());
         let mut rows = Vec::new();
 
         // Steady: callers each send one request, await it, send the next.
