@@ -267,3 +267,44 @@ async fn merkle_trees_from_many_callers_each_get_their_root() {
         assert_eq!(got.expect("root"), want);
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn try_hashing_and_merkle_are_busy_when_their_queue_is_full() {
+    let acc = Accelerator::new(Engine::cpu(), config(64, Duration::from_secs(10), 1));
+    // One message fills the sha256 queue until its batch runs, at the 10 s deadline.
+    let a = acc.clone();
+    let held = tokio::spawn(async move { a.sha256(b"abc".to_vec()).await });
+    tokio::task::yield_now().await;
+    assert_eq!(
+        acc.try_sha256(b"x".to_vec()).await,
+        Err(AcceleratorError::Busy)
+    );
+    let b = acc.clone();
+    let tree = vec![vec![1u8; 32], vec![2u8; 32]];
+    let held_tree = tokio::spawn({
+        let tree = tree.clone();
+        async move {
+            b.merkle_root(vera_engine::MerkleScheme::Bitcoin, tree)
+                .await
+        }
+    });
+    tokio::task::yield_now().await;
+    assert!(matches!(
+        acc.try_merkle_root(vera_engine::MerkleScheme::Bitcoin, tree.clone())
+            .await,
+        Err(AcceleratorError::Busy)
+    ));
+    // The held requests are answered, correctly, once their deadline passes.
+    assert_eq!(held.await.unwrap().unwrap()[0], 0xba);
+    let want = Engine::cpu()
+        .merkle_root(
+            vera_engine::MerkleScheme::Bitcoin,
+            vera_engine::MessageBuf::from_slices(&tree)
+                .unwrap()
+                .as_messages(),
+        )
+        .unwrap();
+    assert_eq!(held_tree.await.unwrap().unwrap(), want);
+    // With room again, the try_ forms go through.
+    assert!(acc.try_sha256(b"x".to_vec()).await.is_ok());
+}

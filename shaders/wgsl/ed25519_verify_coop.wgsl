@@ -15,7 +15,9 @@
 // - role 0 adds the two products and decides the rule's equation.
 // Role 0's chain is about 2,750 field operations against 3,300 for one invocation doing all.
 //
-// Loop iterations per invocation (llvmpipe's limit is 65,535): about 600 in either role.
+// Loop iterations per invocation (llvmpipe's limit is 65,535): role 1 about 2,000 (decoding
+// 240, 64 comb additions with 24-word table loads 1,600, recoding 64, hand-over 7 · 8), role 0
+// about 700 (decoding 240, the multiplication 64 · 5, the table, recoding, hand-over).
 
 // [j·16^i]B for i = 0..64 and j = 0..=8: entry 9i + j, 24 words each as in `base_table`.
 @group(0) @binding(6) var<storage, read> comb_table: array<u32>;

@@ -227,6 +227,27 @@ impl Accelerator {
         self.sha256.submit(msgs).await
     }
 
+    /// Like [`sha256`](Self::sha256), but fails with [`AcceleratorError::Busy`] at once when
+    /// the queue is full.
+    pub async fn try_sha256(&self, msg: Vec<u8>) -> Result<[u8; 32], AcceleratorError> {
+        let mut v = self.sha256.try_submit(vec![msg])?.await?;
+        v.pop().ok_or(AcceleratorError::Closed)
+    }
+
+    /// Like [`merkle_root`](Self::merkle_root), but fails with [`AcceleratorError::Busy`] at
+    /// once when the queue is full.
+    pub async fn try_merkle_root(
+        &self,
+        scheme: MerkleScheme,
+        leaves: Vec<Vec<u8>>,
+    ) -> Result<MerkleRoot, AcceleratorError> {
+        self.merkle
+            .try_submit(vec![(scheme, leaves)])?
+            .await?
+            .pop()
+            .ok_or(AcceleratorError::Closed)?
+    }
+
     /// The Merkle root of `leaves` under `scheme` (leaf data for `rfc6962`, 32-byte txids in
     /// internal byte order for `bitcoin`). A malformed tree (a bitcoin leaf that is not 32 bytes)
     /// is [`AcceleratorError::Invalid`].

@@ -229,10 +229,12 @@ pub(super) fn verify(gpu: &GpuBackend, rule: Rule, batch: SignatureBatch<'_>) ->
     } else {
         kernels.verify(gpu)
     };
-    // A message the GPU hashes fits one binding with its signature's other inputs.
+    // A message the GPU hashes fits one binding with its signature's other inputs, and is no
+    // longer than a GPU hashes well (longer ones, an attacker's included, are hashed here).
     let room = gpu
         .max_binding
-        .saturating_sub(4 * gpu.storage_align + 4 + PER_SIGNATURE);
+        .saturating_sub(4 * gpu.storage_align + 4 + PER_SIGNATURE)
+        .min(super::sha256::GPU_MAX_MESSAGE);
     let max_len = if gpu.report.software {
         SOFTWARE_MAX_MESSAGE.min(room)
     } else {
@@ -274,20 +276,20 @@ fn verify_run(
     let count = batch.len() as u32;
     let msgs = batch.messages();
 
-    // Messages the GPU hashes, packed; the others get their k from the host.
-    let mut data = Vec::with_capacity(msgs.total_len());
+    // Messages the GPU hashes, packed; the others get their k from the host (on every core:
+    // they are long).
+    let packed: usize = msgs
+        .iter()
+        .map(<[u8]>::len)
+        .filter(|&l| l as u64 <= max_len)
+        .sum();
+    let mut data = Vec::with_capacity(packed);
     let mut spans = Vec::with_capacity(batch.len() * 8);
-    let mut host_k: Vec<(usize, [u8; 32])> = Vec::new();
-    for (i, (pk, msg, sig)) in (0..batch.len()).filter_map(|i| batch.get(i).map(|x| (i, x))) {
+    let mut long = Vec::new();
+    for (i, msg) in msgs.iter().enumerate() {
         let len = msg.len() as u64;
         if len > max_len {
-            let k = Scalar::from_hash(
-                Sha512::new()
-                    .chain_update(&sig[..32])
-                    .chain_update(pk)
-                    .chain_update(msg),
-            );
-            host_k.push((i, k.to_bytes()));
+            long.push(i);
             spans.extend(0u32.to_le_bytes());
             spans.extend(u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
         } else {
@@ -296,6 +298,21 @@ fn verify_run(
             data.extend_from_slice(msg);
         }
     }
+    let host_k: Vec<(usize, [u8; 32])> = {
+        use rayon::prelude::*;
+        long.par_iter()
+            .filter_map(|&i| {
+                let (pk, msg, sig) = batch.get(i)?;
+                let k = Scalar::from_hash(
+                    Sha512::new()
+                        .chain_update(&sig[..32])
+                        .chain_update(pk)
+                        .chain_update(msg),
+                );
+                Some((i, k.to_bytes()))
+            })
+            .collect()
+    };
 
     // Inputs: keys | signatures | spans | messages (+ a word for unaligned reads past the end).
     let align = gpu.storage_align;
@@ -335,7 +352,8 @@ fn verify_run(
     // Both kernels' parameters in one buffer, the second at the uniform offset alignment.
     let ua = gpu.uniform_align as usize;
     let mut params = vec![0u8; 2 * ua];
-    let k_words = [count, row, max_len.min(u64::from(u32::MAX)) as u32, 0];
+    // (`max_len` is far below 2^32 − 64, so `len + 64` cannot wrap in the kernel.)
+    let k_words = [count, row, max_len as u32, 0];
     let v_words = [count, v_row, rule_code(rule), 0];
     for (at, words) in [(0, k_words), (ua, v_words)] {
         for (j, w) in words.iter().enumerate() {
@@ -411,7 +429,7 @@ impl GpuBackend {
             self.ed25519.verify(self);
             base_table(self);
             // The cooperative kernel too where small batches will take it.
-            if self.verify_kernel != VerifyKernel::Single {
+            if use_coop(self, 1) {
                 self.ed25519.coop(self);
                 comb_table(self);
             }

@@ -156,6 +156,8 @@ pub struct GpuBackend {
     report: AdapterReport,
     /// The largest storage binding used, in bytes.
     max_binding: u64,
+    /// The largest buffer the adapter allows, in bytes.
+    max_buffer: u64,
     max_workgroups: u32,
     /// Offset alignments of storage and uniform bindings (at most 256 by the WebGPU rules).
     storage_align: u64,
@@ -264,13 +266,25 @@ impl GpuBackend {
                     s.spawn(move || GpuBackend::open(adapter, opts))
                 })
                 .collect();
-            opening
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(unavailable("opening a GPU device panicked")))
-                })
-                .collect()
+            // Keep every device that opened; fail only if none did.
+            let mut opened = Vec::new();
+            let mut first_error = None;
+            for h in opening {
+                match h
+                    .join()
+                    .unwrap_or_else(|_| Err(unavailable("opening a GPU device panicked")))
+                {
+                    Ok(g) => opened.push(g),
+                    Err(e) => {
+                        tracing::warn!("a GPU device did not open: {e}");
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            match (opened.is_empty(), first_error) {
+                (true, Some(e)) => Err(e),
+                _ => Ok(opened),
+            }
         })
     }
 
@@ -323,6 +337,7 @@ impl GpuBackend {
             report,
             max_binding,
             max_workgroups: limits.max_compute_workgroups_per_dimension.max(1),
+            max_buffer: limits.max_buffer_size,
             storage_align: u64::from(limits.min_storage_buffer_offset_alignment.max(4)),
             uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment.max(16)),
             subgroup_max: adapter.get_info().subgroup_max_size,
@@ -485,9 +500,16 @@ impl GpuBackend {
 
     // ---- buffers -------------------------------------------------------------------------
 
-    /// A buffer of at least `size` bytes from the pool (or a new one).
+    /// A buffer of at least `size` bytes from the pool (or a new one). Sizes are pooled by
+    /// powers of two, except near the adapter's largest buffer, where the next power of two
+    /// would not be allowed (wgpu caps many adapters at 2^31 − 1 bytes).
     fn buffer(&self, label: &'static str, usage: wgpu::BufferUsages, size: u64) -> wgpu::Buffer {
-        let class = size.max(256).next_power_of_two();
+        let pow2 = size.max(256).next_power_of_two();
+        let class = if pow2 <= self.max_buffer {
+            pow2
+        } else {
+            size.next_multiple_of(256).min(self.max_buffer)
+        };
         let key = (usage.bits(), class);
         let reused = self
             .pool
