@@ -80,6 +80,8 @@ struct Adapter {
     software: bool,
     shader_int64: bool,
     subgroup: bool,
+    /// Narrowest and widest subgroup.
+    subgroup_sizes: (u32, u32),
     timestamp_query: bool,
     max_storage_binding: u64,
     max_workgroup_storage: u32,
@@ -125,6 +127,7 @@ pub fn run(json: bool, allow_software_gpu: bool, out: &mut impl Write) -> Result
             software: a.software,
             shader_int64: a.shader_int64,
             subgroup: a.subgroup,
+            subgroup_sizes: a.subgroup_sizes,
             timestamp_query: a.timestamp_query,
             max_storage_binding: a.max_storage_binding,
             max_workgroup_storage: a.max_workgroup_storage,
@@ -173,7 +176,7 @@ pub fn run(json: bool, allow_software_gpu: bool, out: &mut impl Write) -> Result
     }
     for a in &info.adapters {
         text += &format!(
-            "  {}\n    {} {}{}, driver {}\n    int64 {}, subgroups {}, timestamps {}; storage binding {} MiB, workgroup memory {} KiB\n",
+            "  {}\n    {} {}{}, driver {}\n    int64 {}, subgroups {} ({}–{} wide), timestamps {}; storage binding {} MiB, workgroup memory {} KiB\n",
             a.name,
             a.backend,
             a.device_type,
@@ -181,6 +184,8 @@ pub fn run(json: bool, allow_software_gpu: bool, out: &mut impl Write) -> Result
             a.driver,
             yes(a.shader_int64),
             yes(a.subgroup),
+            a.subgroup_sizes.0,
+            a.subgroup_sizes.1,
             yes(a.timestamp_query),
             a.max_storage_binding >> 20,
             a.max_workgroup_storage >> 10,

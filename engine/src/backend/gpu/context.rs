@@ -19,6 +19,9 @@ pub struct AdapterReport {
     pub shader_int64: bool,
     /// Subgroup operations.
     pub subgroup: bool,
+    /// The range of subgroup widths the adapter may run (the cooperative Ed25519 kernel is
+    /// chosen where the widest is at most 32).
+    pub subgroup_sizes: (u32, u32),
     /// GPU timestamps.
     pub timestamp_query: bool,
     /// Largest storage buffer binding, in bytes.
@@ -48,6 +51,7 @@ impl AdapterReport {
             software: info.device_type == wgpu::DeviceType::Cpu,
             shader_int64: features.contains(wgpu::Features::SHADER_INT64),
             subgroup: features.contains(wgpu::Features::SUBGROUP),
+            subgroup_sizes: (info.subgroup_min_size, info.subgroup_max_size),
             timestamp_query: features.contains(wgpu::Features::TIMESTAMP_QUERY),
             max_storage_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
