@@ -26,6 +26,8 @@
 //! - `wgsl/field_u64.wgsl`: the same API on 10 limbs of 26/25 bits (radix 2^25.5) with 64-bit
 //!   products, for adapters with SHADER_INT64 (about twice as fast), shared; [`field_u64_wgsl`]
 //!   adds the unrolled parts after it. Either field part composes with what follows it.
+//! - `wgsl/field_common.wgsl`: what the field parts share (constants, exponentiation chains,
+//!   predicates), composed after either.
 //! - `wgsl/field_selftest.wgsl`: a test kernel for the field arithmetic, composed after a field
 //!   part and `wgsl/field_selftest_u32.wgsl` or `wgsl/field_selftest_u64.wgsl` (elements at
 //!   that part's limb bounds).
@@ -297,6 +299,7 @@ pub const SHA512_BATCH: Shader = Shader {
 };
 
 const FIELD_U32: Part = Part::File(include_str!("../wgsl/field_u32.wgsl"));
+const FIELD_COMMON: Part = Part::File(include_str!("../wgsl/field_common.wgsl"));
 const FIELD_U32_GEN: Part = Part::Generated(field_u32_wgsl);
 
 /// Limbs of a field element in `wgsl/field_u32.wgsl`: 20 of 13 bits (radix 2^13, 260 bits).
@@ -520,6 +523,7 @@ pub const FIELD_SELFTEST: Shader = Shader {
     parts: &[
         FIELD_U32,
         FIELD_U32_GEN,
+        FIELD_COMMON,
         Part::File(include_str!("../wgsl/field_selftest_u32.wgsl")),
         FIELD_SELFTEST_MAIN,
     ],
@@ -541,6 +545,7 @@ pub const FIELD_SELFTEST_U64: Shader = Shader {
     parts: &[
         FIELD_U64,
         FIELD_U64_GEN,
+        FIELD_COMMON,
         Part::File(include_str!("../wgsl/field_selftest_u64.wgsl")),
         FIELD_SELFTEST_MAIN,
     ],
@@ -562,6 +567,7 @@ pub const DECOMPRESS_SELFTEST: Shader = Shader {
     parts: &[
         FIELD_U32,
         FIELD_U32_GEN,
+        FIELD_COMMON,
         EDWARDS,
         Part::File(include_str!("../wgsl/decompress_selftest.wgsl")),
     ],
@@ -575,6 +581,7 @@ pub const DECOMPRESS_SELFTEST_U64: Shader = Shader {
     parts: &[
         FIELD_U64,
         FIELD_U64_GEN,
+        FIELD_COMMON,
         EDWARDS,
         Part::File(include_str!("../wgsl/decompress_selftest.wgsl")),
     ],
@@ -631,6 +638,7 @@ pub const ED25519_VERIFY: Shader = Shader {
     parts: &[
         FIELD_U32,
         FIELD_U32_GEN,
+        FIELD_COMMON,
         EDWARDS,
         SCALAR,
         ED25519_COMMON,
@@ -646,6 +654,7 @@ pub const ED25519_VERIFY_U64: Shader = Shader {
     parts: &[
         FIELD_U64,
         FIELD_U64_GEN,
+        FIELD_COMMON,
         EDWARDS,
         SCALAR,
         ED25519_COMMON,
@@ -663,6 +672,7 @@ pub const ED25519_VERIFY_COOP: Shader = Shader {
     parts: &[
         FIELD_U32,
         FIELD_U32_GEN,
+        FIELD_COMMON,
         EDWARDS,
         SCALAR,
         ED25519_COMMON,
@@ -677,6 +687,7 @@ pub const ED25519_VERIFY_COOP_U64: Shader = Shader {
     parts: &[
         FIELD_U64,
         FIELD_U64_GEN,
+        FIELD_COMMON,
         EDWARDS,
         SCALAR,
         ED25519_COMMON,
