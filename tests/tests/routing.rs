@@ -49,6 +49,41 @@ fn auto_engine() -> Option<Engine> {
     }
 }
 
+/// `n` signatures by 50 keys over random messages of up to 100 bytes; one in `every` has a bit
+/// flipped somewhere in its signature.
+fn signed_batch(seed: u64, n: usize, every: usize) -> SignatureBatchBuf {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let keys: Vec<SigningKey> = (0..50)
+        .map(|_| SigningKey::from_bytes(&rng.gen()))
+        .collect();
+    let mut batch = SignatureBatchBuf::new();
+    for i in 0..n {
+        let key = &keys[i % keys.len()];
+        let mut msg = vec![0u8; rng.gen_range(0..100)];
+        rng.fill_bytes(&mut msg);
+        let mut sig = key.sign(&msg).to_bytes();
+        if i % every == every / 2 {
+            sig[rng.gen_range(0..64)] ^= 1 << rng.gen_range(0..8);
+        }
+        batch
+            .push(&key.verifying_key().to_bytes(), &msg, &sig)
+            .expect("fits");
+    }
+    batch
+}
+
+/// A forced-GPU engine from `builder`, or `None` (a failure where the GPU is required).
+fn forced_gpu(builder: vera_engine::EngineBuilder) -> Option<Engine> {
+    match builder.backend(vera_engine::BackendChoice::Gpu).build() {
+        Ok(e) => Some(e),
+        Err(e) if gpu_required() => panic!("GPU required: {e}"),
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            None
+        }
+    }
+}
+
 #[test]
 fn the_given_costs_plan_each_kind() {
     let c = fast_gpu();
@@ -61,23 +96,7 @@ fn the_given_costs_plan_each_kind() {
 fn split_verification_equals_the_cpu() {
     let Some(engine) = auto_engine() else { return };
     assert_eq!(engine.calibration(), Some(calibration()));
-    let mut rng = StdRng::seed_from_u64(0x5917);
-    let keys: Vec<SigningKey> = (0..50)
-        .map(|_| SigningKey::from_bytes(&rng.gen()))
-        .collect();
-    let mut batch = SignatureBatchBuf::new();
-    for i in 0..3000 {
-        let key = &keys[i % keys.len()];
-        let mut msg = vec![0u8; rng.gen_range(0..100)];
-        rng.fill_bytes(&mut msg);
-        let mut sig = key.sign(&msg).to_bytes();
-        if rng.gen_ratio(1, 5) {
-            sig[rng.gen_range(0..64)] ^= 1 << rng.gen_range(0..8);
-        }
-        batch
-            .push(&key.verifying_key().to_bytes(), &msg, &sig)
-            .expect("fits");
-    }
+    let batch = signed_batch(0x5917, 3000, 5);
     let cpu = Engine::cpu();
     for rule in Rule::ALL {
         for n in [2usize, 100, 3000] {
@@ -163,37 +182,12 @@ fn split_hashing_equals_the_cpu() {
 #[test]
 fn work_is_sharded_across_gpus() {
     // Two devices on the one adapter stand for a two-GPU host.
-    let engine = match Engine::builder()
-        .backend(vera_engine::BackendChoice::Gpu)
-        .gpu_devices(2)
-        .build()
-    {
-        Ok(e) => e,
-        Err(e) if gpu_required() => panic!("GPU required: {e}"),
-        Err(e) => {
-            eprintln!("skipped: {e}");
-            return;
-        }
+    let Some(engine) = forced_gpu(Engine::builder().gpu_devices(2)) else {
+        return;
     };
     let gpus = engine.gpu_backends();
     assert_eq!(gpus.len(), 2);
-    let mut rng = StdRng::seed_from_u64(0x2690);
-    let keys: Vec<SigningKey> = (0..20)
-        .map(|_| SigningKey::from_bytes(&rng.gen()))
-        .collect();
-    let mut batch = SignatureBatchBuf::new();
-    for i in 0..1500 {
-        let key = &keys[i % keys.len()];
-        let mut msg = vec![0u8; rng.gen_range(0..80)];
-        rng.fill_bytes(&mut msg);
-        let mut sig = key.sign(&msg).to_bytes();
-        if i % 7 == 3 {
-            sig[40] ^= 2;
-        }
-        batch
-            .push(&key.verifying_key().to_bytes(), &msg, &sig)
-            .expect("fits");
-    }
+    let batch = signed_batch(0x2690, 1500, 7);
     let cpu = Engine::cpu();
     let before: Vec<u64> = gpus.iter().map(|g| g.submissions()).collect();
     for rule in Rule::ALL {
@@ -231,16 +225,8 @@ fn work_is_sharded_across_gpus() {
 /// signature — what the "under 150 µs on a GPU" goal for single requests rests on.
 #[test]
 fn small_requests_are_one_submission() {
-    let engine = match Engine::builder()
-        .backend(vera_engine::BackendChoice::Gpu)
-        .build()
-    {
-        Ok(e) => e,
-        Err(e) if gpu_required() => panic!("GPU required: {e}"),
-        Err(e) => {
-            eprintln!("skipped: {e}");
-            return;
-        }
+    let Some(engine) = forced_gpu(Engine::builder()) else {
+        return;
     };
     let gpu = engine.gpu_backend().expect("GPU engine");
     let one = |what: &str, f: &dyn Fn()| {
