@@ -1,17 +1,13 @@
-//! Ed25519 verification: vera (all cores, one thread) against the reference crates on one core.
+//! Ed25519 verification: vera (all cores, one thread, the GPU where there is one) against the
+//! reference crates on one core.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ed25519_dalek::{Signer, SigningKey, Verifier};
 use rand::{rngs::StdRng, Rng, SeedableRng};
-use vera_engine::{BackendChoice, Engine, Rule, SignatureBatchBuf};
+use vera_engine::{Rule, SignatureBatchBuf};
 
 fn bench(c: &mut Criterion) {
-    let all = Engine::cpu();
-    let one = Engine::builder()
-        .backend(BackendChoice::Cpu)
-        .threads(1)
-        .build()
-        .expect("CPU engine");
+    let engines = vera_benches::engines();
     let mut rng = StdRng::seed_from_u64(1);
     for n in [64usize, 1024] {
         let keys: Vec<SigningKey> = (0..n).map(|_| SigningKey::from_bytes(&rng.gen())).collect();
@@ -27,12 +23,11 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Elements(n as u64));
         g.sample_size(10);
         for rule in Rule::ALL {
-            g.bench_function(BenchmarkId::new("vera-all-cores", rule), |b| {
-                b.iter(|| all.verify(rule, batch).unwrap())
-            });
-            g.bench_function(BenchmarkId::new("vera-1-thread", rule), |b| {
-                b.iter(|| one.verify(rule, batch).unwrap())
-            });
+            for (name, e) in &engines {
+                g.bench_function(BenchmarkId::new(*name, rule), |b| {
+                    b.iter(|| e.verify(rule, batch).unwrap())
+                });
+            }
         }
         g.bench_function("dalek-verify_strict", |b| {
             b.iter(|| {

@@ -1,20 +1,14 @@
-//! SHA-256 batches and Merkle roots: vera (all cores, one thread) against sha2 called directly.
+//! SHA-256 batches and Merkle roots: vera (all cores, one thread, the GPU where there is one)
+//! against sha2 called directly.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use sha2::{Digest, Sha256};
-use vera_engine::{BackendChoice, Engine, MerkleScheme, Messages};
-
-fn engines() -> [(&'static str, Engine); 2] {
-    let one = Engine::builder()
-        .backend(BackendChoice::Cpu)
-        .threads(1)
-        .build()
-        .expect("CPU engine");
-    [("vera-all-cores", Engine::cpu()), ("vera-1-thread", one)]
-}
+use vera_benches::engines;
+use vera_engine::{MerkleScheme, Messages};
 
 fn sha256(c: &mut Criterion) {
+    let engines = engines();
     let mut rng = StdRng::seed_from_u64(2);
     for n in [64usize, 4096, 65536] {
         // 64-byte messages at a random offset, so buffer alignment luck does not flatter results.
@@ -24,8 +18,8 @@ fn sha256(c: &mut Criterion) {
         let msgs = Messages::new(&bytes, &offsets).unwrap();
         let mut g = c.benchmark_group(format!("sha256-64B/size={n}"));
         g.throughput(Throughput::Elements(n as u64));
-        for (name, e) in engines() {
-            g.bench_function(name, |b| b.iter(|| e.sha256(msgs).unwrap()));
+        for (name, e) in &engines {
+            g.bench_function(*name, |b| b.iter(|| e.sha256(msgs).unwrap()));
         }
         g.bench_function("sha2-digest", |b| {
             b.iter(|| {
@@ -39,6 +33,7 @@ fn sha256(c: &mut Criterion) {
 }
 
 fn merkle(c: &mut Criterion) {
+    let engines = engines();
     let mut rng = StdRng::seed_from_u64(3);
     for n in [1024usize, 65536, 1 << 20] {
         let leaves: Vec<[u8; 32]> = (0..n).map(|_| rng.gen()).collect();
@@ -46,8 +41,8 @@ fn merkle(c: &mut Criterion) {
         g.throughput(Throughput::Elements(n as u64));
         g.sample_size(10);
         for scheme in MerkleScheme::ALL {
-            for (name, e) in engines() {
-                g.bench_function(BenchmarkId::new(name, scheme), |b| {
+            for (name, e) in &engines {
+                g.bench_function(BenchmarkId::new(*name, scheme), |b| {
                     b.iter(|| e.merkle_root_from_hashes(scheme, &leaves).unwrap())
                 });
             }
