@@ -14,13 +14,18 @@
 struct Params {
     // Nodes at this level, in the bound range.
     count: u32,
-    // 0: RFC 6962, 1: Bitcoin.
+    // Unused (the scheme is the pipeline constant SCHEME); kept for the layout.
     scheme: u32,
     // 1 when the whole level has more than one chunk (see above).
     lift: u32,
     // Workgroups per row of the 2-D dispatch.
     row: u32,
 }
+
+// 0: RFC 6962, 1: Bitcoin; set when the pipeline is built, so that each pipeline holds one
+// scheme's hashing only (smaller code, and no masked execution of the other branch on
+// software adapters).
+override SCHEME: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> nodes: array<u32>;
@@ -90,7 +95,7 @@ fn bitcoin_node(l: array<u32, 8>, r: array<u32, 8>) -> array<u32, 8> {
 }
 
 fn parent(l: array<u32, 8>, r: array<u32, 8>) -> array<u32, 8> {
-    if (params.scheme == 1u) {
+    if (SCHEME == 1u) {
         if (same(l, r)) {
             atomicOr(&flags[0], 1u);
         }
@@ -101,7 +106,7 @@ fn parent(l: array<u32, 8>, r: array<u32, 8>) -> array<u32, 8> {
 
 // The node above an odd last node `x` on a level of `c` nodes of this chunk.
 fn odd_parent(x: array<u32, 8>, c: u32) -> array<u32, 8> {
-    if (params.scheme == 1u && (c > 1u || params.lift == 1u)) {
+    if (SCHEME == 1u && (c > 1u || params.lift == 1u)) {
         return bitcoin_node(x, x);
     }
     return x;

@@ -226,7 +226,7 @@ fn pass(
     };
     gpu.dispatch(
         encoder,
-        &gpu.merkle,
+        &gpu.merkle[scheme_id(scheme) as usize],
         "vera merkle_reduce",
         &[
             params.as_entire_binding(),

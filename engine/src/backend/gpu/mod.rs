@@ -81,6 +81,16 @@ impl Kernel {
         cache: Option<&wgpu::PipelineCache>,
         shader: &vera_shaders::Shader,
     ) -> Kernel {
+        Kernel::build_with(device, cache, shader, &[])
+    }
+
+    /// [`Kernel::build`] with values for the shader's pipeline-overridable constants.
+    fn build_with(
+        device: &wgpu::Device,
+        cache: Option<&wgpu::PipelineCache>,
+        shader: &vera_shaders::Shader,
+        constants: &[(&str, f64)],
+    ) -> Kernel {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(shader.name),
             source: wgpu::ShaderSource::Wgsl(shader.source().into()),
@@ -90,7 +100,10 @@ impl Kernel {
             layout: None,
             module: &module,
             entry_point: Some(shader.entry_point),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                ..Default::default()
+            },
             cache,
         });
         let layout = pipeline.get_bind_group_layout(0);
@@ -167,7 +180,8 @@ pub struct GpuBackend {
     /// Which Ed25519 verify kernel runs a batch.
     verify_kernel: ed25519::VerifyKernel,
     sha256: Kernel,
-    merkle: Kernel,
+    /// `merkle_reduce.wgsl` for RFC 6962 and for Bitcoin (its SCHEME constant).
+    merkle: [Kernel; 2],
     sha512: Kernel,
     /// Built on first use.
     sha256_fixed64: std::sync::OnceLock<Kernel>,
@@ -320,7 +334,14 @@ impl GpuBackend {
         let cache = pipeline_cache.as_ref().map(|c| &c.cache);
         let pipeline = |shader| Kernel::build(&device, cache, shader);
         let sha256 = pipeline(&vera_shaders::SHA256_BATCH);
-        let merkle = pipeline(&vera_shaders::MERKLE_REDUCE);
+        let merkle = [0.0, 1.0].map(|scheme| {
+            Kernel::build_with(
+                &device,
+                cache,
+                &vera_shaders::MERKLE_REDUCE,
+                &[("SCHEME", scheme)],
+            )
+        });
         let sha512 = pipeline(&vera_shaders::SHA512_BATCH);
         if let Some(c) = &pipeline_cache {
             c.save();
