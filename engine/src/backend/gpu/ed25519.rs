@@ -283,21 +283,37 @@ fn verify_run(
         .map(<[u8]>::len)
         .filter(|&l| l as u64 <= max_len)
         .sum();
-    let mut data = Vec::with_capacity(packed);
-    let mut spans = Vec::with_capacity(batch.len() * 8);
+
+    // Inputs, assembled in place (each message copied once): keys | signatures | spans |
+    // messages (+ a word for unaligned reads past the end), each section at `align`.
+    let align = gpu.storage_align;
+    let section = |len: u64| len.next_multiple_of(align);
+    let sigs_at = section(n * 32);
+    let spans_at = sigs_at + section(n * 64);
+    let data_at = spans_at + section(n * 8);
+    let data_len = (packed as u64 + 4).next_multiple_of(4);
+    let mut inputs = Vec::with_capacity((data_at + data_len) as usize);
+    inputs.extend_from_slice(batch.public_keys().as_flattened());
+    inputs.resize(sigs_at as usize, 0);
+    inputs.extend_from_slice(batch.signatures().as_flattened());
+    inputs.resize(data_at as usize, 0);
     let mut long = Vec::new();
     for (i, msg) in msgs.iter().enumerate() {
         let len = msg.len() as u64;
-        if len > max_len {
+        // (start in the messages section, length); a message hashed here has no start.
+        let span = if len > max_len {
             long.push(i);
-            spans.extend(0u32.to_le_bytes());
-            spans.extend(u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+            (0, u32::try_from(len).unwrap_or(u32::MAX))
         } else {
-            spans.extend((data.len() as u32).to_le_bytes());
-            spans.extend((len as u32).to_le_bytes());
-            data.extend_from_slice(msg);
-        }
+            let start = inputs.len() as u64 - data_at;
+            inputs.extend_from_slice(msg);
+            (start as u32, len as u32)
+        };
+        let at = spans_at as usize + 8 * i;
+        inputs[at..at + 4].copy_from_slice(&span.0.to_le_bytes());
+        inputs[at + 4..at + 8].copy_from_slice(&span.1.to_le_bytes());
     }
+    inputs.resize((data_at + data_len) as usize, 0);
     let host_k: Vec<(usize, [u8; 32])> = {
         use rayon::prelude::*;
         long.par_iter()
@@ -313,23 +329,6 @@ fn verify_run(
             })
             .collect()
     };
-
-    // Inputs: keys | signatures | spans | messages (+ a word for unaligned reads past the end).
-    let align = gpu.storage_align;
-    let section = |len: u64| len.next_multiple_of(align);
-    let sigs_at = section(n * 32);
-    let spans_at = sigs_at + section(n * 64);
-    let data_at = spans_at + section(n * 8);
-    let data_len = (data.len() as u64 + 4).next_multiple_of(4);
-    let mut inputs = Vec::with_capacity((data_at + data_len) as usize);
-    inputs.extend_from_slice(batch.public_keys().as_flattened());
-    inputs.resize(sigs_at as usize, 0);
-    inputs.extend_from_slice(batch.signatures().as_flattened());
-    inputs.resize(spans_at as usize, 0);
-    inputs.extend_from_slice(&spans);
-    inputs.resize(data_at as usize, 0);
-    inputs.extend_from_slice(&data);
-    inputs.resize((data_at + data_len) as usize, 0);
     // k and the flags in buffers of their own: the verify kernel reads one and writes the
     // other, and one buffer cannot be bound both ways in a dispatch.
     let in_buf = gpu.storage("vera ed25519 inputs", inputs.len() as u64);
