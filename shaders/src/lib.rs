@@ -34,6 +34,7 @@
 //! - `wgsl/edwards.wgsl`: Edwards25519 constants, extended coordinates and point
 //!   decompression bit-exact with curve25519-dalek 4, shared; composed after the field part.
 //! - `wgsl/decompress_selftest.wgsl`: a test kernel for point decompression.
+//! - `wgsl/selftest_io.wgsl`: the bindings and word I/O the self-test kernels share.
 //! - `wgsl/scalar.wgsl`: scalars mod the group order L (S < L, SHA-512 digests mod L, signed
 //!   radix-16 recoding), u32 only, shared; `wgsl/scalar_selftest.wgsl` tests it.
 //! - `wgsl/ed25519_k.wgsl`: k = SHA-512(R ‖ A ‖ M) mod L per signature.
@@ -525,6 +526,7 @@ pub const FIELD_SELFTEST: Shader = Shader {
         FIELD_U32_GEN,
         FIELD_COMMON,
         Part::File(include_str!("../wgsl/field_selftest_u32.wgsl")),
+        SELFTEST_IO,
         FIELD_SELFTEST_MAIN,
     ],
 };
@@ -547,6 +549,7 @@ pub const FIELD_SELFTEST_U64: Shader = Shader {
         FIELD_U64_GEN,
         FIELD_COMMON,
         Part::File(include_str!("../wgsl/field_selftest_u64.wgsl")),
+        SELFTEST_IO,
         FIELD_SELFTEST_MAIN,
     ],
 };
@@ -570,6 +573,7 @@ pub const DECOMPRESS_SELFTEST: Shader = Shader {
         FIELD_COMMON,
         EDWARDS,
         Part::File(include_str!("../wgsl/decompress_selftest.wgsl")),
+        SELFTEST_IO,
     ],
 };
 
@@ -584,6 +588,7 @@ pub const DECOMPRESS_SELFTEST_U64: Shader = Shader {
         FIELD_COMMON,
         EDWARDS,
         Part::File(include_str!("../wgsl/decompress_selftest.wgsl")),
+        SELFTEST_IO,
     ],
 };
 
@@ -591,6 +596,7 @@ pub const DECOMPRESS_SELFTEST_U64: Shader = Shader {
 pub const DECOMPRESS_SELFTEST_WORDS: u32 = 32;
 
 const SCALAR: Part = Part::File(include_str!("../wgsl/scalar.wgsl"));
+const SELFTEST_IO: Part = Part::File(include_str!("../wgsl/selftest_io.wgsl"));
 
 /// A self-test of `wgsl/scalar.wgsl`: `Params { count, row }` at binding 0, 64-byte inputs at 1
 /// (16 little-endian words each), results at 2 ([`SCALAR_SELFTEST_WORDS`] per input: the input
@@ -602,6 +608,7 @@ pub const SCALAR_SELFTEST: Shader = Shader {
     parts: &[
         SCALAR,
         Part::File(include_str!("../wgsl/scalar_selftest.wgsl")),
+        SELFTEST_IO,
     ],
 };
 

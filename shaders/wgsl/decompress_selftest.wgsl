@@ -9,29 +9,7 @@
 // Loop iterations per invocation: 240 (ge_decompress) + 243 (ge_affine) + 243 (ge_to_bytes) =
 // 726, far under llvmpipe's 65,535.
 
-struct Params {
-    count: u32,
-    // Invocations per row of the 2-D dispatch (workgroups in x times the workgroup size).
-    row: u32,
-    pad0: u32,
-    pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> encodings: array<u32>;
-@group(0) @binding(2) var<storage, read_write> results: array<u32>;
-
-fn store8(i: u32, slot: u32, w: array<u32, 8>) {
-    let at = i * 32u + slot * 8u;
-    results[at] = w[0];
-    results[at + 1u] = w[1];
-    results[at + 2u] = w[2];
-    results[at + 3u] = w[3];
-    results[at + 4u] = w[4];
-    results[at + 5u] = w[5];
-    results[at + 6u] = w[6];
-    results[at + 7u] = w[7];
-}
+const RESULT_WORDS: u32 = 32u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -39,12 +17,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (i >= params.count) {
         return;
     }
-    let at = i * 8u;
-    let w = array<u32, 8>(
-        encodings[at], encodings[at + 1u], encodings[at + 2u], encodings[at + 3u],
-        encodings[at + 4u], encodings[at + 5u], encodings[at + 6u], encodings[at + 7u]
-    );
-    let d = ge_decompress(w);
+    let d = ge_decompress(load8(i * 8u));
     let a = ge_affine(d.p);
     let consistent = fe_eq(fe_mul(d.p.T, d.p.Z), fe_mul(d.p.X, d.p.Y));
     store8(i, 0u, array<u32, 8>(

@@ -18,38 +18,8 @@
 // (fe_pow22523) + 243 (fe_invert) + 50 (the chain) = 533, under 540 even counting each loop's
 // final exit test; nothing else loops (fe_mul, fe_sq and the carries are unrolled).
 
-struct Params {
-    count: u32,
-    // Invocations per row of the 2-D dispatch (workgroups in x times the workgroup size).
-    row: u32,
-    pad0: u32,
-    pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> operands: array<u32>;
-@group(0) @binding(2) var<storage, read_write> results: array<u32>;
-
 const CHAIN_STEPS: u32 = 50u;
-
-fn load8(at: u32) -> array<u32, 8> {
-    return array<u32, 8>(
-        operands[at], operands[at + 1u], operands[at + 2u], operands[at + 3u],
-        operands[at + 4u], operands[at + 5u], operands[at + 6u], operands[at + 7u]
-    );
-}
-
-fn store8(i: u32, slot: u32, w: array<u32, 8>) {
-    let at = i * 128u + slot * 8u;
-    results[at] = w[0];
-    results[at + 1u] = w[1];
-    results[at + 2u] = w[2];
-    results[at + 3u] = w[3];
-    results[at + 4u] = w[4];
-    results[at + 5u] = w[5];
-    results[at + 6u] = w[6];
-    results[at + 7u] = w[7];
-}
+const RESULT_WORDS: u32 = 128u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

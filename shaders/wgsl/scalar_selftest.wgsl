@@ -4,17 +4,7 @@
 //  1 sc_recode of h mod L (packed signed digits);
 //  2 flags: sc_is_canonical of h's low 32 bytes, then 7 zeros.
 
-struct Params {
-    count: u32,
-    // Invocations per row of the 2-D dispatch (workgroups in x times the workgroup size).
-    row: u32,
-    pad0: u32,
-    pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> inputs: array<u32>;
-@group(0) @binding(2) var<storage, read_write> results: array<u32>;
+const RESULT_WORDS: u32 = 24u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -22,17 +12,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (i >= params.count) {
         return;
     }
+    let low = load8(i * 16u);
+    let high = load8(i * 16u + 8u);
     var h: array<u32, 16>;
-    for (var w = 0u; w < 16u; w++) {
-        h[w] = inputs[i * 16u + w];
-    }
-    let low = array<u32, 8>(h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
-    let k = sc_reduce_wide(h);
-    let e = sc_recode(k);
     for (var w = 0u; w < 8u; w++) {
-        results[i * 24u + w] = k[w];
-        results[i * 24u + 8u + w] = e[w];
-        results[i * 24u + 16u + w] = 0u;
+        h[w] = low[w];
+        h[w + 8u] = high[w];
     }
-    results[i * 24u + 16u] = select(0u, 1u, sc_is_canonical(low));
+    let k = sc_reduce_wide(h);
+    store8(i, 0u, k);
+    store8(i, 1u, sc_recode(k));
+    store8(i, 2u, array<u32, 8>(select(0u, 1u, sc_is_canonical(low)), 0u, 0u, 0u, 0u, 0u, 0u, 0u));
 }
