@@ -306,8 +306,8 @@ pub(crate) fn measure(cpu: &CpuBackend, gpu: &GpuBackend) -> Result<Calibration>
     let started = Instant::now();
     // Ed25519: the CPU on 1,024 signatures (batch gains level off there; the key cache is warm
     // after the untimed run, as a node's is), the GPU at 64 and 4,096. Both GPU sizes run the
-    // cooperative kernel where the adapter takes it; batches past its range run the
-    // one-invocation kernel, which costs no more per item, so the model errs towards the CPU.
+    // small-batch kernel (lane-parallel or cooperative, where the adapter takes one); larger
+    // batches run kernels doing less work per item, so the model errs towards the CPU.
     let (cpu_n, g1, g2) = (1024, 64, 4096);
     let sigs = signatures(g2);
     let all = sigs.as_batch();

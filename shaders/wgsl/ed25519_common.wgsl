@@ -54,6 +54,26 @@ fn base_multiple(v: i32) -> GeCached {
     return ge_cached_select(q, ge_cached_neg(q), v < 0i);
 }
 
+// A point of signature i decoded, with the rule's checks on it: A (`which` = 0) or R (1).
+// `flags`: the decode bit (A 4, R 8) and, under strict, the small-order bit (A 16, R 32); `ok`:
+// it decoded and, under strict, is not of small order.
+struct Checked {
+    ok: bool,
+    flags: u32,
+    p: Ge,
+}
+
+fn decode_checked(i: u32, which: u32) -> Checked {
+    let d = ge_decompress(load8(i, which));
+    var flags = select(0u, 4u << which, d.ok);
+    var ok = d.ok;
+    if (ok && params.rule == RULE_STRICT && ge_is_small_order(d.p)) {
+        flags |= 16u << which;
+        ok = false;
+    }
+    return Checked(ok, flags, d.p);
+}
+
 fn load8(i: u32, which: u32) -> array<u32, 8> {
     var w: array<u32, 8>;
     for (var j = 0u; j < 8u; j++) {

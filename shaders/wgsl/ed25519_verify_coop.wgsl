@@ -72,13 +72,9 @@ fn main(
     if (live && role == 1u) {
         let s_words = load8(i, 2u);
         let s_ok = sc_is_canonical(s_words);
-        let d = ge_decompress(load8(i, 1u));
-        flags = select(0u, 2u, s_ok) | select(0u, 8u, d.ok);
-        var ok = s_ok && d.ok;
-        if (ok && params.rule == RULE_STRICT && ge_is_small_order(d.p)) {
-            flags |= 32u;
-            ok = false;
-        }
+        let d = decode_checked(i, 1u);
+        flags = select(0u, 2u, s_ok) | d.flags;
+        let ok = s_ok && d.ok;
         var sb = ge_identity();
         if (ok) {
             let e = sc_recode(s_words);
@@ -96,16 +92,12 @@ fn main(
         handoff_flags[slot] = flags | select(0u, 256u, ok);
     }
     if (live && role == 0u) {
-        let d = ge_decompress(load8(i, 0u));
+        let d = decode_checked(i, 0u);
         a_ok = d.ok;
-        flags = select(0u, 4u, d.ok);
-        if (a_ok && params.rule == RULE_STRICT && ge_is_small_order(d.p)) {
-            flags |= 16u;
-            a_ok = false;
-        }
+        flags = d.flags;
         if (a_ok) {
             // table[0..9] = [0..8](−A), built in place: a helper returning the array by value
-    // (naga copies it) cost a third of the throughput on lavapipe.
+            // (naga copies it) cost a third of the throughput on lavapipe.
             var table: array<GeCached, 9>;
             var p = ge_neg(d.p);
             let one = ge_to_cached(p);

@@ -3,7 +3,8 @@
 //! Every test runs against every engine returned by [`engines`], so each backend is held to the
 //! same vectors and references: the CPU backend, and — where a GPU adapter exists (lavapipe in
 //! CI) — the GPU backend, once as it is (Ed25519 on the u64 field path where the adapter has
-//! SHADER_INT64, two invocations per signature) and once with its bindings capped at 64 KiB, so
+//! SHADER_INT64, eight invocations per signature exchanging operands by subgroup shuffles) and
+//! once with its bindings capped at 64 KiB, so
 //! that every chunking path runs on small inputs, and with Ed25519 on the u32-only field path,
 //! one invocation per signature.
 //!
@@ -29,10 +30,11 @@ pub fn gpu_required() -> bool {
 pub fn gpu_engines() -> &'static [(String, Engine)] {
     static GPU: OnceLock<Vec<(String, Engine)>> = OnceLock::new();
     GPU.get_or_init(|| {
-        // The uncapped engine verifies with the cooperative kernel (two invocations per
+        // The uncapped engine verifies with the lane-parallel kernel (eight invocations per
         // signature) on the 64-bit field path; the capped one with one invocation per signature
-        // on the u32-only field path: both kernels and both field paths meet every vector and
-        // differential test (gpu_ed25519.rs crosses them too).
+        // on the u32-only field path: both field paths and the two kernels furthest apart meet
+        // every vector and differential test (gpu_ed25519.rs runs every pairing, the
+        // cooperative kernel included).
         let build = |cap: Option<u64>| {
             let mut b = Engine::builder().backend(BackendChoice::Gpu);
             b = match cap {
@@ -40,7 +42,7 @@ pub fn gpu_engines() -> &'static [(String, Engine)] {
                     .gpu_max_binding(cap)
                     .gpu_u32_field(true)
                     .gpu_verify_kernel(VerifyKernel::Single),
-                None => b.gpu_verify_kernel(VerifyKernel::Coop),
+                None => b.gpu_verify_kernel(VerifyKernel::Lanes),
             };
             b.build()
         };

@@ -3,8 +3,8 @@
 //! - the scalar arithmetic of `scalar.wgsl` (reduction of 512-bit digests mod L, S < L, signed
 //!   radix-16 recoding) against curve25519-dalek on edge values and 10,000 random inputs;
 //! - 12,000 random signatures, a quarter of them corrupted in R, S, A or the message, verified
-//!   on every GPU engine — both field paths crossed with both verify kernels (one invocation per
-//!   signature, two cooperating) — under every rule in batches of 1, 2, 63, 64, 65 and 3,000,
+//!   on every GPU engine — both field paths crossed with the three verify kernels (one
+//!   invocation per signature, two cooperating, eight in lanes) — under every rule in batches of 1, 2, 63, 64, 65 and 3,000,
 //!   with the verdicts (reasons included) equal to the CPU engine's;
 //! - messages longer than the GPU hashes on a software adapter (the host supplies k), and runs
 //!   split by the binding limit.
@@ -194,11 +194,13 @@ fn random_signatures_match_the_cpu_on_every_batch_size() {
         eprintln!("skipped: no GPU adapter");
         return;
     }
-    // The harness's engines (u64 field with the cooperative kernel, u32 field with one
-    // invocation per signature) and the two other pairings.
+    // The harness's engines (u64 field with the lane-parallel kernel, u32 field with one
+    // invocation per signature) and the other pairings of field path and kernel.
     let crossed: Vec<(String, Engine)> = [
         ("gpu-u64-single", false, VerifyKernel::Single),
+        ("gpu-u64-coop", false, VerifyKernel::Coop),
         ("gpu-u32-coop", true, VerifyKernel::Coop),
+        ("gpu-u32-lanes", true, VerifyKernel::Lanes),
     ]
     .into_iter()
     .map(|(name, u32_field, kernel)| {

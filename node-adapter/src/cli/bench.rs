@@ -50,10 +50,11 @@ pub struct BenchArgs {
     /// default 64-bit-product path, where the GPU has SHADER_INT64.
     #[arg(long)]
     gpu_u32_field: bool,
-    /// Also time Ed25519 on the GPU with one invocation per signature beside the default (which
-    /// runs batches up to 32,768 with two cooperating invocations per signature where it can).
-    #[arg(long)]
-    gpu_single_kernel: bool,
+    /// Also time Ed25519 on the GPU with each of these verify kernels (comma-separated:
+    /// single = one invocation per signature, coop = two cooperating, lanes = eight, four per
+    /// point, through subgroup shuffles) beside the default row, which picks by batch size.
+    #[arg(long, value_delimiter = ',', value_name = "KERNELS")]
+    gpu_kernels: Vec<GpuKernel>,
     /// The accelerator's largest batch for `--ops load` (default: the library's default).
     #[arg(long, value_name = "ITEMS")]
     max_batch: Option<usize>,
@@ -64,6 +65,33 @@ pub struct BenchArgs {
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+}
+
+/// A verify kernel `--gpu-kernels` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GpuKernel {
+    Single,
+    Coop,
+    Lanes,
+}
+
+impl GpuKernel {
+    fn kernel(self) -> vera_engine::backend::gpu::VerifyKernel {
+        use vera_engine::backend::gpu::VerifyKernel;
+        match self {
+            GpuKernel::Single => VerifyKernel::Single,
+            GpuKernel::Coop => VerifyKernel::Coop,
+            GpuKernel::Lanes => VerifyKernel::Lanes,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            GpuKernel::Single => "1 invocation/sig",
+            GpuKernel::Coop => "2 invocations/sig",
+            GpuKernel::Lanes => "8 lanes/sig",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -283,24 +311,25 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
         .as_ref()
         .map(|name| format!("vera gpu ({name}), u32 field"));
     let gpu_u32 = gpu_u32.as_ref().zip(u32_label.as_deref());
-    let gpu_single = match gpu.as_ref() {
-        Some(_) if args.gpu_single_kernel => Some(
-            Engine::builder()
+    // One engine per kernel asked for (a kernel the adapter cannot run is an error here, not a
+    // missing row).
+    let mut kernel_rows = Vec::new();
+    if let Some(name) = gpu_name.as_ref() {
+        for &k in &args.gpu_kernels {
+            let e = Engine::builder()
                 .backend(BackendChoice::Gpu)
-                .gpu_verify_kernel(vera_engine::backend::gpu::VerifyKernel::Single)
+                .gpu_verify_kernel(k.kernel())
                 .build()
-                .map_err(|e| CliError::Usage(e.to_string()))?,
-        ),
-        _ => None,
-    };
-    if let Some(g) = gpu_single.as_ref().and_then(Engine::gpu_backend) {
-        g.prepare_ed25519();
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            if let Some(g) = e.gpu_backend() {
+                g.prepare_ed25519();
+            }
+            kernel_rows.push((e, format!("vera gpu ({name}), {}", k.label())));
+        }
     }
-    let single_label = gpu_name
-        .as_ref()
-        .map(|name| format!("vera gpu ({name}), 1 invocation/sig"));
-    let gpu_single = gpu_single.as_ref().zip(single_label.as_deref());
     let gpu = gpu.as_ref().zip(gpu_label.as_deref());
+    let mut ed25519_rows: Vec<(&Engine, &str)> = gpu.into_iter().chain(gpu_u32).collect();
+    ed25519_rows.extend(kernel_rows.iter().map(|(e, l)| (e, l.as_str())));
     let sizes = |default: &[usize], quick: &[usize]| -> Vec<usize> {
         args.sizes.clone().unwrap_or_else(|| {
             if args.quick {
@@ -316,15 +345,7 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
         match op {
             Op::Ed25519 => {
                 for n in sizes(&[64, 1024, 8192], &[64, 1024]) {
-                    bench_ed25519(
-                        &mut b,
-                        &all,
-                        &one,
-                        [gpu, gpu_u32, gpu_single],
-                        &args.rules,
-                        n,
-                        &mut rng,
-                    );
+                    bench_ed25519(&mut b, &all, &one, &ed25519_rows, &args.rules, n, &mut rng);
                 }
             }
             Op::Sha256 => {
@@ -434,9 +455,23 @@ fn add_ratios(rows: &mut [Row]) {
 }
 
 fn write_table(rows: &[Row], out: &mut impl Write) -> Result<(), CliError> {
+    let name = |r: &Row| {
+        if r.exact {
+            r.implementation.clone()
+        } else {
+            format!("{} (not exact)", r.implementation)
+        }
+    };
+    // The implementation column as wide as its longest name (GPU rows carry the adapter's).
+    let w = rows
+        .iter()
+        .map(|r| name(r).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(34);
     writeln!(
         out,
-        "{:<8} {:<8} {:>8}  {:<34} {:>7} {:>13} {:>12} {:>8}",
+        "{:<8} {:<8} {:>8}  {:<w$} {:>7} {:>13} {:>12} {:>8}",
         "op", "variant", "batch", "implementation", "threads", "items/s", "batch time", "vs ref"
     )
     .map_err(write_err)?;
@@ -452,18 +487,13 @@ fn write_table(rows: &[Row], out: &mut impl Write) -> Result<(), CliError> {
             (false, Some(x)) => format!("{x:.2}x"),
             (false, None) => "-".to_string(),
         };
-        let name = if r.exact {
-            r.implementation.clone()
-        } else {
-            format!("{} (not exact)", r.implementation)
-        };
         writeln!(
             out,
-            "{:<8} {:<8} {:>8}  {:<34} {:>7} {:>13} {:>12} {:>8}",
+            "{:<8} {:<8} {:>8}  {:<w$} {:>7} {:>13} {:>12} {:>8}",
             r.op,
             r.variant,
             r.size,
-            name,
+            name(r),
             if r.threads == 0 {
                 "-".to_string()
             } else {
@@ -499,7 +529,7 @@ fn bench_ed25519(
     b: &mut Bench,
     all: &Engine,
     one: &Engine,
-    gpus: [GpuRow<'_>; 3],
+    gpus: &[(&Engine, &str)],
     rules: &[Rule],
     n: usize,
     rng: &mut StdRng,
@@ -525,7 +555,7 @@ fn bench_ed25519(
     };
     for &rule in rules {
         let mut g = b.group("ed25519", rule.name(), n);
-        for (e, label) in gpus.into_iter().flatten() {
+        for &(e, label) in gpus {
             g.add(label, 0, true, false, || {
                 check(e.verify(rule, batch).expect("verify"))
             });

@@ -104,6 +104,8 @@ struct Info {
     gpu_devices: usize,
     /// How long building the Ed25519 pipelines took (they are built on first use otherwise).
     ed25519_pipelines_ms: Option<f64>,
+    /// Which Ed25519 verify kernel runs which batch sizes.
+    ed25519_kernels: Option<String>,
     /// Whether compiled pipelines are cached on disk between runs.
     pipeline_cache: bool,
     /// Why `auto` uses no GPU.
@@ -148,6 +150,7 @@ pub fn run(json: bool, allow_software_gpu: bool, out: &mut impl Write) -> Result
         ed25519_pipelines_ms: auto
             .gpu_backend()
             .map(|g| g.prepare_ed25519().as_secs_f64() * 1e3),
+        ed25519_kernels: auto.gpu_backend().map(|g| g.verify_kernels()),
         pipeline_cache: auto.gpu_backend().is_some_and(|g| g.has_pipeline_cache()),
         gpu_unavailable: auto.gpu_unavailable_reason().map(str::to_string),
         cpu,
@@ -212,6 +215,9 @@ pub fn run(json: bool, allow_software_gpu: bool, out: &mut impl Write) -> Result
                         "no pipeline cache on this adapter"
                     }
                 );
+            }
+            if let Some(k) = &info.ed25519_kernels {
+                text += &format!("         Ed25519 verify kernels: {k}\n");
             }
         }
         (_, _, Some(why)) => text += &format!("\n         no GPU: {why}\n"),

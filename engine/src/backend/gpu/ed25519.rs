@@ -4,8 +4,10 @@
 //! Two kernels per run of signatures, recorded into one submission:
 //! 1. `ed25519_k.wgsl`: k = SHA-512(R ‖ A ‖ M) mod L for each signature, reading R, A and M
 //!    from where they were uploaded (no host-side concatenation);
-//! 2. `ed25519_verify.wgsl`: decoding, the rule's checks and the equation, one flags word per
-//!    signature.
+//! 2. a verify kernel: decoding, the rule's checks and the equation, one flags word per
+//!    signature; `ed25519_verify.wgsl` (one invocation per signature, the least work),
+//!    `ed25519_verify_coop.wgsl` (two) or `ed25519_verify_lanes.wgsl` (eight, the shortest
+//!    chain of dependent work: for small batches), chosen per batch ([`VerifyKernel`]).
 //!
 //! The GPU answers valid or invalid; the reason for a rejection is diagnosed on the host
 //! ([`crate::ed25519::diagnose`]) by the engine, as the CPU path does.
@@ -30,6 +32,11 @@ use crate::error::{Error, Result};
 const WORKGROUP: u32 = 64;
 /// Signatures per workgroup of the cooperative verify kernel.
 const COOP_PER_WORKGROUP: u32 = 32;
+/// Signatures per workgroup of the lane-parallel verify kernel (eight invocations each).
+const LANES_PER_WORKGROUP: u32 = 8;
+/// The flag the lane-parallel kernel answers where the adapter's subgroups are not laid out as
+/// it needs (four consecutive lanes per point): an error, not a verdict.
+const LAYOUT_FAULT: u32 = 128;
 
 /// The longest message `ed25519_k.wgsl` hashes on a software adapter, in bytes. llvmpipe stops
 /// an invocation after 65,535 loop iterations in all (see `sha512.rs`); the kernel takes 17 per
@@ -45,10 +52,10 @@ const MAX_RUN: usize = 1 << 16;
 #[derive(Default)]
 pub(super) struct Kernels {
     k: OnceLock<Kernel>,
-    verify_u32: OnceLock<Kernel>,
-    verify_u64: OnceLock<Kernel>,
-    coop_u32: OnceLock<Kernel>,
-    coop_u64: OnceLock<Kernel>,
+    /// The verify kernels, each on the u32 field path (0) and the u64 one (1).
+    single: [OnceLock<Kernel>; 2],
+    coop: [OnceLock<Kernel>; 2],
+    lanes: [OnceLock<Kernel>; 2],
     /// [`COMB_TABLE`] on the device, uploaded once.
     comb_table: OnceLock<wgpu::Buffer>,
     scalar_selftest: OnceLock<Kernel>,
@@ -64,45 +71,49 @@ impl Kernels {
             .get_or_init(|| gpu.build_kernel(&vera_shaders::ED25519_K))
     }
 
-    /// The verify kernel on the device's field path: 64-bit products where the device has
-    /// SHADER_INT64 (unless told otherwise), u32 only elsewhere.
-    fn verify(&self, gpu: &GpuBackend) -> &Kernel {
-        if gpu.int64_field() {
-            self.verify_u64
-                .get_or_init(|| gpu.build_kernel(&vera_shaders::ED25519_VERIFY_U64))
-        } else {
-            self.verify_u32
-                .get_or_init(|| gpu.build_kernel(&vera_shaders::ED25519_VERIFY))
-        }
-    }
-
-    /// The cooperative verify kernel (two invocations per signature) on the device's field path.
-    fn coop(&self, gpu: &GpuBackend) -> &Kernel {
-        if gpu.int64_field() {
-            self.coop_u64
-                .get_or_init(|| gpu.build_kernel(&vera_shaders::ED25519_VERIFY_COOP_U64))
-        } else {
-            self.coop_u32
-                .get_or_init(|| gpu.build_kernel(&vera_shaders::ED25519_VERIFY_COOP))
-        }
+    /// The verify kernel of `kind` on the device's field path: 64-bit products where the device
+    /// has SHADER_INT64 (unless told otherwise), u32 only elsewhere.
+    fn of(&self, gpu: &GpuBackend, kind: Kind) -> &Kernel {
+        use vera_shaders as s;
+        let (cells, shaders) = match kind {
+            Kind::Single => (&self.single, [&s::ED25519_VERIFY, &s::ED25519_VERIFY_U64]),
+            Kind::Coop => (
+                &self.coop,
+                [&s::ED25519_VERIFY_COOP, &s::ED25519_VERIFY_COOP_U64],
+            ),
+            Kind::Lanes => (
+                &self.lanes,
+                [&s::ED25519_VERIFY_LANES, &s::ED25519_VERIFY_LANES_U64],
+            ),
+        };
+        let path = usize::from(gpu.int64_field());
+        cells[path].get_or_init(|| gpu.build_kernel(shaders[path]))
     }
 }
 
 /// Which verify kernel runs a batch (see [`GpuOptions::verify_kernel`](super::GpuOptions)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum VerifyKernel {
-    /// The cooperative kernel for batches of up to [`COOP_MAX`] signatures where the adapter's
-    /// subgroups are at most 32 wide (so that the two roles do not share a subgroup), the
-    /// one-invocation kernel otherwise.
+    /// By batch size and adapter: on a hardware GPU with subgroup operations on subgroups 4 to
+    /// 32 wide, the lane-parallel kernel for batches of up to [`LANES_MAX`] signatures; then
+    /// the cooperative kernel up to [`COOP_MAX`] where subgroups are at most 32 wide (in both,
+    /// so that a signature's two roles do not share a subgroup); the one-invocation kernel
+    /// otherwise. (On a software
+    /// adapter, which runs on the CPU's cores, the kernel doing the least work wins, so the
+    /// lane-parallel one is not chosen there.)
     #[default]
     Auto,
     /// One invocation per signature, always.
     Single,
     /// Two cooperating invocations per signature, always.
     Coop,
+    /// Eight invocations per signature, four per point, exchanging operands by subgroup
+    /// shuffles; always (an error on adapters without subgroup operations on subgroups 4 to
+    /// 64 wide).
+    Lanes,
 }
 
-/// The environment variable that picks the verify kernel: `single`, `coop` or `auto`.
+/// The environment variable that picks the verify kernel: `single`, `coop`, `lanes` or `auto`.
 pub const VERIFY_KERNEL_ENV: &str = "VERA_GPU_VERIFY_KERNEL";
 
 /// Batches up to this size take the cooperative kernel under [`VerifyKernel::Auto`]: below it a
@@ -116,19 +127,80 @@ impl VerifyKernel {
         match std::env::var(VERIFY_KERNEL_ENV).ok()?.as_str() {
             "single" => Some(VerifyKernel::Single),
             "coop" => Some(VerifyKernel::Coop),
+            "lanes" => Some(VerifyKernel::Lanes),
             "auto" => Some(VerifyKernel::Auto),
             _ => None,
         }
     }
 }
 
-/// Whether a batch of `n` signatures takes the cooperative kernel.
-fn use_coop(gpu: &GpuBackend, n: usize) -> bool {
-    match gpu.verify_kernel {
-        VerifyKernel::Single => false,
-        VerifyKernel::Coop => true,
-        VerifyKernel::Auto => n <= COOP_MAX && gpu.subgroup_max <= 32,
+/// Batches up to this size take the lane-parallel kernel under [`VerifyKernel::Auto`] where the
+/// adapter runs it: eight invocations per signature keep the GPU's latency-bound small batches
+/// busy; past a few thousand signatures the GPU fills up and the kernel doing less work in all
+/// wins. Provisional until measured on a GPU.
+pub const LANES_MAX: usize = 8_192;
+
+/// A verify kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Single,
+    Coop,
+    Lanes,
+}
+
+impl Kind {
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::Single => "1 invocation per signature",
+            Kind::Coop => "2 cooperating invocations per signature",
+            Kind::Lanes => "8 invocations per signature, 4 per point (subgroup shuffles)",
+        }
     }
+
+    /// Signatures per workgroup.
+    fn per_workgroup(self) -> u32 {
+        match self {
+            Kind::Single => WORKGROUP,
+            Kind::Coop => COOP_PER_WORKGROUP,
+            Kind::Lanes => LANES_PER_WORKGROUP,
+        }
+    }
+}
+
+/// Whether the device runs the lane-parallel kernel: it was opened with subgroups, every
+/// subgroup it may run is at least 4 wide (a point's four invocations in one), and no wider
+/// than a workgroup.
+fn lanes_supported(gpu: &GpuBackend) -> bool {
+    gpu.has_subgroups && gpu.subgroup_min >= 4 && gpu.subgroup_max <= WORKGROUP
+}
+
+/// The kernel that runs a batch of `n` signatures.
+fn kind_for(gpu: &GpuBackend, n: usize) -> Result<Kind> {
+    Ok(match gpu.verify_kernel {
+        VerifyKernel::Single => Kind::Single,
+        VerifyKernel::Coop => Kind::Coop,
+        VerifyKernel::Lanes if lanes_supported(gpu) => Kind::Lanes,
+        VerifyKernel::Lanes => {
+            return Err(Error::Gpu(format!(
+                "the lane-parallel Ed25519 kernel needs subgroup operations on subgroups 4 to 64 \
+                 wide; {} has {} ({}–{} wide)",
+                gpu.report.name,
+                if gpu.has_subgroups { "them" } else { "none" },
+                gpu.subgroup_min,
+                gpu.subgroup_max
+            )))
+        }
+        VerifyKernel::Auto
+            if !gpu.report.software
+                && lanes_supported(gpu)
+                && gpu.subgroup_max <= 32
+                && n <= LANES_MAX =>
+        {
+            Kind::Lanes
+        }
+        VerifyKernel::Auto if n <= COOP_MAX && gpu.subgroup_max <= 32 => Kind::Coop,
+        VerifyKernel::Auto => Kind::Single,
+    })
 }
 
 /// A read-only storage buffer holding `table`, built once in `cell`.
@@ -222,13 +294,9 @@ pub(super) fn verify(gpu: &GpuBackend, rule: Rule, batch: SignatureBatch<'_>) ->
         return Ok(out);
     }
     let kernels = &gpu.ed25519;
-    let coop = use_coop(gpu, batch.len());
+    let kind = kind_for(gpu, batch.len())?;
     let k_kernel = kernels.k(gpu);
-    let verify_kernel = if coop {
-        kernels.coop(gpu)
-    } else {
-        kernels.verify(gpu)
-    };
+    let verify_kernel = kernels.of(gpu, kind);
     // A message the GPU hashes fits one binding with its signature's other inputs, and is no
     // longer than a GPU hashes well (longer ones, an attacker's included, are hashed here).
     let room = gpu
@@ -249,7 +317,7 @@ pub(super) fn verify(gpu: &GpuBackend, rule: Rule, batch: SignatureBatch<'_>) ->
         out.extend(verify_run(
             gpu,
             k_kernel,
-            (verify_kernel, coop),
+            (verify_kernel, kind),
             rule,
             sub,
             max_len,
@@ -267,7 +335,7 @@ pub(super) fn verify(gpu: &GpuBackend, rule: Rule, batch: SignatureBatch<'_>) ->
 fn verify_run(
     gpu: &GpuBackend,
     k_kernel: &Kernel,
-    (verify_kernel, coop): (&Kernel, bool),
+    (verify_kernel, kind): (&Kernel, Kind),
     rule: Rule,
     batch: SignatureBatch<'_>,
     max_len: u64,
@@ -341,12 +409,14 @@ fn verify_run(
 
     let grid = gpu.grid(count.div_ceil(WORKGROUP));
     let row = grid.0 * WORKGROUP;
-    // The cooperative kernel: 32 signatures per workgroup, its row counted in workgroups.
-    let (v_grid, v_row) = if coop {
-        let g = gpu.grid(count.div_ceil(COOP_PER_WORKGROUP));
-        (g, g.0)
-    } else {
-        (grid, row)
+    // The cooperative and lane-parallel kernels: several invocations per signature, their
+    // row counted in workgroups.
+    let (v_grid, v_row) = match kind {
+        Kind::Single => (grid, row),
+        Kind::Coop | Kind::Lanes => {
+            let g = gpu.grid(count.div_ceil(kind.per_workgroup()));
+            (g, g.0)
+        }
     };
     // Both kernels' parameters in one buffer, the second at the uniform offset alignment.
     let ua = gpu.uniform_align as usize;
@@ -382,9 +452,10 @@ fn verify_run(
         ],
         grid,
     );
-    // Bindings 0-4 are common; the one-invocation kernel adds the base table (5), the
-    // cooperative one the comb (6).
-    let table = if coop {
+    // Bindings 0-4 are common; the one-invocation kernel adds the base table (5), the others
+    // the comb (6).
+    let comb = kind != Kind::Single;
+    let table = if comb {
         comb_table(gpu)
     } else {
         base_table(gpu)
@@ -399,12 +470,22 @@ fn verify_run(
             (2, bind(&in_buf, sigs_at, n * 64)),
             (3, bind(&ks, 0, n * 32)),
             (4, bind(&flags, 0, n * 4)),
-            (if coop { 6 } else { 5 }, table.as_entire_binding()),
+            (if comb { 6 } else { 5 }, table.as_entire_binding()),
         ],
         v_grid,
     );
     let bytes = gpu.submit_and_read(encoder, &[(&flags, 0, n * 4)])?;
     gpu.recycle([in_buf, ks, flags]);
+    if bytes
+        .chunks_exact(4)
+        .any(|w| w[0] & LAYOUT_FAULT as u8 != 0)
+    {
+        return Err(Error::Gpu(format!(
+            "{}'s subgroups are not laid out as the lane-parallel Ed25519 kernel needs \
+             (four consecutive lanes per point); set {VERIFY_KERNEL_ENV}=coop or single",
+            gpu.report.name
+        )));
+    }
     Ok(bytes.chunks_exact(4).map(|w| w[0] & 1 == 1).collect())
 }
 
@@ -419,17 +500,43 @@ impl GpuBackend {
         verify(self, rule, batch)
     }
 
+    /// Which verify kernel runs which batch sizes on this device, in words (for `vera info`).
+    pub fn verify_kernels(&self) -> String {
+        let mut spans: Vec<(Kind, usize)> = Vec::new();
+        for (from, to) in [
+            (1, LANES_MAX),
+            (LANES_MAX + 1, COOP_MAX),
+            (COOP_MAX + 1, usize::MAX),
+        ] {
+            match kind_for(self, from) {
+                Ok(k) => match spans.last_mut() {
+                    Some((last, upto)) if *last == k => *upto = to,
+                    _ => spans.push((k, to)),
+                },
+                Err(e) => return e.to_string(),
+            }
+        }
+        let parts: Vec<String> = spans
+            .iter()
+            .map(|&(k, upto)| match upto {
+                usize::MAX => k.describe().to_string(),
+                n => format!("{} up to {n} signatures", k.describe()),
+            })
+            .collect();
+        parts.join(", then ")
+    }
+
     /// Builds the Ed25519 pipelines now rather than on the first batch, and returns how long
     /// that took (the first call's time; later calls return at once with the same figure).
     pub fn prepare_ed25519(&self) -> Duration {
         *self.ed25519.build_time.get_or_init(|| {
             let started = Instant::now();
             self.ed25519.k(self);
-            self.ed25519.verify(self);
+            self.ed25519.of(self, Kind::Single);
             base_table(self);
-            // The cooperative kernel too where small batches will take it.
-            if use_coop(self, 1) {
-                self.ed25519.coop(self);
+            // The kernel small batches take too, if it is another.
+            if let Ok(kind @ (Kind::Coop | Kind::Lanes)) = kind_for(self, 1) {
+                self.ed25519.of(self, kind);
                 comb_table(self);
             }
             started.elapsed()

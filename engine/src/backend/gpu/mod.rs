@@ -33,7 +33,7 @@ use wgpu::util::DeviceExt;
 pub use context::{list_adapters, AdapterReport};
 #[doc(hidden)]
 pub use ed25519::ScalarSelftest;
-pub use ed25519::{VerifyKernel, COOP_MAX, VERIFY_KERNEL_ENV};
+pub use ed25519::{VerifyKernel, COOP_MAX, LANES_MAX, VERIFY_KERNEL_ENV};
 #[doc(hidden)]
 pub use field::{FieldPath, FieldSelftest};
 
@@ -177,6 +177,10 @@ pub struct GpuBackend {
     uniform_align: u64,
     /// The widest subgroup the adapter may run (the cooperative verify kernel wants ≤ 32).
     subgroup_max: u32,
+    /// The narrowest subgroup the adapter may run (the lane-parallel verify kernel wants ≥ 8).
+    subgroup_min: u32,
+    /// The device was opened with SUBGROUP (the adapter has it).
+    has_subgroups: bool,
     /// Which Ed25519 verify kernel runs a batch.
     verify_kernel: ed25519::VerifyKernel,
     sha256: Kernel,
@@ -308,8 +312,11 @@ impl GpuBackend {
         let limits = adapter.limits();
         // 64-bit integers where the adapter has them: the faster field path (field_u64.wgsl).
         // The pipeline cache where the adapter has one (Vulkan): start-up without recompiling.
-        let features =
-            adapter.features() & (wgpu::Features::SHADER_INT64 | wgpu::Features::PIPELINE_CACHE);
+        // Subgroup operations where it has them: the lane-parallel Ed25519 kernel.
+        let features = adapter.features()
+            & (wgpu::Features::SHADER_INT64
+                | wgpu::Features::PIPELINE_CACHE
+                | wgpu::Features::SUBGROUP);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("vera"),
             required_features: features,
@@ -362,6 +369,8 @@ impl GpuBackend {
             storage_align: u64::from(limits.min_storage_buffer_offset_alignment.max(4)),
             uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment.max(16)),
             subgroup_max: adapter.get_info().subgroup_max_size,
+            subgroup_min: adapter.get_info().subgroup_min_size,
+            has_subgroups: features.contains(wgpu::Features::SUBGROUP),
             verify_kernel: ed25519::VerifyKernel::from_env().unwrap_or(opts.verify_kernel),
             sha256,
             merkle,
