@@ -22,7 +22,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::cpu::CpuBackend;
-use crate::backend::gpu::GpuBackend;
+use crate::backend::gpu::{GpuBackend, KernelLimits, VerifyKernel};
 use crate::batch::{MessageBuf, SignatureBatchBuf};
 use crate::ed25519::Rule;
 use crate::error::Result;
@@ -155,6 +155,10 @@ pub struct Calibration {
     pub sha256: Costs,
     /// Merkle roots per leaf (RFC 6962 over 32-byte leaves).
     pub merkle: Costs,
+    /// Up to which batch sizes each Ed25519 verify kernel is the fastest on this GPU (absent
+    /// from calibrations made before vera measured it: the provisional limits apply then).
+    #[serde(default)]
+    pub kernels: Option<KernelLimits>,
 }
 
 impl Calibration {
@@ -301,6 +305,88 @@ fn messages(n: usize, len: usize) -> MessageBuf {
     buf
 }
 
+/// Batch sizes at which the verify kernels are timed side by side, while a batch takes at most
+/// [`KERNEL_BUDGET_NS`] (a slow GPU stops early).
+const KERNEL_LADDER: [usize; 6] = [64, 256, 1024, 4096, 16_384, 65_536];
+const KERNEL_BUDGET_NS: f64 = 40e6;
+
+/// Times each verify kernel the device runs at each size of [`KERNEL_LADDER`] (zip215, 32-byte
+/// messages; `sigs` repeated to fill the larger batches: the GPU caches nothing) and returns
+/// the limits that pick the fastest.
+fn measure_kernels(gpu: &GpuBackend, sigs: &SignatureBatchBuf) -> Result<KernelLimits> {
+    let kernels = crate::backend::gpu::kernels_available(gpu);
+    let one = sigs.as_batch();
+    let mut big = SignatureBatchBuf::new();
+    let mut ladder = Vec::new();
+    for n in KERNEL_LADDER {
+        while big.len() < n {
+            let Some((pk, msg, sig)) = one.get(big.len() % one.len()) else {
+                break;
+            };
+            big.push(pk, msg, sig)?;
+        }
+        let Some(batch) = big.as_batch().slice(0..n) else {
+            break;
+        };
+        let mut times = Vec::new();
+        for &k in &kernels {
+            let t = best_ns(2, || gpu.verify_with(k, Rule::Zip215, batch).map(drop))?;
+            times.push((k, t));
+        }
+        let fastest = times.iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
+        ladder.push((n, times));
+        if fastest > KERNEL_BUDGET_NS {
+            break;
+        }
+    }
+    Ok(limits_from(&ladder))
+}
+
+/// Measures which verify kernel is the fastest at which batch size on `gpu` (the first step of
+/// a calibration), without setting anything; for tests.
+#[doc(hidden)]
+pub fn measure_kernel_limits(gpu: &GpuBackend) -> Result<KernelLimits> {
+    measure_kernels(gpu, &signatures(1024))
+}
+
+/// Kernel limits from timings per batch size (ascending): the lane-parallel kernel up to where
+/// it stops being the fastest, counting from the smallest size; then the cooperative kernel up
+/// to where the one-invocation kernel overtakes it. A limit falls halfway (geometrically)
+/// between the last size a kernel won and the next; one still winning at the largest size
+/// measured extends to twice it.
+fn limits_from(ladder: &[(usize, Vec<(VerifyKernel, f64)>)]) -> KernelLimits {
+    let winner = |times: &[(VerifyKernel, f64)]| {
+        times.iter().min_by(|a, b| a.1.total_cmp(&b.1)).map(|t| t.0)
+    };
+    let limit = |i: usize| match (ladder.get(i.wrapping_sub(1)), ladder.get(i)) {
+        (None, _) => 0,
+        (Some(last), Some(next)) => ((last.0 as f64) * (next.0 as f64)).sqrt() as usize,
+        (Some(last), None) => last.0 * 2,
+    };
+    let mut i = 0;
+    while i < ladder.len() && winner(&ladder[i].1) == Some(VerifyKernel::Lanes) {
+        i += 1;
+    }
+    let lanes_max = limit(i);
+    let start = i;
+    // Past the lane-parallel kernel's range, the cooperative one against one invocation.
+    let coop_beats_single = |times: &[(VerifyKernel, f64)]| {
+        let of = |k| times.iter().find(|t| t.0 == k).map(|t| t.1);
+        matches!(
+            (of(VerifyKernel::Coop), of(VerifyKernel::Single)),
+            (Some(c), Some(s)) if c < s
+        )
+    };
+    while i < ladder.len() && coop_beats_single(&ladder[i].1) {
+        i += 1;
+    }
+    let coop_max = if i == start { lanes_max } else { limit(i) };
+    KernelLimits {
+        lanes_max,
+        coop_max,
+    }
+}
+
 /// Measures every operation on `cpu` and `gpu`.
 pub(crate) fn measure(cpu: &CpuBackend, gpu: &GpuBackend) -> Result<Calibration> {
     let started = Instant::now();
@@ -310,6 +396,9 @@ pub(crate) fn measure(cpu: &CpuBackend, gpu: &GpuBackend) -> Result<Calibration>
     // batches run kernels doing less work per item, so the model errs towards the CPU.
     let (cpu_n, g1, g2) = (1024, 64, 4096);
     let sigs = signatures(g2);
+    // First which kernel each batch size takes, so that the costs below are the chosen ones'.
+    let kernels = measure_kernels(gpu, &sigs)?;
+    gpu.set_kernel_limits(kernels);
     let all = sigs.as_batch();
     let (cpu_batch, small) = match (all.slice(0..cpu_n), all.slice(0..g1)) {
         (Some(c), Some(s)) => (c, s),
@@ -371,6 +460,7 @@ pub(crate) fn measure(cpu: &CpuBackend, gpu: &GpuBackend) -> Result<Calibration>
         verify,
         sha256,
         merkle,
+        kernels: Some(kernels),
     })
 }
 
@@ -460,11 +550,104 @@ mod tests {
             ],
             sha256: costs(0.5, 10.0, 0.1),
             merkle: costs(20.0, 30.0, 1.0),
+            kernels: Some(KernelLimits {
+                lanes_max: 2048,
+                coop_max: 8192,
+            }),
         };
         let mut file = CacheFile::new();
         file.insert("k".into(), cal);
         let text = serde_json::to_string(&file).expect("serializes");
         let back: CacheFile = serde_json::from_str(&text).expect("parses");
         assert_eq!(back["k"], cal);
+        // A file written before kernel limits were measured still loads, without them.
+        let old = text.replace(",\"kernels\":{\"lanes_max\":2048,\"coop_max\":8192}", "");
+        assert!(!old.contains("kernels"), "{old}");
+        let back: CacheFile = serde_json::from_str(&old).expect("parses");
+        assert_eq!(back["k"].kernels, None);
+        assert_eq!(back["k"].verify, cal.verify);
+    }
+
+    /// Timings per size of (lanes, coop, single) in µs → the limits.
+    fn limits(rows: &[(usize, [f64; 3])]) -> KernelLimits {
+        let ladder: Vec<(usize, Vec<(VerifyKernel, f64)>)> = rows
+            .iter()
+            .map(|&(n, [l, c, s])| {
+                (
+                    n,
+                    vec![
+                        (VerifyKernel::Lanes, l),
+                        (VerifyKernel::Coop, c),
+                        (VerifyKernel::Single, s),
+                    ],
+                )
+            })
+            .collect();
+        limits_from(&ladder)
+    }
+
+    #[test]
+    fn kernel_limits_follow_the_fastest_kernel() {
+        // Lanes fastest to 1,024, coop at 4,096, single from 16,384: limits halfway between.
+        let k = limits(&[
+            (64, [300.0, 900.0, 1000.0]),
+            (256, [310.0, 910.0, 1000.0]),
+            (1024, [400.0, 950.0, 1100.0]),
+            (4096, [2000.0, 1500.0, 1600.0]),
+            (16_384, [8000.0, 5000.0, 4000.0]),
+        ]);
+        assert_eq!(
+            k,
+            KernelLimits {
+                lanes_max: 2048,
+                coop_max: 8192
+            }
+        );
+        // Lanes never fastest, coop never better than single: one invocation everywhere.
+        let k = limits(&[(64, [9.0, 8.0, 7.0]), (256, [9.0, 8.0, 7.0])]);
+        assert_eq!(
+            k,
+            KernelLimits {
+                lanes_max: 0,
+                coop_max: 0
+            }
+        );
+        // Lanes fastest at every size measured (the ladder stopped at 4,096): twice that.
+        let k = limits(&[(1024, [1.0, 2.0, 3.0]), (4096, [1.0, 2.0, 3.0])]);
+        assert_eq!(k.lanes_max, 8192);
+        assert_eq!(k.coop_max, 8192);
+        // Where lanes stops winning, a later win (noise) is not taken: ranges are contiguous.
+        let k = limits(&[
+            (64, [1.0, 2.0, 3.0]),
+            (256, [5.0, 2.0, 3.0]),
+            (1024, [1.0, 2.0, 3.0]),
+        ]);
+        assert_eq!(k.lanes_max, 128);
+        assert_eq!(k.coop_max, 2048);
+        // A device without the lane-parallel kernel: coop then single.
+        let ladder = vec![
+            (
+                64usize,
+                vec![(VerifyKernel::Coop, 1.0), (VerifyKernel::Single, 2.0)],
+            ),
+            (
+                256,
+                vec![(VerifyKernel::Coop, 3.0), (VerifyKernel::Single, 2.0)],
+            ),
+        ];
+        assert_eq!(
+            limits_from(&ladder),
+            KernelLimits {
+                lanes_max: 0,
+                coop_max: 128
+            }
+        );
+        assert_eq!(
+            limits_from(&[]),
+            KernelLimits {
+                lanes_max: 0,
+                coop_max: 0
+            }
+        );
     }
 }

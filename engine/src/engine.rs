@@ -115,6 +115,14 @@ impl EngineBuilder {
         self
     }
 
+    /// Times every GPU kernel with timestamp queries where the adapter has them (default: off,
+    /// or `VERA_GPU_PROFILE=1`); read them from
+    /// [`GpuBackend::kernel_times`](crate::backend::gpu::GpuBackend::kernel_times).
+    pub fn gpu_profile(mut self, on: bool) -> Self {
+        self.gpu.profile = on;
+        self
+    }
+
     /// Opens this many GPU devices (default: one per GPU identical to the best one), several on
     /// one adapter if need be: tests use it to exercise multi-GPU sharding on one adapter.
     #[doc(hidden)]
@@ -147,6 +155,21 @@ impl EngineBuilder {
                     ..self.gpu
                 };
                 let (first, rest) = split(GpuBackend::open_all(&opts)?);
+                // Every batch goes to the GPU, but which kernel takes it follows this machine's
+                // calibration where one is cached (nothing is measured here).
+                let cached = first.as_ref().and_then(|g| {
+                    let cal = self.given_costs.or_else(|| {
+                        (self.calibration != CalibrationMode::Off)
+                            .then(|| calibrate::load(&calibrate::machine_key(&cpu, g)))
+                            .flatten()
+                    });
+                    cal?.kernels
+                });
+                if let Some(limits) = cached {
+                    for g in first.iter().chain(&rest) {
+                        g.set_kernel_limits(limits);
+                    }
+                }
                 more_gpus = rest;
                 (first.map(|g| (g, Route::Gpu)), None)
             }
@@ -162,6 +185,12 @@ impl EngineBuilder {
                         let cal = self
                             .given_costs
                             .or_else(|| calibration(&cpu, &gpu, self.calibration));
+                        // The kernel limits measured on one device hold for its twins.
+                        if let Some(limits) = cal.and_then(|c| c.kernels) {
+                            for g in std::iter::once(&gpu).chain(&rest) {
+                                g.set_kernel_limits(limits);
+                            }
+                        }
                         more_gpus = rest;
                         (Some((gpu, Route::Auto(cal))), None)
                     }

@@ -1427,3 +1427,107 @@ fn gpu_engines_are_shared_across_threads() {
         });
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kernel timing
+// ---------------------------------------------------------------------------------------------
+
+/// With kernel timing on, every kernel a call dispatched is timed, once per dispatch, by size;
+/// the answers are unchanged; the GPU time of the calls fits within their wall time; and an
+/// engine without timing reports none.
+#[test]
+fn kernel_times_cover_every_dispatch() {
+    if skip("kernel_times_cover_every_dispatch") {
+        return;
+    }
+    let Some((_, plain)) = gpu() else { return };
+    assert!(
+        plain.gpu_backend().expect("GPU").kernel_times().is_none(),
+        "kernel times without profiling"
+    );
+    let engine = Engine::builder()
+        .backend(BackendChoice::Gpu)
+        .gpu_profile(true)
+        .build()
+        .expect("a GPU engine");
+    let gpu = engine.gpu_backend().expect("GPU");
+    if !gpu.adapter().timestamp_query {
+        assert!(gpu.kernel_times().is_none());
+        eprintln!("kernel_times_cover_every_dispatch: no timestamp queries on this adapter");
+        return;
+    }
+    gpu.prepare_ed25519();
+    let mut rng = StdRng::seed_from_u64(0x71e);
+    let laid = Laid::random(&mut rng, 0, 300, |i| i % 100);
+    let hashes = rand_hashes(&mut rng, 1000);
+    gpu.reset_kernel_times();
+    let started = Instant::now();
+    check_sha256(
+        &[("profiled".into(), engine.clone())],
+        "profiled",
+        laid.view(),
+    );
+    check_root(
+        &[("profiled".into(), engine.clone())],
+        "profiled",
+        MerkleScheme::Rfc6962,
+        &hashes,
+    );
+    let mut batch = vera_engine::SignatureBatchBuf::new();
+    for i in 0..3u8 {
+        use ed25519_dalek::Signer;
+        let key = ed25519_dalek::SigningKey::from_bytes(&[i + 1; 32]);
+        let msg = [i; 40];
+        batch
+            .push(
+                &key.verifying_key().to_bytes(),
+                &msg,
+                &key.sign(&msg).to_bytes(),
+            )
+            .expect("fits");
+    }
+    let verdicts = engine
+        .verify(vera_engine::Rule::Zip215, batch.as_batch())
+        .expect("GPU verifies");
+    assert!(verdicts.iter().all(|v| v.is_valid()), "{verdicts:?}");
+    let wall = started.elapsed();
+    let times = gpu.kernel_times().expect("profiling is on");
+    let find = |kernel: &str| {
+        times
+            .iter()
+            .filter(|t| t.kernel.ends_with(kernel))
+            .collect::<Vec<_>>()
+    };
+    // 300 messages: one SHA-256 dispatch; 1,000 hashes: one reduction of 4 chunks, then one of
+    // the 4 chunk roots.
+    let sha = find("sha256_batch");
+    assert_eq!(sha.len(), 1, "{times:?}");
+    assert_eq!((sha[0].dispatches, sha[0].workgroups), (1, 5), "{times:?}");
+    let merkle = find("merkle_reduce");
+    let mut shapes: Vec<(u64, u64)> = merkle
+        .iter()
+        .map(|t| (t.workgroups, t.dispatches))
+        .collect();
+    shapes.sort();
+    assert_eq!(shapes, [(1, 1), (4, 1)], "{times:?}");
+    // Three signatures: k, then one verify kernel (whichever the engine picks for them).
+    assert_eq!(find("ed25519_k").len(), 1, "{times:?}");
+    assert_eq!(find("ed25519_k")[0].dispatches, 1, "{times:?}");
+    let verify: Vec<_> = times
+        .iter()
+        .filter(|t| t.kernel.contains("ed25519_verify"))
+        .collect();
+    assert_eq!(verify.len(), 1, "{times:?}");
+    assert_eq!(verify[0].dispatches, 1, "{times:?}");
+    assert_eq!(times.len(), 5, "no other kernel ran: {times:?}");
+    let gpu_total: std::time::Duration = times.iter().map(|t| t.total).sum();
+    for t in &times {
+        assert!(t.min <= t.mean() && t.mean() <= t.total, "{t:?}");
+    }
+    assert!(
+        gpu_total > std::time::Duration::ZERO && gpu_total <= wall,
+        "kernels took {gpu_total:?} of {wall:?}"
+    );
+    gpu.reset_kernel_times();
+    assert_eq!(gpu.kernel_times(), Some(Vec::new()));
+}

@@ -6,6 +6,7 @@
 use ed25519_dalek::{Signer, SigningKey};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
+use vera_engine::backend::gpu::KernelLimits;
 use vera_engine::calibrate::{Costs, Plan};
 use vera_engine::{Calibration, Engine, MerkleScheme, MessageBuf, Rule, SignatureBatchBuf};
 use vera_tests::gpu_required;
@@ -30,6 +31,7 @@ fn calibration() -> Calibration {
             gpu_ns_per_item: 1.0,
         },
         merkle: fast_gpu(),
+        kernels: None,
     }
 }
 
@@ -266,4 +268,44 @@ fn small_requests_are_one_submission() {
             .expect("verify");
         assert!(v[0].is_valid());
     });
+}
+
+/// Kernel limits from a calibration reach every device of an `auto` engine and decide the
+/// kernels; measured ones are ordered and bounded by the ladder.
+#[test]
+fn kernel_limits_are_measured_and_reach_every_device() {
+    let given = KernelLimits {
+        lanes_max: 100,
+        coop_max: 1000,
+    };
+    let engine = Engine::builder()
+        .allow_software_gpu(true)
+        .gpu_devices(2)
+        .calibration_costs(Calibration {
+            kernels: Some(given),
+            ..calibration()
+        })
+        .build()
+        .expect("auto always builds");
+    let gpus = engine.gpu_backends();
+    if gpus.is_empty() {
+        assert!(!gpu_required(), "GPU required but auto found none");
+        return;
+    }
+    assert_eq!(gpus.len(), 2);
+    for g in &gpus {
+        assert_eq!(g.kernel_limits(), given);
+        let plan = g.verify_kernels();
+        assert!(
+            plan.ends_with("1 invocation per signature") && plan.contains("up to 1000 signatures"),
+            "{plan}"
+        );
+    }
+    let measured = vera_engine::calibrate::measure_kernel_limits(gpus[0]).expect("measures");
+    assert!(
+        measured.lanes_max <= measured.coop_max && measured.coop_max <= 2 * 65_536,
+        "{measured:?}"
+    );
+    // Measuring sets nothing by itself.
+    assert_eq!(gpus[0].kernel_limits(), given);
 }

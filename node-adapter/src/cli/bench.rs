@@ -55,6 +55,11 @@ pub struct BenchArgs {
     /// point, through subgroup shuffles) beside the default row, which picks by batch size.
     #[arg(long, value_delimiter = ',', value_name = "KERNELS")]
     gpu_kernels: Vec<GpuKernel>,
+    /// Time every GPU kernel with timestamp queries and print the times after the table: what
+    /// each GPU row's batch time is made of (the rest is transfers and the host). Adds a little
+    /// to every GPU row's time.
+    #[arg(long)]
+    gpu_profile: bool,
     /// The accelerator's largest batch for `--ops load` (default: the library's default).
     #[arg(long, value_name = "ITEMS")]
     max_batch: Option<usize>,
@@ -132,6 +137,67 @@ struct Report {
     rows: Vec<Row>,
     /// The accelerator under load (`--ops load`).
     load: Vec<super::load::LoadRow>,
+    /// Kernel times on the GPU (`--gpu-profile`).
+    kernel_times: Vec<KernelRow>,
+}
+
+/// One kernel's dispatches of one size, on one of the benchmark's GPU engines.
+#[derive(Debug, Clone, Serialize)]
+struct KernelRow {
+    engine: String,
+    kernel: &'static str,
+    workgroups: u64,
+    dispatches: u64,
+    mean_us: f64,
+    min_us: f64,
+}
+
+/// The kernel times each GPU engine recorded, in engine order.
+fn kernel_times_of(engines: &[(&Engine, &str)]) -> Vec<KernelRow> {
+    let mut rows = Vec::new();
+    for &(e, label) in engines {
+        for g in e.gpu_backends() {
+            for t in g.kernel_times().unwrap_or_default() {
+                rows.push(KernelRow {
+                    engine: label.to_string(),
+                    kernel: t.kernel.trim_start_matches("vera "),
+                    workgroups: t.workgroups,
+                    dispatches: t.dispatches,
+                    mean_us: t.mean().as_secs_f64() * 1e6,
+                    min_us: t.min.as_secs_f64() * 1e6,
+                });
+            }
+        }
+    }
+    rows
+}
+
+fn write_kernel_table(rows: &[KernelRow], out: &mut impl Write) -> Result<(), CliError> {
+    let w = rows
+        .iter()
+        .map(|r| r.engine.chars().count())
+        .max()
+        .unwrap_or(0);
+    writeln!(
+        out,
+        "\nGPU kernel times (timestamp queries), per dispatch\n{:<w$}  {:<28} {:>10} {:>10} {:>11} {:>11}",
+        "engine", "kernel", "workgroups", "dispatches", "mean", "shortest"
+    )
+    .map_err(write_err)?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:<w$}  {:<28} {:>10} {:>10} {:>11} {:>11}",
+            r.engine,
+            r.kernel,
+            r.workgroups,
+            r.dispatches,
+            duration(r.mean_us),
+            duration(r.min_us)
+        )
+        .map_err(write_err)?;
+    }
+    Ok(())
 }
 
 struct Bench {
@@ -238,6 +304,20 @@ impl<'a> Group<'_, 'a> {
     }
 }
 
+/// A forced-GPU engine for the benchmark's GPU rows, `with` its options.
+fn gpu_engine(
+    args: &BenchArgs,
+    with: impl FnOnce(vera_engine::EngineBuilder) -> vera_engine::EngineBuilder,
+) -> Result<Engine, CliError> {
+    let mut b = Engine::builder()
+        .backend(BackendChoice::Gpu)
+        .gpu_profile(args.gpu_profile);
+    if let Some(t) = args.threads {
+        b = b.threads(t);
+    }
+    with(b).build().map_err(|e| CliError::Usage(e.to_string()))
+}
+
 /// Runs the benchmark and prints the table (and the JSON file if asked).
 pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
     // vera's rows: the CPU backend on every core and on one, and the GPU backend forced (every
@@ -246,11 +326,11 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
     let one = engine(BackendChoice::Cpu, Some(1), false)?;
     let gpu = match args.backend {
         BackendChoice::Cpu => None,
-        BackendChoice::Gpu => Some(engine(BackendChoice::Gpu, args.threads, true)?),
+        BackendChoice::Gpu => Some(gpu_engine(&args, |b| b)?),
         BackendChoice::Auto => {
             let auto = engine(BackendChoice::Auto, args.threads, args.allow_software_gpu)?;
             match auto.gpu_unavailable_reason() {
-                None => Some(engine(BackendChoice::Gpu, args.threads, true)?),
+                None => Some(gpu_engine(&args, |b| b)?),
                 Some(why) => {
                     eprintln!("vera bench: CPU only ({why})");
                     None
@@ -291,13 +371,9 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
     }
     // The u32-only field path beside it, when asked for and different.
     let gpu_u32 = match gpu.as_ref().and_then(Engine::gpu_backend) {
-        Some(g) if args.gpu_u32_field && g.int64_field() => Some(
-            Engine::builder()
-                .backend(BackendChoice::Gpu)
-                .gpu_u32_field(true)
-                .build()
-                .map_err(|e| CliError::Usage(e.to_string()))?,
-        ),
+        Some(g) if args.gpu_u32_field && g.int64_field() => {
+            Some(gpu_engine(&args, |b| b.gpu_u32_field(true))?)
+        }
         _ => None,
     };
     if let Some(g) = gpu_u32.as_ref().and_then(Engine::gpu_backend) {
@@ -316,11 +392,7 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
     let mut kernel_rows = Vec::new();
     if let Some(name) = gpu_name.as_ref() {
         for &k in &args.gpu_kernels {
-            let e = Engine::builder()
-                .backend(BackendChoice::Gpu)
-                .gpu_verify_kernel(k.kernel())
-                .build()
-                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let e = gpu_engine(&args, |b| b.gpu_verify_kernel(k.kernel()))?;
             if let Some(g) = e.gpu_backend() {
                 g.prepare_ed25519();
             }
@@ -402,6 +474,14 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
     let mut rows = b.rows;
     add_ratios(&mut rows);
     write_table(&rows, out)?;
+    let kernel_times = kernel_times_of(&ed25519_rows);
+    if args.gpu_profile {
+        if kernel_times.is_empty() {
+            eprintln!("vera bench: no kernel times (no GPU row, or no timestamp queries on it)");
+        } else {
+            write_kernel_table(&kernel_times, out)?;
+        }
+    }
     if !load_rows.is_empty() {
         writeln!(
             out,
@@ -430,6 +510,7 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
             gpu: gpu_name,
             rows,
             load: load_rows,
+            kernel_times,
         };
         let text =
             serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(e.to_string()))?;

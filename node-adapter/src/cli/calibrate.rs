@@ -81,6 +81,7 @@ pub fn run(
             "cpu_threads": engine.cpu_threads(),
             "file": file,
             "operations": rows,
+            "verify_kernels": cal.kernels,
         }))
         .map_err(|e| CliError::Usage(e.to_string()))?;
         writeln!(out, "{text}").map_err(write_err)?;
@@ -108,6 +109,7 @@ pub fn run(
             r.unit
         );
     }
+    text += &format!("\nEd25519 verify kernels: {}\n", gpu.verify_kernels());
     if gpu.adapter().software {
         text +=
             "\nnote: a software adapter runs on these same CPU cores, so splitting work with it \

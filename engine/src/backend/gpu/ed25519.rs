@@ -94,14 +94,10 @@ impl Kernels {
 /// Which verify kernel runs a batch (see [`GpuOptions::verify_kernel`](super::GpuOptions)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum VerifyKernel {
-    /// By batch size and adapter: on a hardware GPU with subgroup operations on subgroups 4 to
-    /// 64 wide, the lane-parallel kernel for batches of up to [`LANES_MAX`] signatures; then
-    /// the cooperative kernel up to [`COOP_MAX`] where subgroups are at most 32 wide (so that
-    /// its two roles do not share a subgroup); the one-invocation kernel otherwise. (Where
-    /// subgroups are 64 wide, the lane-parallel kernel's two groups share one and run one after
-    /// the other: about 1,300 steps in a row, still far fewer than one invocation's 3,300.) (On a software
-    /// adapter, which runs on the CPU's cores, the kernel doing the least work wins, so the
-    /// lane-parallel one is not chosen there.)
+    /// By batch size, from the device's [`KernelLimits`]: the lane-parallel kernel for small
+    /// batches, then the cooperative one, then one invocation per signature. The limits are
+    /// measured by calibration on the device; before that, [`LANES_MAX`] and [`COOP_MAX`]
+    /// where the adapter suits each kernel (see [`KernelLimits`]).
     #[default]
     Auto,
     /// One invocation per signature, always.
@@ -117,9 +113,10 @@ pub enum VerifyKernel {
 /// The environment variable that picks the verify kernel: `single`, `coop`, `lanes` or `auto`.
 pub const VERIFY_KERNEL_ENV: &str = "VERA_GPU_VERIFY_KERNEL";
 
-/// Batches up to this size take the cooperative kernel under [`VerifyKernel::Auto`]: below it a
-/// large GPU is far from full with one invocation per signature, so the second invocation costs
-/// nothing but shortens each verification. Provisional until measured on a GPU.
+/// Batches up to this size take the cooperative kernel under [`VerifyKernel::Auto`] until the
+/// device's calibration measures where it stops paying: below it a large GPU is far from full
+/// with one invocation per signature, so the second invocation costs nothing but shortens each
+/// verification.
 pub const COOP_MAX: usize = 32_768;
 
 impl VerifyKernel {
@@ -136,9 +133,9 @@ impl VerifyKernel {
 }
 
 /// Batches up to this size take the lane-parallel kernel under [`VerifyKernel::Auto`] where the
-/// adapter runs it: eight invocations per signature keep the GPU's latency-bound small batches
-/// busy; past a few thousand signatures the GPU fills up and the kernel doing less work in all
-/// wins. Provisional until measured on a GPU.
+/// adapter runs it, until the device's calibration measures where it stops paying: eight
+/// invocations per signature shorten the latency-bound small batches; past a few thousand
+/// signatures the GPU fills up and the kernel doing less work in all wins.
 pub const LANES_MAX: usize = 8_192;
 
 /// A verify kernel.
@@ -155,6 +152,15 @@ impl Kind {
             Kind::Single => "1 invocation per signature",
             Kind::Coop => "2 cooperating invocations per signature",
             Kind::Lanes => "8 invocations per signature, 4 per point (subgroup shuffles)",
+        }
+    }
+
+    /// The label of its dispatches (and kernel times).
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Single => "vera ed25519_verify",
+            Kind::Coop => "vera ed25519_verify_coop",
+            Kind::Lanes => "vera ed25519_verify_lanes",
         }
     }
 
@@ -175,9 +181,56 @@ fn lanes_supported(gpu: &GpuBackend) -> bool {
     gpu.has_subgroups && gpu.subgroup_min >= 4 && gpu.subgroup_max <= WORKGROUP
 }
 
+/// Up to which batch sizes [`VerifyKernel::Auto`] takes the lane-parallel kernel, then the
+/// cooperative one (past both, the one-invocation kernel). Each device starts with provisional
+/// limits — the lane-parallel kernel up to [`LANES_MAX`] on hardware adapters with subgroups 4
+/// to 64 wide, the cooperative one up to [`COOP_MAX`] where subgroups are at most 32 wide — and
+/// a calibration measures the kernels side by side on the device and replaces them
+/// ([`GpuBackend::set_kernel_limits`]; a forced-GPU engine takes them from the cached
+/// calibration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KernelLimits {
+    /// Batches of up to this many signatures take the lane-parallel kernel (0: none).
+    pub lanes_max: usize,
+    /// Then batches of up to this many take the cooperative kernel.
+    pub coop_max: usize,
+}
+
+impl KernelLimits {
+    /// The limits before measurement: the lane-parallel kernel up to [`LANES_MAX`] on hardware
+    /// adapters with subgroups 4 to 64 wide (on a software adapter, which runs on the CPU's
+    /// cores, the kernel doing the least work wins); the cooperative one up to [`COOP_MAX`]
+    /// where subgroups are at most 32 wide (so that its two roles do not share a subgroup).
+    fn provisional(gpu: &GpuBackend) -> KernelLimits {
+        KernelLimits {
+            lanes_max: if !gpu.report.software && lanes_supported(gpu) {
+                LANES_MAX
+            } else {
+                0
+            },
+            coop_max: if gpu.subgroup_max <= 32 { COOP_MAX } else { 0 },
+        }
+    }
+}
+
+/// The kernels this device can run, for measuring them side by side.
+pub(crate) fn kernels_available(gpu: &GpuBackend) -> Vec<VerifyKernel> {
+    let mut k = Vec::new();
+    if lanes_supported(gpu) {
+        k.push(VerifyKernel::Lanes);
+    }
+    k.extend([VerifyKernel::Coop, VerifyKernel::Single]);
+    k
+}
+
 /// The kernel that runs a batch of `n` signatures.
 fn kind_for(gpu: &GpuBackend, n: usize) -> Result<Kind> {
-    Ok(match gpu.verify_kernel {
+    kind_of(gpu, gpu.verify_kernel, n)
+}
+
+/// The kernel `choice` means for a batch of `n` signatures.
+fn kind_of(gpu: &GpuBackend, choice: VerifyKernel, n: usize) -> Result<Kind> {
+    Ok(match choice {
         VerifyKernel::Single => Kind::Single,
         VerifyKernel::Coop => Kind::Coop,
         VerifyKernel::Lanes if lanes_supported(gpu) => Kind::Lanes,
@@ -191,11 +244,16 @@ fn kind_for(gpu: &GpuBackend, n: usize) -> Result<Kind> {
                 gpu.subgroup_max
             )))
         }
-        VerifyKernel::Auto if !gpu.report.software && lanes_supported(gpu) && n <= LANES_MAX => {
-            Kind::Lanes
+        VerifyKernel::Auto => {
+            let limits = gpu.kernel_limits();
+            if n <= limits.lanes_max && lanes_supported(gpu) {
+                Kind::Lanes
+            } else if n <= limits.coop_max {
+                Kind::Coop
+            } else {
+                Kind::Single
+            }
         }
-        VerifyKernel::Auto if n <= COOP_MAX && gpu.subgroup_max <= 32 => Kind::Coop,
-        VerifyKernel::Auto => Kind::Single,
     })
 }
 
@@ -283,14 +341,19 @@ fn next_run(
 }
 
 /// Whether each signature of `batch` is valid under `rule`, in order.
-pub(super) fn verify(gpu: &GpuBackend, rule: Rule, batch: SignatureBatch<'_>) -> Result<Vec<bool>> {
+pub(super) fn verify(
+    gpu: &GpuBackend,
+    choice: VerifyKernel,
+    rule: Rule,
+    batch: SignatureBatch<'_>,
+) -> Result<Vec<bool>> {
     gpu.check()?;
     let mut out = Vec::with_capacity(batch.len());
     if batch.is_empty() {
         return Ok(out);
     }
     let kernels = &gpu.ed25519;
-    let kind = kind_for(gpu, batch.len())?;
+    let kind = kind_of(gpu, choice, batch.len())?;
     let k_kernel = kernels.k(gpu);
     let verify_kernel = kernels.of(gpu, kind);
     // A message the GPU hashes fits one binding with its signature's other inputs, and is no
@@ -459,7 +522,7 @@ fn verify_run(
     gpu.dispatch_at(
         &mut encoder,
         verify_kernel,
-        "vera ed25519_verify",
+        kind.label(),
         &[
             (0, bind(&params, ua as u64, 16)),
             (1, bind(&in_buf, 0, n * 32)),
@@ -493,17 +556,45 @@ impl GpuBackend {
     /// Whether each signature is valid under `rule`, in order (the GPU's verdicts; the engine
     /// adds the diagnosis of rejections).
     pub fn verify(&self, rule: Rule, batch: SignatureBatch<'_>) -> Result<Vec<bool>> {
-        verify(self, rule, batch)
+        verify(self, self.verify_kernel, rule, batch)
+    }
+
+    /// [`GpuBackend::verify`] with the given kernel choice rather than the device's (for
+    /// measuring the kernels side by side).
+    pub fn verify_with(
+        &self,
+        kernel: VerifyKernel,
+        rule: Rule,
+        batch: SignatureBatch<'_>,
+    ) -> Result<Vec<bool>> {
+        verify(self, kernel, rule, batch)
+    }
+
+    /// Up to which batch sizes [`VerifyKernel::Auto`] takes which kernel on this device.
+    pub fn kernel_limits(&self) -> KernelLimits {
+        let set = *self.kernel_limits.lock().unwrap_or_else(|p| p.into_inner());
+        set.unwrap_or_else(|| KernelLimits::provisional(self))
+    }
+
+    /// Replaces the kernel limits (calibration does, from measurements on this device).
+    pub fn set_kernel_limits(&self, limits: KernelLimits) {
+        *self.kernel_limits.lock().unwrap_or_else(|p| p.into_inner()) = Some(limits);
     }
 
     /// Which verify kernel runs which batch sizes on this device, in words (for `vera info`).
     pub fn verify_kernels(&self) -> String {
+        let limits = self.kernel_limits();
+        let lanes = limits.lanes_max;
+        let coop = limits.coop_max.max(lanes);
         let mut spans: Vec<(Kind, usize)> = Vec::new();
         for (from, to) in [
-            (1, LANES_MAX),
-            (LANES_MAX + 1, COOP_MAX),
-            (COOP_MAX + 1, usize::MAX),
+            (1, lanes),
+            (lanes.saturating_add(1), coop),
+            (coop.saturating_add(1), usize::MAX),
         ] {
+            if from > to {
+                continue;
+            }
             match kind_for(self, from) {
                 Ok(k) => match spans.last_mut() {
                     Some((last, upto)) if *last == k => *upto = to,

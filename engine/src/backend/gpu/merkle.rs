@@ -95,7 +95,9 @@ pub(super) fn rfc6962_root(gpu: &GpuBackend, leaves: Messages<'_>) -> Result<Mer
                     Some(0),
                     &digests,
                 ));
-                encoder.copy_buffer_to_buffer(&digests, 0, nodes, at, size);
+                encoder
+                    .encoder
+                    .copy_buffer_to_buffer(&digests, 0, nodes, at, size);
                 temps.push(digests);
                 start = run.end;
             }
@@ -120,7 +122,7 @@ fn reduce(
     n: u64,
     fill: impl Fn(
         &GpuBackend,
-        &mut wgpu::CommandEncoder,
+        &mut super::profile::Recording,
         &wgpu::Buffer,
         Range<u64>,
     ) -> Result<Vec<wgpu::Buffer>>,
@@ -157,7 +159,7 @@ fn reduce(
         // Up to two super-chunks in flight: the next one's upload overlaps this one's hashing,
         // and memory stays bounded. The queue runs submissions in order, so buffers recycled
         // here are only rewritten after this submission has read them.
-        in_flight.push_back(gpu.queue.submit([encoder.finish()]));
+        in_flight.push_back(gpu.submit(encoder));
         if in_flight.len() > 2 {
             if let Some(oldest) = in_flight.pop_front() {
                 gpu.wait(oldest)?;
@@ -207,7 +209,7 @@ fn reduce(
 /// into `output` at the given byte offset.
 fn pass(
     gpu: &GpuBackend,
-    encoder: &mut wgpu::CommandEncoder,
+    encoder: &mut super::profile::Recording,
     scheme: MerkleScheme,
     (input, in_offset, count): (&wgpu::Buffer, u64, u64),
     (output, out_offset): (&wgpu::Buffer, u64),

@@ -21,6 +21,7 @@ mod ed25519;
 mod edwards;
 mod field;
 mod merkle;
+mod profile;
 mod sha256;
 mod sha512;
 
@@ -31,11 +32,14 @@ use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
 pub use context::{list_adapters, AdapterReport};
+pub(crate) use ed25519::kernels_available;
 #[doc(hidden)]
 pub use ed25519::ScalarSelftest;
-pub use ed25519::{VerifyKernel, COOP_MAX, LANES_MAX, VERIFY_KERNEL_ENV};
+pub use ed25519::{KernelLimits, VerifyKernel, COOP_MAX, LANES_MAX, VERIFY_KERNEL_ENV};
 #[doc(hidden)]
 pub use field::{FieldPath, FieldSelftest};
+pub use profile::{KernelTime, PROFILE_ENV};
+use profile::{Profiler, Recording};
 
 use crate::batch::Messages;
 use crate::error::{Error, Result};
@@ -64,6 +68,10 @@ pub struct GpuOptions {
     /// the best one; more than there are such adapters opens several devices on the same
     /// adapters (tests use it to exercise sharding on one adapter).
     pub devices: Option<usize>,
+    /// Time every kernel on the GPU with timestamp queries, where the adapter has them (see
+    /// [`GpuBackend::kernel_times`]; `VERA_GPU_PROFILE=1` turns it on too). Costs a little per
+    /// submission.
+    pub profile: bool,
 }
 
 /// The environment variable that lets `auto` use a software adapter.
@@ -183,6 +191,8 @@ pub struct GpuBackend {
     has_subgroups: bool,
     /// Which Ed25519 verify kernel runs a batch.
     verify_kernel: ed25519::VerifyKernel,
+    /// Where [`VerifyKernel::Auto`] switches kernels, once measured (provisional until then).
+    kernel_limits: Mutex<Option<ed25519::KernelLimits>>,
     sha256: Kernel,
     /// `merkle_reduce.wgsl` for RFC 6962 and for Bitcoin (its SCHEME constant).
     merkle: [Kernel; 2],
@@ -201,6 +211,8 @@ pub struct GpuBackend {
     u32_field: bool,
     /// Ed25519 pipelines, built on first use.
     ed25519: ed25519::Kernels,
+    /// Kernel timing, when asked for and the adapter has timestamp queries.
+    profiler: Option<Profiler>,
     setup_time: Duration,
     /// The on-disk pipeline cache, where the adapter has one.
     pipeline_cache: Option<DiskPipelineCache>,
@@ -313,10 +325,15 @@ impl GpuBackend {
         // 64-bit integers where the adapter has them: the faster field path (field_u64.wgsl).
         // The pipeline cache where the adapter has one (Vulkan): start-up without recompiling.
         // Subgroup operations where it has them: the lane-parallel Ed25519 kernel.
-        let features = adapter.features()
-            & (wgpu::Features::SHADER_INT64
-                | wgpu::Features::PIPELINE_CACHE
-                | wgpu::Features::SUBGROUP);
+        // Timestamp queries when kernel timing is asked for.
+        let profile = opts.profile || std::env::var(PROFILE_ENV).is_ok_and(|v| v == "1");
+        let mut wanted = wgpu::Features::SHADER_INT64
+            | wgpu::Features::PIPELINE_CACHE
+            | wgpu::Features::SUBGROUP;
+        if profile {
+            wanted |= wgpu::Features::TIMESTAMP_QUERY;
+        }
+        let features = adapter.features() & wanted;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("vera"),
             required_features: features,
@@ -359,6 +376,9 @@ impl GpuBackend {
             .min(limits.max_buffer_size);
         let max_binding =
             opts.max_binding.map_or(cap, |m| m.min(cap)).max(1 << 16) / (1 << 16) * (1 << 16);
+        let profiler = features
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
+            .then(|| Profiler::new(&queue));
         let backend = GpuBackend {
             device,
             queue,
@@ -372,6 +392,7 @@ impl GpuBackend {
             subgroup_min: adapter.get_info().subgroup_min_size,
             has_subgroups: features.contains(wgpu::Features::SUBGROUP),
             verify_kernel: ed25519::VerifyKernel::from_env().unwrap_or(opts.verify_kernel),
+            kernel_limits: Mutex::new(None),
             sha256,
             merkle,
             sha512,
@@ -382,6 +403,7 @@ impl GpuBackend {
             has_int64: features.contains(wgpu::Features::SHADER_INT64),
             u32_field: opts.u32_field,
             ed25519: ed25519::Kernels::default(),
+            profiler,
             setup_time: Duration::ZERO,
             pipeline_cache,
             fault,
@@ -658,7 +680,7 @@ impl GpuBackend {
     /// Records one compute dispatch, the resources bound at 0, 1, 2, ….
     fn dispatch(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
+        encoder: &mut Recording,
         kernel: &Kernel,
         label: &'static str,
         bindings: &[wgpu::BindingResource<'_>],
@@ -675,7 +697,7 @@ impl GpuBackend {
     /// Records one compute dispatch, each resource at the binding number given.
     fn dispatch_at(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
+        encoder: &mut Recording,
         kernel: &Kernel,
         label: &'static str,
         bindings: &[(u32, wgpu::BindingResource<'_>)],
@@ -693,25 +715,48 @@ impl GpuBackend {
             layout: &kernel.layout,
             entries: &entries,
         });
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(label),
-            timestamp_writes: None,
-        });
+        let mut pass = encoder.pass(label, u64::from(grid.0) * u64::from(grid.1));
         pass.set_pipeline(&kernel.pipeline);
         pass.set_bind_group(0, &group, &[]);
         pass.dispatch_workgroups(grid.0, grid.1, 1);
     }
 
-    fn encoder(&self, label: &'static str) -> wgpu::CommandEncoder {
-        self.device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
+    fn encoder(&self, label: &'static str) -> Recording {
+        Recording::new(&self.device, label, self.profiler.as_ref())
+    }
+
+    /// Submits a recording (with its kernel timing, when profiling).
+    fn submit(&self, recording: Recording) -> wgpu::SubmissionIndex {
+        let (commands, after) = recording.finish(&self.device, self.profiler.as_ref());
+        let index = self.queue.submit([commands]);
+        self.submissions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(after) = after {
+            after();
+        }
+        index
+    }
+
+    /// The time each kernel took on the GPU, per kernel and dispatch size, since the device
+    /// was opened or [`GpuBackend::reset_kernel_times`]; `None` unless kernel timing is on
+    /// ([`GpuOptions::profile`]) and the adapter has timestamp queries. Submissions still
+    /// running are not counted yet.
+    pub fn kernel_times(&self) -> Option<Vec<KernelTime>> {
+        self.profiler.as_ref().map(Profiler::times)
+    }
+
+    /// Clears the kernel times.
+    pub fn reset_kernel_times(&self) {
+        if let Some(p) = &self.profiler {
+            p.reset();
+        }
     }
 
     /// Submits `encoder` after copying `ranges` of source buffers into one readback buffer, waits
     /// (bounded), and returns the bytes read, in range order.
     fn submit_and_read(
         &self,
-        mut encoder: wgpu::CommandEncoder,
+        mut encoder: Recording,
         ranges: &[(&wgpu::Buffer, u64, u64)],
     ) -> Result<Vec<u8>> {
         let total: u64 = ranges.iter().map(|r| r.2).sum();
@@ -722,12 +767,12 @@ impl GpuBackend {
         );
         let mut at = 0;
         for (src, offset, size) in ranges {
-            encoder.copy_buffer_to_buffer(src, *offset, &readback, at, *size);
+            encoder
+                .encoder
+                .copy_buffer_to_buffer(src, *offset, &readback, at, *size);
             at += size;
         }
-        let index = self.queue.submit([encoder.finish()]);
-        self.submissions
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let index = self.submit(encoder);
         let (tx, rx) = mpsc::channel();
         readback
             .slice(..total.max(4))

@@ -85,7 +85,7 @@ pub(super) fn next_run_of(
 /// with the 0x00 prefix, goes to a specialised kernel of `sha256_fixed.wgsl`.
 pub(super) fn record(
     gpu: &GpuBackend,
-    encoder: &mut wgpu::CommandEncoder,
+    encoder: &mut super::profile::Recording,
     msgs: Messages<'_>,
     run: Range<usize>,
     prefix: Option<u8>,
@@ -115,7 +115,7 @@ pub(super) fn record(
 /// RFC 6962 leaves (with the 0x00 prefix).
 fn record_fixed(
     gpu: &GpuBackend,
-    encoder: &mut wgpu::CommandEncoder,
+    encoder: &mut super::profile::Recording,
     msgs: Messages<'_>,
     run: Range<usize>,
     len: usize,
@@ -162,7 +162,7 @@ pub(super) fn record_of(
     gpu: &GpuBackend,
     kernel: &Kernel,
     hash: &BatchHash,
-    encoder: &mut wgpu::CommandEncoder,
+    encoder: &mut super::profile::Recording,
     msgs: Messages<'_>,
     run: Range<usize>,
     prefix: Option<u8>,
