@@ -56,8 +56,9 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', value_name = "KERNELS")]
     gpu_kernels: Vec<GpuKernel>,
     /// Time every GPU kernel with timestamp queries and print the times after the table: what
-    /// each GPU row's batch time is made of (the rest is transfers and the host). Adds a little
-    /// to every GPU row's time.
+    /// each GPU row's batch time is made of (the rest is transfers and the host). Adds to every
+    /// GPU row's batch time (the timestamps' resolve and readback: about 0.13 ms on lavapipe), so
+    /// compare end-to-end figures from a run without it.
     #[arg(long)]
     gpu_profile: bool,
     /// The accelerator's largest batch for `--ops load` (default: the library's default).

@@ -727,7 +727,7 @@ impl GpuBackend {
 
     /// Submits a recording (with its kernel timing, when profiling).
     fn submit(&self, recording: Recording) -> wgpu::SubmissionIndex {
-        let (commands, after) = recording.finish(&self.device, self.profiler.as_ref());
+        let (commands, after) = recording.finish(self.profiler.as_ref());
         let index = self.queue.submit([commands]);
         self.submissions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -43,6 +43,45 @@ pub(super) struct Profiler {
     /// Nanoseconds per timestamp tick.
     period: f64,
     times: Arc<Mutex<BTreeMap<(&'static str, u64), KernelTime>>>,
+    /// Query sets and their buffers, reused once their results are read: creating them for
+    /// every submission would add its own cost to the times around the kernels.
+    spare: Arc<Mutex<Vec<Slot>>>,
+}
+
+/// A query set for one submission's passes, and the buffers its results go through.
+struct Slot {
+    set: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    read: wgpu::Buffer,
+}
+
+impl Slot {
+    fn new(device: &wgpu::Device) -> Slot {
+        let size = u64::from(2 * MAX_PASSES) * 8;
+        let buffer = |label, usage| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        Slot {
+            set: device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("vera kernel timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2 * MAX_PASSES,
+            }),
+            resolve: buffer(
+                "vera timestamps resolve",
+                wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            ),
+            read: buffer(
+                "vera timestamps readback",
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            ),
+        }
+    }
 }
 
 impl Profiler {
@@ -50,7 +89,12 @@ impl Profiler {
         Profiler {
             period: f64::from(queue.get_timestamp_period()),
             times: Arc::default(),
+            spare: Arc::default(),
         }
+    }
+
+    fn slot(&self, device: &wgpu::Device) -> Slot {
+        lock(&self.spare).pop().unwrap_or_else(|| Slot::new(device))
     }
 
     pub(super) fn times(&self) -> Vec<KernelTime> {
@@ -73,7 +117,7 @@ pub(super) struct Recording {
 }
 
 struct Stamps {
-    set: wgpu::QuerySet,
+    slot: Slot,
     /// Per timed pass: its label and workgroups.
     passes: Vec<(&'static str, u64)>,
 }
@@ -86,12 +130,8 @@ impl Recording {
     ) -> Recording {
         let encoder =
             device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
-        let stamps = profiler.map(|_| Stamps {
-            set: device.create_query_set(&wgpu::QuerySetDescriptor {
-                label: Some("vera kernel timestamps"),
-                ty: wgpu::QueryType::Timestamp,
-                count: 2 * MAX_PASSES,
-            }),
+        let stamps = profiler.map(|p| Stamps {
+            slot: p.slot(device),
             passes: Vec::new(),
         });
         Recording { encoder, stamps }
@@ -104,7 +144,7 @@ impl Recording {
                 let i = s.passes.len() as u32;
                 s.passes.push((label, workgroups));
                 Some(wgpu::ComputePassTimestampWrites {
-                    query_set: &s.set,
+                    query_set: &s.slot.set,
                     beginning_of_pass_write_index: Some(2 * i),
                     end_of_pass_write_index: Some(2 * i + 1),
                 })
@@ -123,44 +163,35 @@ impl Recording {
     /// callback, which runs in a later device poll).
     pub(super) fn finish(
         mut self,
-        device: &wgpu::Device,
         profiler: Option<&Profiler>,
     ) -> (wgpu::CommandBuffer, Option<Box<dyn FnOnce()>>) {
         let (Some(s), Some(p)) = (self.stamps.take(), profiler) else {
             return (self.encoder.finish(), None);
         };
         if s.passes.is_empty() {
+            lock(&p.spare).push(s.slot);
             return (self.encoder.finish(), None);
         }
         let queries = 2 * s.passes.len() as u32;
         let size = u64::from(queries) * 8;
-        let resolve = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("vera timestamps resolve"),
-            size,
-            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let read = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("vera timestamps readback"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let slot = s.slot;
         self.encoder
-            .resolve_query_set(&s.set, 0..queries, &resolve, 0);
+            .resolve_query_set(&slot.set, 0..queries, &slot.resolve, 0);
         self.encoder
-            .copy_buffer_to_buffer(&resolve, 0, &read, 0, size);
+            .copy_buffer_to_buffer(&slot.resolve, 0, &slot.read, 0, size);
         let times = Arc::clone(&p.times);
+        let spare = Arc::clone(&p.spare);
         let period = p.period;
         let passes = s.passes;
-        // Mapped after the submission: the caller calls this once it has submitted.
+        // Mapped after the submission: the caller calls this once it has submitted. The slot
+        // goes back to the spares once read (a failed map drops it).
         let after_submit = move || {
-            let buffer = read.clone();
-            read.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let read = slot.read.clone();
+            read.slice(..size).map_async(wgpu::MapMode::Read, move |r| {
                 if r.is_err() {
                     return;
                 }
-                if let Ok(view) = buffer.slice(..).get_mapped_range() {
+                if let Ok(view) = slot.read.slice(..size).get_mapped_range() {
                     let ticks: Vec<u64> = view
                         .chunks_exact(8)
                         .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
@@ -181,7 +212,8 @@ impl Recording {
                         e.min = e.min.min(d);
                     }
                 }
-                buffer.unmap();
+                slot.read.unmap();
+                lock(&spare).push(slot);
             });
         };
         (self.encoder.finish(), Some(Box::new(after_submit)))
