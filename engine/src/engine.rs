@@ -123,6 +123,14 @@ impl EngineBuilder {
         self
     }
 
+    /// Test hook: the GPU's lane-parallel Ed25519 kernel reports a wrong subgroup layout, which
+    /// fails its batches (see [`GpuOptions`](crate::backend::gpu::GpuOptions)).
+    #[doc(hidden)]
+    pub fn gpu_simulate_layout_fault(mut self, on: bool) -> Self {
+        self.gpu.simulate_layout_fault = on;
+        self
+    }
+
     /// Opens this many GPU devices (default: one per GPU identical to the best one), several on
     /// one adapter if need be: tests use it to exercise multi-GPU sharding on one adapter.
     #[doc(hidden)]

@@ -25,7 +25,9 @@ struct Params {
     row: u32,
     // RULE_STRICT, RULE_ZIP215 or RULE_DALEK.
     rule: u32,
-    pad0: u32,
+    // Bit 0, a test hook: the lane-parallel kernel takes its subgroup layout for wrong, so that
+    // tests reach the host's handling of that case on any adapter. Zero in normal use.
+    test_flags: u32,
 }
 
 const RULE_STRICT: u32 = 0u;

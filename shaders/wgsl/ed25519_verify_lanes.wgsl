@@ -175,7 +175,8 @@ fn main(
     // return before the barrier, which every invocation of the workgroup must reach.
     let live = i < params.count;
     let quad_base = subgroupShuffle(lid, group_base);
-    let misplaced = sg_size < 4u || (sid & 3u) != lane || quad_base != (lid & ~3u);
+    let misplaced = sg_size < 4u || (sid & 3u) != lane || quad_base != (lid & ~3u)
+        || (params.test_flags & 1u) != 0u;
     let layout_fault = subgroupAny(misplaced);
 
     // Group 0: [k](−A) and A's flags; group 1: [S]B, R and their flags. `ok`: this group's

@@ -137,3 +137,84 @@ fn faults_under_concurrent_load_lose_and_change_nothing() {
         "every batch answered once"
     );
 }
+
+/// Signatures by a few keys, every fifth with a flipped bit.
+fn some_signatures(n: usize) -> vera_engine::SignatureBatchBuf {
+    use ed25519_dalek::Signer;
+    let mut batch = vera_engine::SignatureBatchBuf::new();
+    for i in 0..n {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[(i % 7) as u8 + 1; 32]);
+        let msg = (i as u64).to_le_bytes();
+        let mut sig = key.sign(&msg).to_bytes();
+        if i % 5 == 2 {
+            sig[i % 64] ^= 4;
+        }
+        batch
+            .push(&key.verifying_key().to_bytes(), &msg, &sig)
+            .unwrap();
+    }
+    batch
+}
+
+/// The lane-parallel kernel checks that the adapter lays subgroups out as it needs; where the
+/// check fails (simulated here), the batch is an error on a forced GPU engine — never verdicts —
+/// and under `auto` the CPU answers it.
+#[test]
+fn a_wrong_subgroup_layout_is_an_error_not_verdicts() {
+    use vera_engine::backend::gpu::VerifyKernel;
+    use vera_engine::calibrate::Costs;
+    use vera_engine::{Calibration, Rule};
+    let batch = some_signatures(100);
+    let want = Engine::cpu()
+        .verify(Rule::Zip215, batch.as_batch())
+        .unwrap();
+    let lanes = |fault: bool| {
+        Engine::builder()
+            .backend(BackendChoice::Gpu)
+            .gpu_verify_kernel(VerifyKernel::Lanes)
+            .gpu_simulate_layout_fault(fault)
+            .build()
+    };
+    let Ok(healthy) = lanes(false) else {
+        assert!(!gpu_required(), "GPU required but none found");
+        return;
+    };
+    let a = healthy.gpu_backend().unwrap().adapter().clone();
+    if !(a.subgroup && a.subgroup_sizes.0 >= 4 && a.subgroup_sizes.1 <= 64) {
+        eprintln!("skipped: {} cannot run the lane-parallel kernel", a.name);
+        return;
+    }
+    assert_eq!(
+        healthy.verify(Rule::Zip215, batch.as_batch()).unwrap(),
+        want
+    );
+    let faulty = lanes(true).unwrap();
+    match faulty.verify(Rule::Zip215, batch.as_batch()) {
+        Err(Error::Gpu(msg)) => assert!(msg.contains("not laid out"), "{msg}"),
+        other => panic!("expected a GPU error, got {other:?}"),
+    }
+
+    // Under auto (costs that send every batch to the GPU), the CPU answers.
+    let gpu_first = Costs {
+        cpu_ns_per_item: 10_000.0,
+        gpu_fixed_ns: 1.0,
+        gpu_ns_per_item: 1.0,
+    };
+    let auto = Engine::builder()
+        .allow_software_gpu(true)
+        .gpu_verify_kernel(VerifyKernel::Lanes)
+        .gpu_simulate_layout_fault(true)
+        .calibration_costs(Calibration {
+            verify: [gpu_first; 3],
+            sha256: gpu_first,
+            merkle: gpu_first,
+            kernels: None,
+        })
+        .build()
+        .unwrap();
+    let before = auto.stats();
+    assert_eq!(auto.verify(Rule::Zip215, batch.as_batch()).unwrap(), want);
+    let s = auto.stats();
+    assert_eq!(s.gpu_failures, before.gpu_failures + 1);
+    assert_eq!(s.fallbacks, before.fallbacks + 1);
+}

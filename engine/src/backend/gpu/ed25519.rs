@@ -482,7 +482,8 @@ fn verify_run(
     let mut params = vec![0u8; 2 * ua];
     // (`max_len` is far below 2^32 − 64, so `len + 64` cannot wrap in the kernel.)
     let k_words = [count, row, max_len as u32, 0];
-    let v_words = [count, v_row, rule_code(rule), 0];
+    let test_flags = u32::from(gpu.simulate_layout_fault && kind == Kind::Lanes);
+    let v_words = [count, v_row, rule_code(rule), test_flags];
     for (at, words) in [(0, k_words), (ua, v_words)] {
         for (j, w) in words.iter().enumerate() {
             params[at + 4 * j..at + 4 * j + 4].copy_from_slice(&w.to_le_bytes());

@@ -68,6 +68,10 @@ pub struct GpuOptions {
     /// the best one; more than there are such adapters opens several devices on the same
     /// adapters (tests use it to exercise sharding on one adapter).
     pub devices: Option<usize>,
+    /// Test hook: the lane-parallel Ed25519 kernel takes its subgroup layout for wrong (and the
+    /// batch fails), so that tests reach that error path on adapters where the layout is right.
+    #[doc(hidden)]
+    pub simulate_layout_fault: bool,
     /// Time every kernel on the GPU with timestamp queries, where the adapter has them (see
     /// [`GpuBackend::kernel_times`]; `VERA_GPU_PROFILE=1` turns it on too). Costs a little per
     /// submission.
@@ -191,6 +195,8 @@ pub struct GpuBackend {
     has_subgroups: bool,
     /// Which Ed25519 verify kernel runs a batch.
     verify_kernel: ed25519::VerifyKernel,
+    /// [`GpuOptions::simulate_layout_fault`].
+    simulate_layout_fault: bool,
     /// Where [`VerifyKernel::Auto`] switches kernels, once measured (provisional until then).
     kernel_limits: Mutex<Option<ed25519::KernelLimits>>,
     sha256: Kernel,
@@ -393,6 +399,7 @@ impl GpuBackend {
             has_subgroups: features.contains(wgpu::Features::SUBGROUP),
             verify_kernel: ed25519::VerifyKernel::from_env().unwrap_or(opts.verify_kernel),
             kernel_limits: Mutex::new(None),
+            simulate_layout_fault: opts.simulate_layout_fault,
             sha256,
             merkle,
             sha512,
