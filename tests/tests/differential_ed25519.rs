@@ -21,9 +21,17 @@ use sha2::{Digest, Sha512};
 use vera_engine::BackendChoice;
 use vera_engine::{Engine, Reason, Rule, SignatureBatch, SignatureBatchBuf, Verdict};
 
-/// Every engine of [`vera_tests::engines`], plus a CPU engine on an odd thread count: zip215
-/// sub-batch boundaries depend on the thread count, so a third split of every batch is checked.
+/// Every engine of [`vera_tests::engines`], plus a CPU engine on an odd thread count (zip215
+/// sub-batch boundaries depend on the thread count, so a third split of every batch is
+/// checked) and, where there is a GPU, the verify kernels the harness's GPU engines do not run
+/// on the 64-bit field path (the cooperative one, and the one-invocation one that takes large
+/// batches on hardware GPUs): with the harness's lane-parallel (u64) and one-invocation (u32)
+/// engines, every kernel and both field paths meet every hostile family here. (The kernels
+/// compose with either field path unchanged; gpu_ed25519.rs crosses all six pairings on random
+/// signatures.)
 fn engines() -> Vec<(String, Engine)> {
+    use vera_engine::backend::gpu::VerifyKernel;
+    static CROSSED: std::sync::OnceLock<Vec<(String, Engine)>> = std::sync::OnceLock::new();
     let mut v = vera_tests::engines();
     v.push((
         "cpu-5-threads".to_string(),
@@ -33,6 +41,26 @@ fn engines() -> Vec<(String, Engine)> {
             .build()
             .expect("a CPU engine always builds"),
     ));
+    if !vera_tests::gpu_engines().is_empty() {
+        let crossed = CROSSED.get_or_init(|| {
+            [
+                ("gpu-u64-single", false, VerifyKernel::Single),
+                ("gpu-u64-coop", false, VerifyKernel::Coop),
+            ]
+            .into_iter()
+            .map(|(name, u32_field, kernel)| {
+                let e = Engine::builder()
+                    .backend(BackendChoice::Gpu)
+                    .gpu_u32_field(u32_field)
+                    .gpu_verify_kernel(kernel)
+                    .build()
+                    .expect("a GPU engine");
+                (name.to_string(), e)
+            })
+            .collect()
+        });
+        v.extend(crossed.iter().cloned());
+    }
     v
 }
 
