@@ -370,10 +370,20 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
             );
         }
     }
+    let gpu_options = args.gpu_u32_field || !args.gpu_kernels.is_empty() || args.gpu_profile;
+    if gpu.is_none() && gpu_options {
+        eprintln!(
+            "vera bench: no GPU rows, so --gpu-u32-field, --gpu-kernels and --gpu-profile do nothing"
+        );
+    }
     // The u32-only field path beside it, when asked for and different.
     let gpu_u32 = match gpu.as_ref().and_then(Engine::gpu_backend) {
         Some(g) if args.gpu_u32_field && g.int64_field() => {
             Some(gpu_engine(&args, |b| b.gpu_u32_field(true))?)
+        }
+        Some(_) if args.gpu_u32_field => {
+            eprintln!("vera bench: the GPU runs the u32 field path already: no extra row");
+            None
         }
         _ => None,
     };
