@@ -179,13 +179,15 @@ fn rule_index(rule: Rule) -> usize {
 /// What a cached calibration is valid for.
 pub(crate) fn machine_key(cpu: &CpuBackend, gpu: &GpuBackend) -> String {
     let a = gpu.adapter();
+    // The field path too: the Ed25519 costs and kernel limits differ between them.
     format!(
-        "vera {}; {} ({}, {}); {} CPU threads",
+        "vera {}; {} ({}, {}); {} CPU threads{}",
         env!("CARGO_PKG_VERSION"),
         a.name,
         a.backend,
         a.driver,
-        cpu.threads()
+        cpu.threads(),
+        if gpu.int64_field() { "" } else { "; u32 field" }
     )
 }
 
@@ -312,9 +314,10 @@ const KERNEL_BUDGET_NS: f64 = 40e6;
 
 /// Times each verify kernel the device runs at each size of [`KERNEL_LADDER`] (zip215, 32-byte
 /// messages; `sigs` repeated to fill the larger batches: the GPU caches nothing) and returns
-/// the limits that pick the fastest.
+/// the limits that pick the fastest. A kernel that fails, or answers anything but "valid" for
+/// these honest signatures, is left out of the comparison (and logged).
 fn measure_kernels(gpu: &GpuBackend, sigs: &SignatureBatchBuf) -> Result<KernelLimits> {
-    let kernels = crate::backend::gpu::kernels_available(gpu);
+    let mut kernels = crate::backend::gpu::kernels_available(gpu);
     let one = sigs.as_batch();
     let mut big = SignatureBatchBuf::new();
     let mut ladder = Vec::new();
@@ -329,9 +332,26 @@ fn measure_kernels(gpu: &GpuBackend, sigs: &SignatureBatchBuf) -> Result<KernelL
             break;
         };
         let mut times = Vec::new();
+        let mut failed = Vec::new();
         for &k in &kernels {
-            let t = best_ns(2, || gpu.verify_with(k, Rule::Zip215, batch).map(drop))?;
-            times.push((k, t));
+            let run = || match gpu.verify_with(k, Rule::Zip215, batch) {
+                Ok(v) if v.iter().all(|&ok| ok) => Ok(()),
+                Ok(_) => Err(crate::Error::Gpu(format!(
+                    "the {k:?} kernel rejected honest signatures"
+                ))),
+                Err(e) => Err(e),
+            };
+            match best_ns(2, run) {
+                Ok(t) => times.push((k, t)),
+                Err(e) => {
+                    tracing::warn!("calibration leaves the {k:?} Ed25519 kernel out: {e}");
+                    failed.push(k);
+                }
+            }
+        }
+        kernels.retain(|k| !failed.contains(k));
+        if times.is_empty() {
+            return Err(crate::Error::Gpu("no Ed25519 verify kernel ran".into()));
         }
         let fastest = times.iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
         ladder.push((n, times));

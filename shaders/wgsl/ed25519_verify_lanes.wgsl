@@ -78,14 +78,13 @@ fn p4_finish(v: Fe) -> Fe {
     return fe_mul(from_lane(v, finish_a), from_lane(v, finish_b));
 }
 
-// Extended to cached: (Y − X, Y + X, 2Z, 2d·T).
+// Extended to cached: (Y − X, Y + X, 2Z, 2d·T). Every lane multiplies (only lane 3's product is
+// kept): no lane-dependent branch, so the group stays converged for the shuffles that follow
+// (which Vulkan only promises in converged control flow), at no cost in time.
 fn p4_to_cached(p: Fe) -> Fe {
     let partner = from_lane(p, lane ^ 1u);
-    var r = fe_select(fe_add(p, fe_select(partner, p, lane == 2u)), fe_sub(partner, p), lane == 0u);
-    if (lane == 3u) {
-        r = fe_mul(p, fe_from_bytes(ED_D2_WORDS));
-    }
-    return r;
+    let r = fe_select(fe_add(p, fe_select(partner, p, lane == 2u)), fe_sub(partner, p), lane == 0u);
+    return fe_select(r, fe_mul(p, fe_from_bytes(ED_D2_WORDS)), lane == 3u);
 }
 
 // −q for a cached q: lanes 0 and 1 swap, lane 3 negates. `neg` is the same on all four lanes.
@@ -100,20 +99,13 @@ fn p4_cached_neg_if(q: Fe, neg: bool) -> Fe {
 fn p4_add(p: Fe, q: Fe) -> Fe {
     let partner = from_lane(p, lane ^ 1u);
     // (Y₁ − X₁, Y₁ + X₁, Z₁, T₁)
-    var s = p;
-    if (lane < 2u) {
-        s = fe_select(fe_add(p, partner), fe_sub(partner, p), lane == 0u);
-    }
-    let m = fe_mul(s, q);
-    // (A, B, D, C) → (B − A, B + A, D − C, D + C)
+    let sum_or_diff = fe_select(fe_add(p, partner), fe_sub(partner, p), lane == 0u);
+    let m = fe_mul(fe_select(p, sum_or_diff, lane < 2u), q);
+    // (A, B, D, C) → (B − A, B + A, D − C, D + C): lane 0 other − m, lane 2 m − other, lanes 1
+    // and 3 m + other.
     let other = from_lane(m, lane ^ 1u);
-    var v = fe_add(m, other);
-    if (lane == 0u) {
-        v = fe_sub(other, m);
-    } else if (lane == 2u) {
-        v = fe_sub(m, other);
-    }
-    return p4_finish(v);
+    let diff = fe_sub(fe_select(m, other, lane == 0u), fe_select(other, m, lane == 0u));
+    return p4_finish(fe_select(fe_add(m, other), diff, (lane & 1u) == 0u));
 }
 
 // 2p, p extended (dbl-2008-hwcd, a = −1): A = X², B = Y², C = 2Z², E = (X + Y)² − A − B,
@@ -125,14 +117,11 @@ fn p4_dbl(p: Fe) -> Fe {
     let a = from_lane(sq, 3u);
     let b = from_lane(sq, 1u);
     let g = fe_sub(b, a);
-    var v = g;
-    if (lane < 2u) {
-        // E = (X + Y)² − (A + B) on lane 0, H = 0 − (A + B) on lane 1
-        v = fe_sub(fe_select(fe_zero(), sq, lane == 0u), fe_add(a, b));
-    } else if (lane == 2u) {
-        v = fe_sub(fe_sub(g, sq), sq);
-    }
-    return p4_finish(v);
+    // E = (X + Y)² − (A + B) on lane 0, H = 0 − (A + B) on lane 1, F = G − 2Z² on lane 2, G on
+    // lane 3.
+    let eh = fe_sub(fe_select(fe_zero(), sq, lane == 0u), fe_add(a, b));
+    let fg = fe_select(g, fe_sub(fe_sub(g, sq), sq), lane == 2u);
+    return p4_finish(fe_select(fg, eh, lane < 2u));
 }
 
 // Coordinate `lane` of [e·16^i]B, cached, from the comb (Z = 1, so 2Z = 2): lane 0 reads
@@ -140,19 +129,14 @@ fn p4_dbl(p: Fe) -> Fe {
 fn comb_lane(i: u32, e: i32) -> Fe {
     let neg = e < 0i;
     let at = (9u * i + u32(abs(e))) * 24u;
-    var off = 16u;
-    if (lane < 2u) {
-        off = select(8u, 0u, (lane == 1u) != neg);
-    }
+    let off = select(16u, select(8u, 0u, (lane == 1u) != neg), lane < 2u);
     var w: array<u32, 8>;
     for (var j = 0u; j < 8u; j++) {
         w[j] = comb_table[at + off + j];
     }
     let f = fe_from_bytes(w);
-    if (lane == 2u) {
-        return fe_add(fe_one(), fe_one());
-    }
-    return fe_select(f, fe_neg(f), neg && lane == 3u);
+    let signed = fe_select(f, fe_neg(f), neg && lane == 3u);
+    return fe_select(signed, fe_add(fe_one(), fe_one()), lane == 2u);
 }
 
 @compute @workgroup_size(64)

@@ -46,7 +46,26 @@ pub fn gpu_engines() -> &'static [(String, Engine)] {
             };
             b.build()
         };
-        match build(None) {
+        // The lane-parallel kernel needs subgroup operations on subgroups 4 to 64 wide; on an
+        // adapter without them the uncapped engine runs the cooperative kernel instead.
+        let lanes_run = |e: &Engine| {
+            e.gpu_backend().is_some_and(|g| {
+                let a = g.adapter();
+                a.subgroup && a.subgroup_sizes.0 >= 4 && a.subgroup_sizes.1 <= 64
+            })
+        };
+        let uncapped = build(None).map(|e| {
+            if lanes_run(&e) {
+                e
+            } else {
+                Engine::builder()
+                    .backend(BackendChoice::Gpu)
+                    .gpu_verify_kernel(VerifyKernel::Coop)
+                    .build()
+                    .expect("a second device on the same adapter")
+            }
+        });
+        match uncapped {
             Ok(gpu) => {
                 // Where the adapter has SHADER_INT64 the uncapped engine must run the u64 field
                 // path, or that path would go untested.

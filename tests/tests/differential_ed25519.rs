@@ -23,12 +23,12 @@ use vera_engine::{Engine, Reason, Rule, SignatureBatch, SignatureBatchBuf, Verdi
 
 /// Every engine of [`vera_tests::engines`], plus a CPU engine on an odd thread count (zip215
 /// sub-batch boundaries depend on the thread count, so a third split of every batch is
-/// checked) and, where there is a GPU, the verify kernels the harness's GPU engines do not run
-/// on the 64-bit field path (the cooperative one, and the one-invocation one that takes large
-/// batches on hardware GPUs): with the harness's lane-parallel (u64) and one-invocation (u32)
-/// engines, every kernel and both field paths meet every hostile family here. (The kernels
-/// compose with either field path unchanged; gpu_ed25519.rs crosses all six pairings on random
-/// signatures.)
+/// checked) and, where there is a GPU, more pairings of verify kernel and field path: the
+/// cooperative and one-invocation kernels on the 64-bit path (the latter takes large batches on
+/// hardware GPUs), and the lane-parallel one on the u32-only path (what adapters without
+/// SHADER_INT64, Apple's among them, run for small batches). With the harness's lane-parallel
+/// u64 and one-invocation u32 engines, every kernel on both paths meets every hostile family.
+/// (gpu_ed25519.rs crosses all six pairings on random signatures.)
 fn engines() -> Vec<(String, Engine)> {
     use vera_engine::backend::gpu::VerifyKernel;
     static CROSSED: std::sync::OnceLock<Vec<(String, Engine)>> = std::sync::OnceLock::new();
@@ -46,8 +46,20 @@ fn engines() -> Vec<(String, Engine)> {
             [
                 ("gpu-u64-single", false, VerifyKernel::Single),
                 ("gpu-u64-coop", false, VerifyKernel::Coop),
+                ("gpu-u32-lanes", true, VerifyKernel::Lanes),
             ]
             .into_iter()
+            .filter(|&(_, _, kernel)| {
+                // The lane-parallel kernel where the adapter runs it (subgroups 4 to 64 wide).
+                let a = vera_tests::gpu_engines()[0]
+                    .1
+                    .gpu_backend()
+                    .expect("a GPU engine")
+                    .adapter()
+                    .clone();
+                kernel != VerifyKernel::Lanes
+                    || (a.subgroup && a.subgroup_sizes.0 >= 4 && a.subgroup_sizes.1 <= 64)
+            })
             .map(|(name, u32_field, kernel)| {
                 let e = Engine::builder()
                     .backend(BackendChoice::Gpu)

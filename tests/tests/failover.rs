@@ -217,4 +217,34 @@ fn a_wrong_subgroup_layout_is_an_error_not_verdicts() {
     let s = auto.stats();
     assert_eq!(s.gpu_failures, before.gpu_failures + 1);
     assert_eq!(s.fallbacks, before.fallbacks + 1);
+
+    // With the kernel left to the engine, the GPU gives the lane-parallel kernel up on this
+    // device and answers with another: no failure, the same verdicts, and lanes no more.
+    let chosen = Engine::builder()
+        .backend(BackendChoice::Gpu)
+        .gpu_simulate_layout_fault(true)
+        .calibration_costs(Calibration {
+            verify: [gpu_first; 3],
+            sha256: gpu_first,
+            merkle: gpu_first,
+            kernels: Some(vera_engine::backend::gpu::KernelLimits {
+                lanes_max: 1000,
+                coop_max: 1000,
+            }),
+        })
+        .build()
+        .unwrap();
+    let g = chosen.gpu_backend().unwrap();
+    assert!(
+        g.verify_kernels().starts_with("8 invocations"),
+        "{}",
+        g.verify_kernels()
+    );
+    assert_eq!(chosen.verify(Rule::Zip215, batch.as_batch()).unwrap(), want);
+    assert!(
+        g.verify_kernels().starts_with("2 cooperating"),
+        "{}",
+        g.verify_kernels()
+    );
+    assert_eq!(chosen.verify(Rule::Zip215, batch.as_batch()).unwrap(), want);
 }

@@ -55,7 +55,12 @@ pub(super) struct Kernels {
     /// The verify kernels, each on the u32 field path (0) and the u64 one (1).
     single: [OnceLock<Kernel>; 2],
     coop: [OnceLock<Kernel>; 2],
-    lanes: [OnceLock<Kernel>; 2],
+    /// `None` where the driver rejected the kernel (it uses subgroup operations, which the
+    /// others do not): the device then runs the others, and stays healthy.
+    lanes: [OnceLock<Option<Kernel>>; 2],
+    /// Set when the lane-parallel kernel failed on this device (it did not build, or found the
+    /// subgroups laid out otherwise than it needs): [`VerifyKernel::Auto`] stops choosing it.
+    lanes_failed: std::sync::atomic::AtomicBool,
     /// [`COMB_TABLE`] on the device, uploaded once.
     comb_table: OnceLock<wgpu::Buffer>,
     scalar_selftest: OnceLock<Kernel>,
@@ -73,21 +78,39 @@ impl Kernels {
 
     /// The verify kernel of `kind` on the device's field path: 64-bit products where the device
     /// has SHADER_INT64 (unless told otherwise), u32 only elsewhere.
-    fn of(&self, gpu: &GpuBackend, kind: Kind) -> &Kernel {
+    fn of(&self, gpu: &GpuBackend, kind: Kind) -> Result<&Kernel> {
         use vera_shaders as s;
+        let path = usize::from(gpu.int64_field());
         let (cells, shaders) = match kind {
             Kind::Single => (&self.single, [&s::ED25519_VERIFY, &s::ED25519_VERIFY_U64]),
             Kind::Coop => (
                 &self.coop,
                 [&s::ED25519_VERIFY_COOP, &s::ED25519_VERIFY_COOP_U64],
             ),
-            Kind::Lanes => (
-                &self.lanes,
-                [&s::ED25519_VERIFY_LANES, &s::ED25519_VERIFY_LANES_U64],
-            ),
+            Kind::Lanes => {
+                let shaders = [&s::ED25519_VERIFY_LANES, &s::ED25519_VERIFY_LANES_U64];
+                let built = self.lanes[path].get_or_init(|| {
+                    gpu.try_build_kernel(shaders[path])
+                        .inspect_err(|e| {
+                            self.lanes_failed
+                                .store(true, std::sync::atomic::Ordering::Relaxed);
+                            tracing::warn!(
+                                "{}: the lane-parallel Ed25519 kernel does not build ({e}); \
+                                 the other kernels take its batches",
+                                gpu.report.name
+                            );
+                        })
+                        .ok()
+                });
+                return built.as_ref().ok_or_else(|| {
+                    Error::Gpu(format!(
+                        "the lane-parallel Ed25519 kernel does not build on {}",
+                        gpu.report.name
+                    ))
+                });
+            }
         };
-        let path = usize::from(gpu.int64_field());
-        cells[path].get_or_init(|| gpu.build_kernel(shaders[path]))
+        Ok(cells[path].get_or_init(|| gpu.build_kernel(shaders[path])))
     }
 }
 
@@ -181,6 +204,16 @@ fn lanes_supported(gpu: &GpuBackend) -> bool {
     gpu.has_subgroups && gpu.subgroup_min >= 4 && gpu.subgroup_max <= WORKGROUP
 }
 
+/// Whether [`VerifyKernel::Auto`] may choose the lane-parallel kernel: supported, and it has not
+/// failed on this device.
+fn lanes_usable(gpu: &GpuBackend) -> bool {
+    lanes_supported(gpu)
+        && !gpu
+            .ed25519
+            .lanes_failed
+            .load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Up to which batch sizes [`VerifyKernel::Auto`] takes the lane-parallel kernel, then the
 /// cooperative one (past both, the one-invocation kernel). Each device starts with provisional
 /// limits — the lane-parallel kernel up to [`LANES_MAX`] on hardware adapters with subgroups 4
@@ -246,7 +279,7 @@ fn kind_of(gpu: &GpuBackend, choice: VerifyKernel, n: usize) -> Result<Kind> {
         }
         VerifyKernel::Auto => {
             let limits = gpu.kernel_limits();
-            if n <= limits.lanes_max && lanes_supported(gpu) {
+            if n <= limits.lanes_max && lanes_usable(gpu) {
                 Kind::Lanes
             } else if n <= limits.coop_max {
                 Kind::Coop
@@ -353,9 +386,21 @@ pub(super) fn verify(
         return Ok(out);
     }
     let kernels = &gpu.ed25519;
-    let kind = kind_of(gpu, choice, batch.len())?;
     let k_kernel = kernels.k(gpu);
-    let verify_kernel = kernels.of(gpu, kind);
+    // Under Auto, a lane-parallel kernel that fails to build or finds the subgroups laid out
+    // otherwise is given up on this device (once, logged) and the batch goes on with the others.
+    let pick = || -> Result<(Kind, &Kernel)> {
+        let kind = kind_of(gpu, choice, batch.len())?;
+        match kernels.of(gpu, kind) {
+            Ok(k) => Ok((kind, k)),
+            Err(_) if choice == VerifyKernel::Auto => {
+                let kind = kind_of(gpu, choice, batch.len())?;
+                Ok((kind, kernels.of(gpu, kind)?))
+            }
+            Err(e) => Err(e),
+        }
+    };
+    let (mut kind, mut verify_kernel) = pick()?;
     // A message the GPU hashes fits one binding with its signature's other inputs, and is no
     // longer than a GPU hashes well (longer ones, an attacker's included, are hashed here).
     let room = gpu
@@ -373,20 +418,36 @@ pub(super) fn verify(
         let Some(sub) = batch.slice(run.clone()) else {
             return Err(Error::Gpu("signature run out of range".into()));
         };
-        out.extend(verify_run(
-            gpu,
-            k_kernel,
-            (verify_kernel, kind),
-            rule,
-            sub,
-            max_len,
-        )?);
+        match verify_run(gpu, k_kernel, (verify_kernel, kind), rule, sub, max_len)? {
+            Some(flags) => out.extend(flags),
+            None if choice == VerifyKernel::Auto => {
+                kernels
+                    .lanes_failed
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(
+                    "{}: subgroups are not laid out as the lane-parallel Ed25519 kernel needs; \
+                     the other kernels take its batches from now on",
+                    gpu.report.name
+                );
+                (kind, verify_kernel) = pick()?;
+                // The same run again, with another kernel.
+                continue;
+            }
+            None => {
+                return Err(Error::Gpu(format!(
+                    "{}'s subgroups are not laid out as the lane-parallel Ed25519 kernel needs \
+                     (four consecutive lanes per point); set {VERIFY_KERNEL_ENV}=coop or single",
+                    gpu.report.name
+                )))
+            }
+        }
         start = run.end;
     }
     Ok(out)
 }
 
-/// One run: one upload, both dispatches, one submission, the flags read back.
+/// One run: one upload, both dispatches, one submission, the flags read back; `None` where the
+/// lane-parallel kernel reported its subgroup layout wrong (no verdicts then).
 ///
 /// Small batches are what a node sends most, and for them the fixed cost of a call counts: all
 /// inputs (keys, signatures, spans, messages) travel in one buffer through one write, and both
@@ -398,7 +459,7 @@ fn verify_run(
     rule: Rule,
     batch: SignatureBatch<'_>,
     max_len: u64,
-) -> Result<Vec<bool>> {
+) -> Result<Option<Vec<bool>>> {
     let n = batch.len() as u64;
     let count = batch.len() as u32;
     let msgs = batch.messages();
@@ -540,13 +601,9 @@ fn verify_run(
         .chunks_exact(4)
         .any(|w| w[0] & LAYOUT_FAULT as u8 != 0)
     {
-        return Err(Error::Gpu(format!(
-            "{}'s subgroups are not laid out as the lane-parallel Ed25519 kernel needs \
-             (four consecutive lanes per point); set {VERIFY_KERNEL_ENV}=coop or single",
-            gpu.report.name
-        )));
+        return Ok(None);
     }
-    Ok(bytes.chunks_exact(4).map(|w| w[0] & 1 == 1).collect())
+    Ok(Some(bytes.chunks_exact(4).map(|w| w[0] & 1 == 1).collect()))
 }
 
 /// What `scalar_selftest.wgsl` computed for one 64-byte input: h mod L, its signed radix-16
@@ -620,11 +677,13 @@ impl GpuBackend {
         *self.ed25519.build_time.get_or_init(|| {
             let started = Instant::now();
             self.ed25519.k(self);
-            self.ed25519.of(self, Kind::Single);
+            // (A kernel the driver rejects shows up as the device's fault, or for the
+            // lane-parallel one as its being given up, when used.)
+            let _ = self.ed25519.of(self, Kind::Single);
             base_table(self);
             // The kernel small batches take too, if it is another.
             if let Ok(kind @ (Kind::Coop | Kind::Lanes)) = kind_for(self, 1) {
-                self.ed25519.of(self, kind);
+                let _ = self.ed25519.of(self, kind);
                 comb_table(self);
             }
             started.elapsed()

@@ -189,7 +189,7 @@ pub struct GpuBackend {
     uniform_align: u64,
     /// The widest subgroup the adapter may run (the cooperative verify kernel wants ≤ 32).
     subgroup_max: u32,
-    /// The narrowest subgroup the adapter may run (the lane-parallel verify kernel wants ≥ 8).
+    /// The narrowest subgroup the adapter may run (the lane-parallel verify kernel wants ≥ 4).
     subgroup_min: u32,
     /// The device was opened with SUBGROUP (the adapter has it).
     has_subgroups: bool,
@@ -426,6 +426,23 @@ impl GpuBackend {
 
     /// Builds a pipeline after set-up (kernels built on first use), through the pipeline cache,
     /// which is saved again.
+    /// [`GpuBackend::build_kernel`] for a kernel the driver may reject (it uses features the
+    /// others do not): errors are caught in an error scope and returned, rather than faulting
+    /// the device.
+    fn try_build_kernel(&self, shader: &vera_shaders::Shader) -> Result<Kernel> {
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
+        let kernel = self.build_kernel(shader);
+        let errors = [
+            pollster::block_on(internal.pop()),
+            pollster::block_on(validation.pop()),
+        ];
+        match errors.into_iter().flatten().next() {
+            Some(e) => Err(Error::Gpu(format!("{}: {e}", shader.name))),
+            None => Ok(kernel),
+        }
+    }
+
     fn build_kernel(&self, shader: &vera_shaders::Shader) -> Kernel {
         let cache = self.pipeline_cache.as_ref();
         let kernel = Kernel::build(&self.device, cache.map(|c| &c.cache), shader);

@@ -94,7 +94,9 @@ impl Profiler {
     }
 
     fn slot(&self, device: &wgpu::Device) -> Slot {
-        lock(&self.spare).pop().unwrap_or_else(|| Slot::new(device))
+        // The pool's lock is not held while a new slot is made.
+        let spare = lock(&self.spare).pop();
+        spare.unwrap_or_else(|| Slot::new(device))
     }
 
     pub(super) fn times(&self) -> Vec<KernelTime> {
