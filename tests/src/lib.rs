@@ -46,16 +46,10 @@ pub fn gpu_engines() -> &'static [(String, Engine)] {
             };
             b.build()
         };
-        // The lane-parallel kernel needs subgroup operations on subgroups 4 to 64 wide; on an
-        // adapter without them the uncapped engine runs the cooperative kernel instead.
-        let lanes_run = |e: &Engine| {
-            e.gpu_backend().is_some_and(|g| {
-                let a = g.adapter();
-                a.subgroup && a.subgroup_sizes.0 >= 4 && a.subgroup_sizes.1 <= 64
-            })
-        };
+        // On an adapter that cannot run the lane-parallel kernel the uncapped engine runs the
+        // cooperative one instead.
         let uncapped = build(None).map(|e| {
-            if lanes_run(&e) {
+            if e.gpu_backend().is_some_and(runs_lanes) {
                 e
             } else {
                 Engine::builder()
@@ -91,6 +85,13 @@ pub fn gpu_engines() -> &'static [(String, Engine)] {
             }
         }
     })
+}
+
+/// Whether the GPU can run the lane-parallel Ed25519 kernel: subgroup operations on subgroups
+/// 4 to 64 wide (tests force that kernel only where it can).
+pub fn runs_lanes(gpu: &vera_engine::backend::gpu::GpuBackend) -> bool {
+    let a = gpu.adapter();
+    a.subgroup && a.subgroup_sizes.0 >= 4 && a.subgroup_sizes.1 <= 64
 }
 
 /// Every engine configuration the tests hold to the references: the CPU backend on all cores and
