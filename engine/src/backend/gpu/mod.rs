@@ -12,8 +12,13 @@
 //! Operations: SHA-256 (`sha256.rs`: any lengths, plus kernels for 64-byte messages and 32-byte
 //! RFC 6962 leaves), Merkle roots (`merkle.rs`), SHA-512 (`sha512.rs`), and Ed25519
 //! verification under every rule (`ed25519.rs`: k = SHA-512(R ‖ A ‖ M) mod L, then decoding,
-//! checks and \[S\]B − \[k\]A, on 64-bit or u32-only field arithmetic by adapter). The self-test
-//! kernels of `field.rs`, `edwards.rs` and `ed25519.rs` exist for the tests.
+//! checks and \[S\]B − \[k\]A, on 64-bit or u32-only field arithmetic by adapter, with one of
+//! three kernels by batch size — see [`VerifyKernel`] and [`KernelLimits`], which calibration
+//! measures per device). The self-test kernels of `field.rs`, `edwards.rs` and `ed25519.rs` exist
+//! for the tests.
+//!
+//! Kernel times on the GPU itself (timestamp queries) are available with
+//! [`GpuOptions::profile`] or `VERA_GPU_PROFILE=1`: [`GpuBackend::kernel_times`].
 
 mod base_table;
 pub mod context;
