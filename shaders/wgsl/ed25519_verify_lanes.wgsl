@@ -28,8 +28,8 @@
 // Metal and D3D12 implementations lay compute subgroups out by local index, but no
 // specification promises it: the kernel checks it (each invocation's lane against its local
 // index, and that subgroups are at least 4 wide), and a signature whose check fails is answered
-// with flag bit 7, which the host turns into an error (and the engine into a CPU re-run)
-// rather than a verdict.
+// with flag bit 7 rather than a verdict: the host then gives this kernel up on the device and
+// runs the batch with another (or, where this kernel was forced, returns an error).
 //
 // Coordinates per lane c: a point in extended coordinates is (X, Y, Z, T)[c]; a point prepared
 // for addition ("cached") is (Y − X, Y + X, 2Z, 2d·T)[c]. The formulas' projective scaling
@@ -47,8 +47,8 @@
 const SIGNATURES_PER_WORKGROUP: u32 = 8u;
 
 // What group 1 hands group 0 per signature: [S]B (X, Y, Z, T: lane c writes entry c) and R
-// (X, Y, T: entries 4..7), in the field part's normal form, and its flags (bit 8: its checks
-// passed).
+// (X, Y, T: entries 4, 5, 6), in the field part's normal form, and its flags (bit 8: its checks
+// passed; bit 9: its subgroup's layout check failed).
 var<workgroup> handoff: array<array<Fe, 7>, 8>;
 var<workgroup> handoff_flags: array<u32, 8>;
 
