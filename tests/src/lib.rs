@@ -49,7 +49,7 @@ pub fn gpu_engines() -> &'static [(String, Engine)] {
         // On an adapter that cannot run the lane-parallel kernel the uncapped engine runs the
         // cooperative one instead.
         let uncapped = build(None).map(|e| {
-            if e.gpu_backend().is_some_and(runs_lanes) {
+            if e.gpu_backend().is_some_and(|g| g.runs_lanes_kernel()) {
                 e
             } else {
                 Engine::builder()
@@ -87,11 +87,26 @@ pub fn gpu_engines() -> &'static [(String, Engine)] {
     })
 }
 
-/// Whether the GPU can run the lane-parallel Ed25519 kernel: subgroup operations on subgroups
-/// 4 to 64 wide (tests force that kernel only where it can).
-pub fn runs_lanes(gpu: &vera_engine::backend::gpu::GpuBackend) -> bool {
-    let a = gpu.adapter();
-    a.subgroup && a.subgroup_sizes.0 >= 4 && a.subgroup_sizes.1 <= 64
+/// More forced-GPU engines, one per (name, u32-only field path, verify kernel) — pairings the
+/// harness's [`gpu_engines`] do not cover — skipping the lane-parallel kernel where the adapter
+/// cannot run it. Empty without a GPU (see [`gpu_engines`] for when that fails instead).
+pub fn crossed_gpu_engines(pairings: &[(&str, bool, VerifyKernel)]) -> Vec<(String, Engine)> {
+    let Some(gpu) = gpu_engines().first().and_then(|(_, e)| e.gpu_backend()) else {
+        return Vec::new();
+    };
+    pairings
+        .iter()
+        .filter(|&&(_, _, kernel)| kernel != VerifyKernel::Lanes || gpu.runs_lanes_kernel())
+        .map(|&(name, u32_field, kernel)| {
+            let e = Engine::builder()
+                .backend(BackendChoice::Gpu)
+                .gpu_u32_field(u32_field)
+                .gpu_verify_kernel(kernel)
+                .build()
+                .expect("a GPU engine on the harness's adapter");
+            (name.to_string(), e)
+        })
+        .collect()
 }
 
 /// Every engine configuration the tests hold to the references: the CPU backend on all cores and

@@ -41,32 +41,14 @@ fn engines() -> Vec<(String, Engine)> {
             .build()
             .expect("a CPU engine always builds"),
     ));
-    if !vera_tests::gpu_engines().is_empty() {
-        let crossed = CROSSED.get_or_init(|| {
-            [
-                ("gpu-u64-single", false, VerifyKernel::Single),
-                ("gpu-u64-coop", false, VerifyKernel::Coop),
-                ("gpu-u32-lanes", true, VerifyKernel::Lanes),
-            ]
-            .into_iter()
-            .filter(|&(_, _, kernel)| {
-                // The lane-parallel kernel where the adapter runs it.
-                let gpu = vera_tests::gpu_engines()[0].1.gpu_backend();
-                kernel != VerifyKernel::Lanes || gpu.is_some_and(vera_tests::runs_lanes)
-            })
-            .map(|(name, u32_field, kernel)| {
-                let e = Engine::builder()
-                    .backend(BackendChoice::Gpu)
-                    .gpu_u32_field(u32_field)
-                    .gpu_verify_kernel(kernel)
-                    .build()
-                    .expect("a GPU engine");
-                (name.to_string(), e)
-            })
-            .collect()
-        });
-        v.extend(crossed.iter().cloned());
-    }
+    let crossed = CROSSED.get_or_init(|| {
+        vera_tests::crossed_gpu_engines(&[
+            ("gpu-u64-single", false, VerifyKernel::Single),
+            ("gpu-u64-coop", false, VerifyKernel::Coop),
+            ("gpu-u32-lanes", true, VerifyKernel::Lanes),
+        ])
+    });
+    v.extend(crossed.iter().cloned());
     v
 }
 

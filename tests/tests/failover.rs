@@ -179,9 +179,12 @@ fn a_wrong_subgroup_layout_is_an_error_not_verdicts() {
         assert!(!gpu_required(), "GPU required but none found");
         return;
     };
-    let a = healthy.gpu_backend().unwrap().adapter().clone();
-    if !(a.subgroup && a.subgroup_sizes.0 >= 4 && a.subgroup_sizes.1 <= 64) {
-        eprintln!("skipped: {} cannot run the lane-parallel kernel", a.name);
+    let g = healthy.gpu_backend().unwrap();
+    if !g.runs_lanes_kernel() {
+        eprintln!(
+            "skipped: {} cannot run the lane-parallel kernel",
+            g.adapter().name
+        );
         return;
     }
     assert_eq!(
@@ -194,22 +197,26 @@ fn a_wrong_subgroup_layout_is_an_error_not_verdicts() {
         other => panic!("expected a GPU error, got {other:?}"),
     }
 
-    // Under auto (costs that send every batch to the GPU), the CPU answers.
-    let gpu_first = Costs {
-        cpu_ns_per_item: 10_000.0,
-        gpu_fixed_ns: 1.0,
-        gpu_ns_per_item: 1.0,
+    // Costs that send every batch to the GPU, with the given kernel limits.
+    let gpu_first = |kernels| {
+        let c = Costs {
+            cpu_ns_per_item: 10_000.0,
+            gpu_fixed_ns: 1.0,
+            gpu_ns_per_item: 1.0,
+        };
+        Calibration {
+            verify: [c; 3],
+            sha256: c,
+            merkle: c,
+            kernels,
+        }
     };
+    // Under auto routing with the lane kernel forced, the CPU answers.
     let auto = Engine::builder()
         .allow_software_gpu(true)
         .gpu_verify_kernel(VerifyKernel::Lanes)
         .gpu_simulate_layout_fault(true)
-        .calibration_costs(Calibration {
-            verify: [gpu_first; 3],
-            sha256: gpu_first,
-            merkle: gpu_first,
-            kernels: None,
-        })
+        .calibration_costs(gpu_first(None))
         .build()
         .unwrap();
     let before = auto.stats();
@@ -223,15 +230,10 @@ fn a_wrong_subgroup_layout_is_an_error_not_verdicts() {
     let chosen = Engine::builder()
         .backend(BackendChoice::Gpu)
         .gpu_simulate_layout_fault(true)
-        .calibration_costs(Calibration {
-            verify: [gpu_first; 3],
-            sha256: gpu_first,
-            merkle: gpu_first,
-            kernels: Some(vera_engine::backend::gpu::KernelLimits {
-                lanes_max: 1000,
-                coop_max: 1000,
-            }),
-        })
+        .calibration_costs(gpu_first(Some(vera_engine::backend::gpu::KernelLimits {
+            lanes_max: 1000,
+            coop_max: 1000,
+        })))
         .build()
         .unwrap();
     let g = chosen.gpu_backend().unwrap();

@@ -19,7 +19,7 @@ use num_bigint::BigUint;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use vera_engine::backend::gpu::VerifyKernel;
-use vera_engine::{BackendChoice, Engine, Rule, SignatureBatchBuf, Verdict};
+use vera_engine::{Engine, Rule, SignatureBatchBuf, Verdict};
 use vera_tests::{gpu_backends, gpu_engines};
 
 /// L, the order of the prime-order subgroup.
@@ -197,27 +197,12 @@ fn random_signatures_match_the_cpu_on_every_batch_size() {
     }
     // The harness's engines (u64 field with the lane-parallel kernel, u32 field with one
     // invocation per signature) and the other pairings of field path and kernel.
-    let crossed: Vec<(String, Engine)> = [
+    let crossed = vera_tests::crossed_gpu_engines(&[
         ("gpu-u64-single", false, VerifyKernel::Single),
         ("gpu-u64-coop", false, VerifyKernel::Coop),
         ("gpu-u32-coop", true, VerifyKernel::Coop),
         ("gpu-u32-lanes", true, VerifyKernel::Lanes),
-    ]
-    .into_iter()
-    .filter(|&(_, _, kernel)| {
-        // The lane-parallel kernel where the adapter runs it.
-        kernel != VerifyKernel::Lanes || gpus[0].1.gpu_backend().is_some_and(vera_tests::runs_lanes)
-    })
-    .map(|(name, u32_field, kernel)| {
-        let e = Engine::builder()
-            .backend(BackendChoice::Gpu)
-            .gpu_u32_field(u32_field)
-            .gpu_verify_kernel(kernel)
-            .build()
-            .expect("a GPU engine");
-        (name.to_string(), e)
-    })
-    .collect();
+    ]);
     let gpus: Vec<&(String, Engine)> = gpus.iter().chain(&crossed).collect();
     let mut rng = StdRng::seed_from_u64(0xed25519);
     let (batch, what) = random_batch(&mut rng, 12_000);

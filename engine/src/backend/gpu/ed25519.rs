@@ -201,7 +201,8 @@ impl Kind {
 /// subgroup it may run is at least 4 wide (a point's four invocations in one), and no wider
 /// than a workgroup.
 fn lanes_supported(gpu: &GpuBackend) -> bool {
-    gpu.has_subgroups && gpu.subgroup_min >= 4 && gpu.subgroup_max <= WORKGROUP
+    let (min, max) = gpu.report.subgroup_sizes;
+    gpu.has_subgroups && min >= 4 && max <= WORKGROUP
 }
 
 /// Whether [`VerifyKernel::Auto`] may choose the lane-parallel kernel: supported, and it has not
@@ -241,7 +242,11 @@ impl KernelLimits {
             } else {
                 0
             },
-            coop_max: if gpu.subgroup_max <= 32 { COOP_MAX } else { 0 },
+            coop_max: if gpu.report.subgroup_sizes.1 <= 32 {
+                COOP_MAX
+            } else {
+                0
+            },
         }
     }
 }
@@ -273,8 +278,8 @@ fn kind_of(gpu: &GpuBackend, choice: VerifyKernel, n: usize) -> Result<Kind> {
                  wide; {} has {} ({}–{} wide)",
                 gpu.report.name,
                 if gpu.has_subgroups { "them" } else { "none" },
-                gpu.subgroup_min,
-                gpu.subgroup_max
+                gpu.report.subgroup_sizes.0,
+                gpu.report.subgroup_sizes.1
             )))
         }
         VerifyKernel::Auto => {
@@ -626,6 +631,12 @@ impl GpuBackend {
         batch: SignatureBatch<'_>,
     ) -> Result<Vec<bool>> {
         verify(self, kernel, rule, batch)
+    }
+
+    /// Whether this device can run the lane-parallel kernel ([`VerifyKernel::Lanes`]):
+    /// subgroup operations on subgroups 4 to 64 wide.
+    pub fn runs_lanes_kernel(&self) -> bool {
+        lanes_supported(self)
     }
 
     /// Up to which batch sizes [`VerifyKernel::Auto`] takes which kernel on this device.

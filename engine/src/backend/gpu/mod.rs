@@ -192,10 +192,6 @@ pub struct GpuBackend {
     /// Offset alignments of storage and uniform bindings (at most 256 by the WebGPU rules).
     storage_align: u64,
     uniform_align: u64,
-    /// The widest subgroup the adapter may run (the cooperative verify kernel wants ≤ 32).
-    subgroup_max: u32,
-    /// The narrowest subgroup the adapter may run (the lane-parallel verify kernel wants ≥ 4).
-    subgroup_min: u32,
     /// The device was opened with SUBGROUP (the adapter has it).
     has_subgroups: bool,
     /// Which Ed25519 verify kernel runs a batch.
@@ -399,8 +395,6 @@ impl GpuBackend {
             max_buffer: limits.max_buffer_size,
             storage_align: u64::from(limits.min_storage_buffer_offset_alignment.max(4)),
             uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment.max(16)),
-            subgroup_max: adapter.get_info().subgroup_max_size,
-            subgroup_min: adapter.get_info().subgroup_min_size,
             has_subgroups: features.contains(wgpu::Features::SUBGROUP),
             verify_kernel: ed25519::VerifyKernel::from_env().unwrap_or(opts.verify_kernel),
             kernel_limits: Mutex::new(None),
