@@ -10,3 +10,6 @@
 
 pub mod accelerator;
 pub mod cli;
+mod hexfmt;
+mod lines;
+pub mod server;

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use vera_engine::{Engine, MerkleScheme, MessageBuf, Rule, SignatureBatchBuf, Verdict};
 
 use super::{flush, write_err, CliError};
+use crate::hexfmt::hex_array;
+use crate::lines::{Line, LineBuf};
 
 /// Items handed to the engine per call: large enough to fill the GPU or every core, small enough
 /// that output starts promptly and memory stays bounded.
@@ -17,12 +19,6 @@ const CHUNK_ITEMS: usize = 16 * 1024;
 const CHUNK_BYTES: usize = 64 << 20;
 /// The longest input line accepted; a longer one is answered with an error in its place.
 const MAX_LINE: usize = 256 << 20;
-
-/// One input line, read as bytes.
-enum Line {
-    Text(Vec<u8>),
-    TooLong,
-}
 
 /// Reads the input line by line (without the newline and a trailing '\r'), numbering from 1.
 struct Lines<R> {
@@ -41,44 +37,26 @@ impl<R: BufRead> Lines<R> {
     }
 
     fn next_line(&mut self) -> Result<Option<(u64, Line)>, CliError> {
-        let mut buf = Vec::new();
-        let mut too_long = false;
+        let mut line = LineBuf::new(self.max);
         loop {
             let chunk = self
                 .input
                 .fill_buf()
                 .map_err(|e| CliError::Io("cannot read input".into(), e))?;
             if chunk.is_empty() {
-                if buf.is_empty() && !too_long {
+                if line.is_empty() {
                     return Ok(None);
                 }
                 break;
             }
-            let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
-                Some(i) => (i + 1, true),
-                None => (chunk.len(), false),
-            };
-            if !too_long {
-                if buf.len() + take > self.max + 2 {
-                    too_long = true;
-                    buf = Vec::new();
-                } else {
-                    buf.extend_from_slice(&chunk[..take]);
-                }
-            }
+            let (take, done) = line.feed(chunk);
             self.input.consume(take);
             if done {
                 break;
             }
         }
         self.number += 1;
-        if too_long {
-            return Ok(Some((self.number, Line::TooLong)));
-        }
-        while matches!(buf.last(), Some(b'\n' | b'\r')) {
-            buf.pop();
-        }
-        Ok(Some((self.number, Line::Text(buf))))
+        Ok(Some((self.number, line.finish())))
     }
 }
 
@@ -90,20 +68,6 @@ fn too_long() -> String {
 fn write_error(out: &mut impl Write, line: u64, msg: &str) -> Result<(), CliError> {
     let msg = serde_json::to_string(msg).unwrap_or_else(|_| "\"error\"".into());
     writeln!(out, "{{\"error\":{msg},\"line\":{line}}}").map_err(write_err)
-}
-
-/// Decodes hex (either case) into exactly `N` bytes, naming the field in the error.
-fn hex_array<const N: usize>(field: &str, s: &str) -> Result<[u8; N], String> {
-    let mut out = [0u8; N];
-    if s.len() != 2 * N {
-        return Err(format!(
-            "{field}: expected {} hex characters ({N} bytes), got {}",
-            2 * N,
-            s.len()
-        ));
-    }
-    hex::decode_to_slice(s, &mut out).map_err(|e| format!("{field}: {e}"))?;
-    Ok(out)
 }
 
 fn hex_line(line: &[u8]) -> Result<Vec<u8>, String> {

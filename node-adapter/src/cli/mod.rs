@@ -6,6 +6,7 @@ mod calibrate;
 mod info;
 mod jsonl;
 mod load;
+mod serve;
 
 use std::fmt;
 use std::fs::File;
@@ -84,18 +85,30 @@ enum Command {
     /// Measure throughput and latency against batch size, vera beside the reference crates
     /// called directly, in one run.
     Bench(bench::BenchArgs),
+    /// Serve verification to other processes: JSON requests, one per line, over TCP (loopback
+    /// by default, 127.0.0.1:8372) or a Unix socket, answered in order on each connection;
+    /// requests from all connections share engine batches. Runs until SIGINT or SIGTERM. See
+    /// the README for the request format.
+    Serve(serve::ServeArgs),
 }
 
 /// Options shared by the JSON-lines subcommands.
 #[derive(Debug, Args)]
 struct Common {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Read from FILE instead of standard input ("-" is standard input).
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+}
+
+/// How to build the engine: shared by the JSON-lines subcommands and `serve`.
+#[derive(Debug, Args)]
+struct EngineArgs {
     /// auto picks the best backend present (a hardware GPU, else the CPU); gpu fails when no
     /// adapter is usable.
     #[arg(long, default_value = "auto", value_parser = parse_with::<BackendChoice>)]
     backend: BackendChoice,
-    /// Read from FILE instead of standard input ("-" is standard input).
-    #[arg(long, value_name = "FILE")]
-    input: Option<PathBuf>,
     /// CPU worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -103,6 +116,22 @@ struct Common {
     /// they are slower than the CPU path. Same as VERA_ALLOW_SOFTWARE_GPU=1.
     #[arg(long)]
     allow_software_gpu: bool,
+}
+
+impl EngineArgs {
+    /// Builds the engine, with `more` adding settings of the caller's own.
+    fn build(
+        &self,
+        more: impl FnOnce(vera_engine::EngineBuilder) -> vera_engine::EngineBuilder,
+    ) -> Result<Engine, CliError> {
+        let mut b = Engine::builder()
+            .backend(self.backend)
+            .allow_software_gpu(self.allow_software_gpu);
+        if let Some(t) = self.threads {
+            b = b.threads(t);
+        }
+        more(b).build().map_err(|e| CliError::Usage(e.to_string()))
+    }
 }
 
 fn parse_with<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
@@ -164,6 +193,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             allow_software_gpu,
         } => calibrate::run(json, threads, allow_software_gpu, &mut stdout()),
         Command::Bench(args) => bench::run(args, &mut stdout()),
+        Command::Serve(args) => serve::run(args),
     }
 }
 
@@ -176,17 +206,16 @@ fn engine(
     threads: Option<usize>,
     allow_software_gpu: bool,
 ) -> Result<Engine, CliError> {
-    let mut b = Engine::builder()
-        .backend(backend)
-        .allow_software_gpu(allow_software_gpu);
-    if let Some(t) = threads {
-        b = b.threads(t);
+    EngineArgs {
+        backend,
+        threads,
+        allow_software_gpu,
     }
-    b.build().map_err(|e| CliError::Usage(e.to_string()))
+    .build(|b| b)
 }
 
 fn open(common: &Common) -> Result<(Engine, Box<dyn BufRead>), CliError> {
-    let engine = engine(common.backend, common.threads, common.allow_software_gpu)?;
+    let engine = common.engine.build(|b| b)?;
     let input: Box<dyn BufRead> = match &common.input {
         None => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
         Some(p) if p.as_os_str() == "-" => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),

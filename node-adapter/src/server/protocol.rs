@@ -1,0 +1,476 @@
+//! The server's wire format: one JSON object per line each way, hex in lowercase.
+//!
+//! Parsing and encoding are plain functions of bytes, with no I/O, so every rule of the format
+//! is tested here without a socket. See the [server docs](super) for the format itself.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use vera_engine::{MerkleRoot, MerkleScheme, Rule, Verdict};
+
+use crate::accelerator::SignatureItem;
+use crate::hexfmt::hex_array;
+
+/// One parsed request.
+#[derive(Debug, PartialEq)]
+pub enum Request {
+    /// `{"op":"verify","rule":…,"pk":…,"msg":…,"sig":…}`
+    Verify(Rule, SignatureItem),
+    /// `{"op":"verify","rule":…,"items":[{"pk":…,"msg":…,"sig":…},…]}`
+    VerifyBatch(Rule, Vec<SignatureItem>),
+    /// `{"op":"sha256","msg":…}`
+    Sha256(Vec<u8>),
+    /// `{"op":"sha256","msgs":[…]}`
+    Sha256Batch(Vec<Vec<u8>>),
+    /// `{"op":"merkle","scheme":…,"leaves":[…]}`
+    Merkle(MerkleScheme, Vec<Vec<u8>>),
+    /// `{"op":"ping"}`
+    Ping,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    op: Cow<'a, str>,
+    #[serde(borrow, default)]
+    rule: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    scheme: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pk: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    msg: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    sig: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    items: Option<Vec<WireItem<'a>>>,
+    #[serde(borrow, default)]
+    msgs: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    leaves: Option<Vec<Cow<'a, str>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireItem<'a> {
+    #[serde(borrow)]
+    pk: Cow<'a, str>,
+    #[serde(borrow)]
+    msg: Cow<'a, str>,
+    #[serde(borrow)]
+    sig: Cow<'a, str>,
+}
+
+/// Just the id, to answer a request that fails to parse under the id it gave.
+#[derive(Deserialize)]
+struct IdOnly<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+}
+
+/// A request line, parsed: its id (the raw JSON text, echoed verbatim) and the request or why
+/// it is malformed.
+pub struct Parsed {
+    /// The request's `id`, as the client wrote it.
+    pub id: Option<Box<RawValue>>,
+    /// The request, or the error to answer in its place.
+    pub request: Result<Request, String>,
+}
+
+/// Parses one request line (without its newline).
+pub fn parse(line: &[u8]) -> Parsed {
+    if line.trim_ascii().is_empty() {
+        return Parsed {
+            id: None,
+            request: Err("empty line; expected a JSON object with an \"op\"".into()),
+        };
+    }
+    match serde_json::from_slice::<Wire<'_>>(line) {
+        Ok(wire) => Parsed {
+            id: wire.id.map(RawValue::to_owned),
+            request: request(wire),
+        },
+        Err(e) => Parsed {
+            // A request with a well-formed id but a bad body is still answered under its id.
+            id: serde_json::from_slice::<IdOnly<'_>>(line)
+                .ok()
+                .and_then(|w| w.id.map(RawValue::to_owned)),
+            request: Err(format!("invalid request: {e}")),
+        },
+    }
+}
+
+fn request(w: Wire<'_>) -> Result<Request, String> {
+    let op = w.op.as_ref();
+    // Every op names the fields it takes; any other field present is a client's mistake worth
+    // reporting (a misspelt field would otherwise be silently ignored).
+    let present = [
+        ("rule", w.rule.is_some()),
+        ("scheme", w.scheme.is_some()),
+        ("pk", w.pk.is_some()),
+        ("msg", w.msg.is_some()),
+        ("sig", w.sig.is_some()),
+        ("items", w.items.is_some()),
+        ("msgs", w.msgs.is_some()),
+        ("leaves", w.leaves.is_some()),
+    ];
+    let allow = |fields: &[&str]| -> Result<(), String> {
+        match present
+            .iter()
+            .find(|(name, here)| *here && !fields.contains(name))
+        {
+            Some((name, _)) => Err(format!("op {op:?} takes no field {name:?}")),
+            None => Ok(()),
+        }
+    };
+    match op {
+        "verify" => {
+            let rule: Rule = w
+                .rule
+                .as_deref()
+                .ok_or("verify needs a \"rule\": strict, zip215 or dalek")?
+                .parse()?;
+            if let Some(items) = w.items {
+                allow(&["rule", "items"])?;
+                let items = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, it)| {
+                        signature(&it.pk, &it.msg, &it.sig).map_err(|e| format!("items[{i}].{e}"))
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(Request::VerifyBatch(rule, items))
+            } else {
+                allow(&["rule", "pk", "msg", "sig"])?;
+                let (Some(pk), Some(msg), Some(sig)) = (w.pk, w.msg, w.sig) else {
+                    return Err(
+                        "verify needs \"pk\", \"msg\" and \"sig\", or \"items\" for a batch".into(),
+                    );
+                };
+                Ok(Request::Verify(rule, signature(&pk, &msg, &sig)?))
+            }
+        }
+        "sha256" => match (w.msg, w.msgs) {
+            (Some(msg), None) => {
+                allow(&["msg"])?;
+                Ok(Request::Sha256(hex_bytes("msg", &msg)?))
+            }
+            (None, Some(msgs)) => {
+                allow(&["msgs"])?;
+                Ok(Request::Sha256Batch(hex_list("msgs", &msgs)?))
+            }
+            _ => Err("sha256 needs either \"msg\" or \"msgs\"".into()),
+        },
+        "merkle" => {
+            allow(&["scheme", "leaves"])?;
+            let scheme: MerkleScheme = w
+                .scheme
+                .as_deref()
+                .ok_or("merkle needs a \"scheme\": rfc6962 or bitcoin")?
+                .parse()?;
+            let leaves = w
+                .leaves
+                .ok_or("merkle needs \"leaves\" (a list of hex strings)")?;
+            let leaves = match scheme {
+                MerkleScheme::Rfc6962 => hex_list("leaves", &leaves)?,
+                MerkleScheme::Bitcoin => leaves
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| hex_array::<32>(&format!("leaves[{i}]"), l).map(Vec::from))
+                    .collect::<Result<_, _>>()?,
+            };
+            Ok(Request::Merkle(scheme, leaves))
+        }
+        "ping" => {
+            allow(&[])?;
+            Ok(Request::Ping)
+        }
+        other => Err(format!(
+            "unknown op {other:?}; expected verify, sha256, merkle or ping"
+        )),
+    }
+}
+
+fn signature(pk: &str, msg: &str, sig: &str) -> Result<SignatureItem, String> {
+    Ok((
+        hex_array::<32>("pk", pk)?,
+        hex_bytes("msg", msg)?,
+        hex_array::<64>("sig", sig)?,
+    ))
+}
+
+fn hex_bytes(field: &str, s: &str) -> Result<Vec<u8>, String> {
+    if !s.len().is_multiple_of(2) {
+        return Err(format!("{field}: odd number of hex characters"));
+    }
+    hex::decode(s).map_err(|e| format!("{field}: {e}"))
+}
+
+fn hex_list(field: &str, list: &[Cow<'_, str>]) -> Result<Vec<Vec<u8>>, String> {
+    list.iter()
+        .enumerate()
+        .map(|(i, s)| hex_bytes(&format!("{field}[{i}]"), s))
+        .collect()
+}
+
+/// What a request produced, ready to encode.
+#[derive(Debug)]
+pub enum Answer {
+    /// One verdict.
+    Verdict(Verdict),
+    /// A verdict per item, in order.
+    Verdicts(Vec<Verdict>),
+    /// One digest.
+    Digest([u8; 32]),
+    /// A digest per message, in order.
+    Digests(Vec<[u8; 32]>),
+    /// A Merkle root.
+    Root(MerkleRoot),
+    /// The answer to `ping`.
+    Pong,
+    /// The request was not carried out, and why.
+    Error(String),
+}
+
+fn verdict_into(out: &mut String, v: Verdict) {
+    match v {
+        Verdict::Valid => out.push_str("{\"valid\":true}"),
+        Verdict::Invalid(r) => {
+            out.push_str("{\"valid\":false,\"reason\":\"");
+            out.push_str(r.as_str());
+            out.push_str("\"}");
+        }
+    }
+}
+
+/// Encodes the reply line (with its newline) to the request numbered `line` on its
+/// connection. The reply is one object: the request's `id` when it gave one, then the answer's
+/// fields; an error also names the line.
+pub fn encode(id: Option<&RawValue>, line: u64, answer: &Answer) -> String {
+    let mut out = String::with_capacity(64);
+    out.push('{');
+    if let Some(id) = id {
+        out.push_str("\"id\":");
+        out.push_str(id.get());
+        out.push(',');
+    }
+    match answer {
+        Answer::Verdict(v) => {
+            // The verdict's own object, without its braces, joins the reply.
+            let mut one = String::new();
+            verdict_into(&mut one, *v);
+            out.push_str(&one[1..one.len() - 1]);
+        }
+        Answer::Verdicts(vs) => {
+            out.push_str("\"results\":[");
+            for (i, v) in vs.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                verdict_into(&mut out, *v);
+            }
+            out.push(']');
+        }
+        Answer::Digest(d) => {
+            out.push_str("\"sha256\":\"");
+            out.push_str(&hex::encode(d));
+            out.push('"');
+        }
+        Answer::Digests(ds) => {
+            out.push_str("\"sha256\":[");
+            for (i, d) in ds.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push('"');
+                out.push_str(&hex::encode(d));
+                out.push('"');
+            }
+            out.push(']');
+        }
+        Answer::Root(r) => {
+            out.push_str(&format!(
+                "\"root\":\"{}\",\"leaves\":{}",
+                hex::encode(r.root),
+                r.leaves
+            ));
+            if let Some(m) = r.mutated {
+                out.push_str(&format!(",\"mutated\":{m}"));
+            }
+        }
+        Answer::Pong => out.push_str(&format!(
+            "\"pong\":true,\"version\":\"{}\"",
+            env!("CARGO_PKG_VERSION")
+        )),
+        Answer::Error(e) => {
+            let msg = serde_json::to_string(e).unwrap_or_else(|_| "\"error\"".into());
+            out.push_str(&format!("\"error\":{msg},\"line\":{line}"));
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vera_engine::Reason;
+
+    fn req(line: &str) -> Result<Request, String> {
+        parse(line.as_bytes()).request
+    }
+
+    fn sig_fields() -> String {
+        format!(
+            "\"pk\":\"{}\",\"msg\":\"6162\",\"sig\":\"{}\"",
+            "11".repeat(32),
+            "22".repeat(64)
+        )
+    }
+
+    #[test]
+    fn every_op_parses() {
+        let item = ([0x11; 32], b"ab".to_vec(), [0x22; 64]);
+        assert_eq!(
+            req(&format!(
+                "{{\"op\":\"verify\",\"rule\":\"zip215\",{}}}",
+                sig_fields()
+            )),
+            Ok(Request::Verify(Rule::Zip215, item.clone()))
+        );
+        assert_eq!(
+            req(&format!(
+                "{{\"op\":\"verify\",\"rule\":\"strict\",\"items\":[{{{0}}},{{{0}}}]}}",
+                sig_fields()
+            )),
+            Ok(Request::VerifyBatch(Rule::Strict, vec![item.clone(), item]))
+        );
+        assert_eq!(
+            req(r#"{"op":"sha256","msg":""}"#),
+            Ok(Request::Sha256(vec![]))
+        );
+        assert_eq!(
+            req(r#"{"op":"sha256","msgs":["00","ABcd"]}"#),
+            Ok(Request::Sha256Batch(vec![vec![0], vec![0xab, 0xcd]]))
+        );
+        assert_eq!(
+            req(r#"{"op":"merkle","scheme":"rfc6962","leaves":[]}"#),
+            Ok(Request::Merkle(MerkleScheme::Rfc6962, vec![]))
+        );
+        assert_eq!(req(r#"{"op":"ping","id":7}"#), Ok(Request::Ping));
+    }
+
+    #[test]
+    fn malformed_requests_say_what_is_wrong() {
+        let cases = [
+            ("", "empty line"),
+            ("not json", "invalid request"),
+            (r#"{"op":"sha256"}"#, "either \"msg\" or \"msgs\""),
+            (r#"{"op":"sha256","msg":"0"}"#, "msg: odd number"),
+            (r#"{"op":"sha256","msgs":["00","zz"]}"#, "msgs[1]:"),
+            (
+                r#"{"op":"sha256","msg":"","rule":"strict"}"#,
+                "takes no field \"rule\"",
+            ),
+            (r#"{"op":"hash","msg":""}"#, "unknown op \"hash\""),
+            (r#"{"op":"sha256","mgs":""}"#, "unknown field `mgs`"),
+            (r#"{"op":"verify","pk":"00"}"#, "needs a \"rule\""),
+            (r#"{"op":"verify","rule":"ed25519"}"#, "unknown rule"),
+            (
+                r#"{"op":"verify","rule":"dalek","pk":"00"}"#,
+                "needs \"pk\", \"msg\"",
+            ),
+            (
+                r#"{"op":"verify","rule":"dalek","pk":"00","msg":"","sig":"00"}"#,
+                "pk: expected 64 hex",
+            ),
+            (
+                r#"{"op":"verify","rule":"dalek","items":[{"pk":"00","msg":"","sig":"00"}]}"#,
+                "items[0].pk: expected",
+            ),
+            (r#"{"op":"merkle","leaves":[]}"#, "needs a \"scheme\""),
+            (r#"{"op":"merkle","scheme":"bitcoin"}"#, "needs \"leaves\""),
+            (
+                r#"{"op":"merkle","scheme":"bitcoin","leaves":["00"]}"#,
+                "leaves[0]: expected 64 hex",
+            ),
+            (r#"{"op":"ping","msg":""}"#, "takes no field \"msg\""),
+        ];
+        for (line, want) in cases {
+            match req(line) {
+                Err(e) => assert!(e.contains(want), "{line:?}: {e:?} lacks {want:?}"),
+                Ok(r) => panic!("{line:?} parsed as {r:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_id_is_echoed_verbatim_even_for_bad_requests() {
+        let p = parse(br#"{"id":{"n":[1, 2.50]},"op":"nope"}"#);
+        assert_eq!(
+            p.id.as_deref().map(RawValue::get),
+            Some(r#"{"n":[1, 2.50]}"#)
+        );
+        let line = encode(p.id.as_deref(), 3, &Answer::Error(p.request.unwrap_err()));
+        assert_eq!(
+            line,
+            "{\"id\":{\"n\":[1, 2.50]},\"error\":\"unknown op \\\"nope\\\"; expected verify, \
+             sha256, merkle or ping\",\"line\":3}\n"
+        );
+        // A body that is not a valid request still gives its id back.
+        let p = parse(br#"{"id":"x","op":"sha256","msg":12}"#);
+        assert_eq!(p.id.as_deref().map(RawValue::get), Some("\"x\""));
+        assert!(p.request.is_err());
+    }
+
+    #[test]
+    fn answers_encode_as_json() {
+        let root = MerkleRoot {
+            root: [0xab; 32],
+            leaves: 3,
+            mutated: Some(true),
+        };
+        let bad = Verdict::Invalid(Reason::NonCanonicalS);
+        let cases = [
+            (
+                Answer::Verdict(Verdict::Valid),
+                r#"{"valid":true}"#.to_string(),
+            ),
+            (
+                Answer::Verdicts(vec![Verdict::Valid, bad]),
+                format!(
+                    r#"{{"results":[{{"valid":true}},{{"valid":false,"reason":"{}"}}]}}"#,
+                    Reason::NonCanonicalS
+                ),
+            ),
+            (
+                Answer::Digests(vec![[1; 32]]),
+                format!(r#"{{"sha256":["{}"]}}"#, "01".repeat(32)),
+            ),
+            (
+                Answer::Root(root),
+                format!(
+                    r#"{{"root":"{}","leaves":3,"mutated":true}}"#,
+                    "ab".repeat(32)
+                ),
+            ),
+        ];
+        for (answer, want) in cases {
+            let line = encode(None, 1, &answer);
+            assert_eq!(line, format!("{want}\n"));
+            serde_json::from_str::<serde_json::Value>(&line).expect("valid JSON");
+        }
+        let v: serde_json::Value = serde_json::from_str(&encode(
+            Some(&RawValue::from_string("5".into()).unwrap()),
+            1,
+            &Answer::Pong,
+        ))
+        .unwrap();
+        assert_eq!(v["id"], 5);
+        assert_eq!(v["pong"], true);
+    }
+}

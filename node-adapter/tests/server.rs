@@ -1,0 +1,607 @@
+//! The local server (`vera serve`): requests over real sockets, from many pipelining clients at
+//! once, answered in order on each connection, with the reference crates' verdicts; malformed
+//! and over-long lines answered in place; limits that push back instead of dropping; shutdown
+//! that answers what was read; the metrics endpoint.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ed25519_dalek::{Signer, SigningKey};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use vera_engine::{Engine, Rule};
+use vera_node_adapter::accelerator::{Accelerator, Config};
+use vera_node_adapter::server::{self, Listener, ServerConfig};
+
+/// A running server on a loopback port, stopped when `stop` is sent.
+struct TestServer {
+    addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(config: ServerConfig) -> TestServer {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let acc = Accelerator::new(
+        Engine::cpu(),
+        Config {
+            max_delay: Duration::from_micros(200),
+            ..Config::default()
+        },
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(server::run(vec![Listener::Tcp(l)], acc, config, async {
+        let _ = stopped.await;
+    }));
+    TestServer { addr, stop, done }
+}
+
+/// The verdict of the rule's reference crate, called directly.
+fn reference(rule: Rule, pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+    match rule {
+        Rule::Zip215 => ed25519_consensus::VerificationKey::try_from(*pk)
+            .and_then(|vk| vk.verify(&ed25519_consensus::Signature::from(*sig), msg))
+            .is_ok(),
+        Rule::Strict | Rule::Dalek => {
+            let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(pk) else {
+                return false;
+            };
+            let s = ed25519_dalek::Signature::from_bytes(sig);
+            if rule == Rule::Strict {
+                vk.verify_strict(msg, &s).is_ok()
+            } else {
+                ed25519_dalek::Verifier::verify(&vk, msg, &s).is_ok()
+            }
+        }
+    }
+}
+
+/// RFC 6962 §2.1 tree hash, straight from the definition.
+fn rfc6962_root(leaves: &[Vec<u8>]) -> [u8; 32] {
+    match leaves.len() {
+        0 => Sha256::digest([]).into(),
+        1 => Sha256::new()
+            .chain_update([0u8])
+            .chain_update(&leaves[0])
+            .finalize()
+            .into(),
+        n => {
+            let k = n.next_power_of_two() / 2;
+            Sha256::new()
+                .chain_update([1u8])
+                .chain_update(rfc6962_root(&leaves[..k]))
+                .chain_update(rfc6962_root(&leaves[k..]))
+                .finalize()
+                .into()
+        }
+    }
+}
+
+/// A random signature item: honest, or (one in three) corrupted in R, S, A or the message;
+/// returns the request fields and the item.
+fn signature(rng: &mut StdRng) -> ([u8; 32], Vec<u8>, [u8; 64]) {
+    let key = SigningKey::from_bytes(&rng.gen());
+    let mut msg = vec![0u8; rng.gen_range(0..200)];
+    rng.fill(&mut msg[..]);
+    let mut sig = key.sign(&msg).to_bytes();
+    let mut pk = key.verifying_key().to_bytes();
+    if rng.gen_ratio(1, 3) {
+        match rng.gen_range(0..4) {
+            0 => sig[rng.gen_range(0..32)] ^= 1 << rng.gen_range(0..8),
+            1 => sig[32 + rng.gen_range(0..32)] ^= 1 << rng.gen_range(0..8),
+            2 => pk[rng.gen_range(0..32)] ^= 1 << rng.gen_range(0..8),
+            _ => msg.push(0),
+        }
+    }
+    (pk, msg, sig)
+}
+
+fn sig_fields((pk, msg, sig): &([u8; 32], Vec<u8>, [u8; 64])) -> String {
+    format!(
+        "\"pk\":\"{}\",\"msg\":\"{}\",\"sig\":\"{}\"",
+        hex::encode(pk),
+        hex::encode(msg),
+        hex::encode(sig)
+    )
+}
+
+/// What a reply must say: checked field by field.
+enum Expect {
+    Valid(bool),
+    Results(Vec<bool>),
+    Digest([u8; 32]),
+    Digests(Vec<[u8; 32]>),
+    Root([u8; 32], usize),
+    Error(&'static str),
+}
+
+fn check(reply: &Value, id: u64, line: u64, want: &Expect) {
+    let ctx = format!("reply {reply} to request {id} (line {line})");
+    match want {
+        // A request that fails to parse as JSON has no id to echo.
+        Expect::Error(_) if reply.get("id").is_none() => {}
+        _ => assert_eq!(reply["id"], id, "{ctx}"),
+    }
+    let verdict = |v: &Value, want: bool| {
+        assert_eq!(v["valid"], want, "{ctx}");
+        assert_eq!(v.get("reason").is_some(), !want, "{ctx}");
+    };
+    match want {
+        Expect::Valid(w) => verdict(reply, *w),
+        Expect::Results(ws) => {
+            let rs = reply["results"].as_array().expect(&ctx);
+            assert_eq!(rs.len(), ws.len(), "{ctx}");
+            for (r, w) in rs.iter().zip(ws) {
+                verdict(r, *w);
+            }
+        }
+        Expect::Digest(d) => assert_eq!(reply["sha256"], hex::encode(d), "{ctx}"),
+        Expect::Digests(ds) => {
+            let want: Vec<Value> = ds.iter().map(|d| Value::from(hex::encode(d))).collect();
+            assert_eq!(reply["sha256"], Value::from(want), "{ctx}");
+        }
+        Expect::Root(r, n) => {
+            assert_eq!(reply["root"], hex::encode(r), "{ctx}");
+            assert_eq!(reply["leaves"], *n, "{ctx}");
+        }
+        Expect::Error(what) => {
+            let e = reply["error"].as_str().expect(&ctx);
+            assert!(e.contains(what), "{ctx}: wanted an error about {what:?}");
+            assert_eq!(reply["line"], line, "{ctx}");
+        }
+    }
+}
+
+/// One client's mixed stream of requests, and what each reply must say.
+fn workload(seed: u64, requests: usize) -> (String, Vec<Expect>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut text = String::new();
+    let mut want = Vec::new();
+    for id in 0..requests as u64 {
+        let rule = Rule::ALL[rng.gen_range(0..3)];
+        let (line, expect) = match rng.gen_range(0..10) {
+            0..=4 => {
+                let s = signature(&mut rng);
+                let ok = reference(rule, &s.0, &s.1, &s.2);
+                (
+                    format!(
+                        r#"{{"id":{id},"op":"verify","rule":"{rule}",{}}}"#,
+                        sig_fields(&s)
+                    ),
+                    Expect::Valid(ok),
+                )
+            }
+            5 => {
+                let items: Vec<_> = (0..rng.gen_range(0..40))
+                    .map(|_| signature(&mut rng))
+                    .collect();
+                let oks = items
+                    .iter()
+                    .map(|s| reference(rule, &s.0, &s.1, &s.2))
+                    .collect();
+                let list: Vec<String> = items
+                    .iter()
+                    .map(|s| format!("{{{}}}", sig_fields(s)))
+                    .collect();
+                (
+                    format!(
+                        r#"{{"id":{id},"op":"verify","rule":"{rule}","items":[{}]}}"#,
+                        list.join(",")
+                    ),
+                    Expect::Results(oks),
+                )
+            }
+            6 => {
+                let mut m = vec![0u8; rng.gen_range(0..300)];
+                rng.fill(&mut m[..]);
+                (
+                    format!(r#"{{"id":{id},"op":"sha256","msg":"{}"}}"#, hex::encode(&m)),
+                    Expect::Digest(Sha256::digest(&m).into()),
+                )
+            }
+            7 => {
+                let msgs: Vec<Vec<u8>> = (0..rng.gen_range(0..20))
+                    .map(|i| vec![i as u8; i * 7])
+                    .collect();
+                let hexes: Vec<String> = msgs
+                    .iter()
+                    .map(|m| format!("\"{}\"", hex::encode(m)))
+                    .collect();
+                (
+                    format!(
+                        r#"{{"id":{id},"op":"sha256","msgs":[{}]}}"#,
+                        hexes.join(",")
+                    ),
+                    Expect::Digests(msgs.iter().map(|m| Sha256::digest(m).into()).collect()),
+                )
+            }
+            8 => {
+                let leaves: Vec<Vec<u8>> = (0..rng.gen_range(0..70))
+                    .map(|_| {
+                        let mut l = vec![0u8; rng.gen_range(0..40)];
+                        rng.fill(&mut l[..]);
+                        l
+                    })
+                    .collect();
+                let hexes: Vec<String> = leaves
+                    .iter()
+                    .map(|l| format!("\"{}\"", hex::encode(l)))
+                    .collect();
+                (
+                    format!(
+                        r#"{{"id":{id},"op":"merkle","scheme":"rfc6962","leaves":[{}]}}"#,
+                        hexes.join(",")
+                    ),
+                    Expect::Root(rfc6962_root(&leaves), leaves.len()),
+                )
+            }
+            _ => match rng.gen_range(0..3) {
+                0 => (
+                    "{\"id\":".to_string() + &id.to_string() + ",\"op\"",
+                    Expect::Error("invalid request"),
+                ),
+                1 => (
+                    format!(
+                        r#"{{"id":{id},"op":"verify","rule":"{rule}","pk":"00","msg":"","sig":"00"}}"#
+                    ),
+                    Expect::Error("pk: expected 64 hex"),
+                ),
+                _ => (
+                    format!(r#"{{"id":{id},"op":"sha256","msg":"0g"}}"#),
+                    Expect::Error("msg:"),
+                ),
+            },
+        };
+        text.push_str(&line);
+        text.push('\n');
+        want.push(expect);
+    }
+    (text, want)
+}
+
+/// Writes the whole stream while reading replies, then checks each reply in order.
+async fn client(addr: std::net::SocketAddr, text: String, want: Vec<Expect>) {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (rd, mut wr) = stream.into_split();
+    let writer = tokio::spawn(async move {
+        // Odd-sized writes, so requests arrive split across reads.
+        for chunk in text.as_bytes().chunks(997) {
+            wr.write_all(chunk).await.unwrap();
+        }
+        wr.shutdown().await.unwrap();
+    });
+    let mut lines = BufReader::new(rd).lines();
+    for (i, w) in want.iter().enumerate() {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("connection closed before reply {i}"));
+        let reply: Value = serde_json::from_str(&line).expect("each reply is one JSON object");
+        check(&reply, i as u64, i as u64 + 1, w);
+    }
+    assert_eq!(lines.next_line().await.unwrap(), None, "no extra replies");
+    writer.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pipelining_clients_get_every_answer_in_order() {
+    // Tight limits, so that read-ahead, the byte budget and the per-connection pipeline all
+    // fill up and have to push back on the clients.
+    let server = start(ServerConfig {
+        max_line: 64 << 10,
+        max_inflight_bytes: 96 << 10,
+        max_pipeline: 8,
+        max_connections: 4,
+    })
+    .await;
+    // More clients than connections: the rest wait to be accepted, and are served.
+    let clients: Vec<_> = (0..6)
+        .map(|c| {
+            let (text, want) = workload(c, 300);
+            tokio::spawn(client(server.addr, text, want))
+        })
+        .collect();
+    for c in clients {
+        c.await.unwrap();
+    }
+    server.stop.send(()).unwrap();
+    server.done.await.unwrap().unwrap();
+}
+
+async fn roundtrip(addr: std::net::SocketAddr, input: &[u8]) -> Vec<Value> {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(input).await.unwrap();
+    s.shutdown().await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out.lines()
+        .map(|l| serde_json::from_str(l).expect("JSON reply"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_lines_are_answered_in_place_and_the_connection_goes_on() {
+    let server = start(ServerConfig {
+        max_line: 1024,
+        max_inflight_bytes: 4096,
+        ..ServerConfig::default()
+    })
+    .await;
+    let mut input = Vec::new();
+    input.extend_from_slice(b"{\"op\":\"ping\",\"id\":\"a\"}\r\n");
+    input.extend(std::iter::repeat_n(b'x', 5000));
+    input.extend_from_slice(b"\n\xff\xfe\n\n");
+    input.extend_from_slice(b"{\"op\":\"sha256\",\"msg\":\"616263\",\"id\":[1]}");
+    let replies = roundtrip(server.addr, &input).await;
+    assert_eq!(replies.len(), 5, "{replies:?}");
+    assert_eq!(replies[0]["id"], "a");
+    assert_eq!(replies[0]["pong"], true);
+    assert!(replies[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("longer than 1024"));
+    assert_eq!(replies[1]["line"], 2);
+    assert!(replies[2]["error"]
+        .as_str()
+        .unwrap()
+        .contains("invalid request"));
+    assert_eq!(replies[2]["line"], 3);
+    assert!(replies[3]["error"].as_str().unwrap().contains("empty line"));
+    // The last line has no newline: end of input ends it.
+    assert_eq!(replies[4]["id"], serde_json::json!([1]));
+    assert_eq!(
+        replies[4]["sha256"],
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    server.stop.send(()).unwrap();
+    server.done.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_tree_is_an_error_for_its_request_alone() {
+    let server = start(ServerConfig::default()).await;
+    let txid = "11".repeat(32);
+    let input = format!(
+        "{{\"op\":\"merkle\",\"scheme\":\"bitcoin\",\"leaves\":[\"{txid}\",\"{txid}\",\"{txid}\"]}}\n\
+         {{\"op\":\"merkle\",\"scheme\":\"bitcoin\",\"leaves\":[\"{txid}\",\"11\"]}}\n\
+         {{\"op\":\"merkle\",\"scheme\":\"bitcoin\",\"leaves\":[]}}\n"
+    );
+    let replies = roundtrip(server.addr, input.as_bytes()).await;
+    assert_eq!(replies.len(), 3, "{replies:?}");
+    // Three equal txids: the odd one is paired with itself, and the first pair is identical.
+    let engine = Engine::cpu();
+    let ids = [[0x11u8; 32]; 3];
+    let want = engine
+        .merkle_root_from_hashes(vera_engine::MerkleScheme::Bitcoin, &ids)
+        .unwrap();
+    assert_eq!(replies[0]["root"], hex::encode(want.root));
+    assert_eq!(replies[0]["mutated"], true);
+    assert!(replies[1]["error"].as_str().unwrap().contains("leaves[1]"));
+    assert_eq!(replies[2]["leaves"], 0);
+    assert_eq!(replies[2]["mutated"], false);
+    server.stop.send(()).unwrap();
+    server.done.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_answers_what_was_read_then_closes() {
+    let server = start(ServerConfig::default()).await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    let n = 200;
+    let text: String = (0..n)
+        .map(|i| {
+            format!(
+                "{{\"op\":\"sha256\",\"msg\":\"{:02x}\",\"id\":{i}}}\n",
+                i % 256
+            )
+        })
+        .collect();
+    s.write_all(text.as_bytes()).await.unwrap();
+    let mut rd = BufReader::new(s);
+    let mut first = String::new();
+    rd.read_line(&mut first).await.unwrap();
+    server.stop.send(()).unwrap();
+    // Replies keep coming for what the server had read, in order, then the stream ends.
+    let mut rest = String::new();
+    rd.read_to_string(&mut rest).await.unwrap();
+    let replies: Vec<Value> = std::iter::once(first.as_str())
+        .chain(rest.lines())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!replies.is_empty() && replies.len() <= n);
+    for (i, r) in replies.iter().enumerate() {
+        assert_eq!(r["id"], i);
+        assert_eq!(r["sha256"], hex::encode(Sha256::digest([(i % 256) as u8])));
+    }
+    server.done.await.unwrap().unwrap();
+    // Nobody listens any more.
+    assert!(TcpStream::connect(server.addr).await.is_err());
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unix_sockets_speak_the_same_protocol() {
+    let dir = std::env::temp_dir().join(format!("vera-server-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("vera.sock");
+    let _ = std::fs::remove_file(&path);
+    let l = tokio::net::UnixListener::bind(&path).unwrap();
+    let acc = Accelerator::new(Engine::cpu(), Config::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(server::run(
+        vec![Listener::Unix(l)],
+        acc,
+        ServerConfig::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let mut s = tokio::net::UnixStream::connect(&path).await.unwrap();
+    s.write_all(b"{\"op\":\"ping\"}\n{\"op\":\"sha256\",\"msg\":\"\"}\n")
+        .await
+        .unwrap();
+    s.shutdown().await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("{\"pong\":true"));
+    assert_eq!(
+        lines[1],
+        "{\"sha256\":\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"}"
+    );
+    stop.send(()).unwrap();
+    done.await.unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: vera\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_endpoint_counts_served_requests() {
+    let acc = Accelerator::new(Engine::cpu(), Config::default());
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = tokio::spawn(server::serve_metrics(l, acc.clone(), async {
+        let _ = stopped.await;
+    }));
+    let acc = Arc::new(acc);
+    for m in 0..5u8 {
+        acc.sha256(vec![m]).await.unwrap();
+    }
+    let page = http_get(addr, "/metrics").await;
+    assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
+    assert!(
+        page.contains("content-type: application/openmetrics-text"),
+        "{page}"
+    );
+    let items = page
+        .lines()
+        .find(|l| l.starts_with("vera_items_total{lane=\"sha256\"}"))
+        .unwrap_or_else(|| panic!("no sha256 item counter in {page}"));
+    assert!(items.ends_with(" 5"), "{items}");
+    assert!(page.trim_end().ends_with("# EOF"), "{page}");
+    let health = http_get(addr, "/health").await;
+    assert!(
+        health.starts_with("HTTP/1.1 200 OK") && health.ends_with("ok\n"),
+        "{health}"
+    );
+    assert!(http_get(addr, "/nope").await.starts_with("HTTP/1.1 404"));
+    stop.send(()).unwrap();
+    metrics.await.unwrap();
+}
+
+/// `vera serve` itself: it replaces a stale Unix socket file, serves TCP, the Unix socket and
+/// the metrics endpoint, and exits cleanly on SIGTERM, removing its socket.
+#[cfg(unix)]
+#[test]
+fn vera_serve_runs_until_sigterm() {
+    use std::io::{BufRead, Read, Write};
+    use std::process::{Command, Stdio};
+
+    let dir = std::env::temp_dir().join(format!("vera-serve-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("vera.sock");
+    // A socket file nobody listens on, as a killed server leaves behind.
+    drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    assert!(sock.exists());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vera"))
+        .args([
+            "serve",
+            "--backend",
+            "cpu",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics",
+            "127.0.0.1:0",
+        ])
+        .arg("--unix")
+        .arg(&sock)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vera starts");
+    let mut log = std::io::BufReader::new(child.stderr.take().unwrap());
+    let (mut tcp, mut metrics) = (None, None);
+    let mut seen = String::new();
+    while tcp.is_none() || metrics.is_none() {
+        let mut line = String::new();
+        assert!(
+            log.read_line(&mut line).unwrap() > 0,
+            "vera serve exited: {seen}"
+        );
+        seen.push_str(&line);
+        let addr_after = |tag: &str| {
+            line.find(tag).map(|i| {
+                line[i + tag.len()..]
+                    .split(|c: char| c == ',' || c == '/' || c.is_whitespace())
+                    .next()
+                    .unwrap()
+                    .parse::<std::net::SocketAddr>()
+                    .unwrap()
+            })
+        };
+        tcp = tcp.or(addr_after("tcp://"));
+        metrics = metrics.or(addr_after("http://"));
+    }
+    let ask = |stream: &mut dyn ReadWrite, req: &str| -> String {
+        stream.write_all(req.as_bytes()).unwrap();
+        let mut r = std::io::BufReader::new(stream);
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        line
+    };
+    let mut t = std::net::TcpStream::connect(tcp.unwrap()).unwrap();
+    let reply = ask(&mut t, "{\"op\":\"sha256\",\"msg\":\"616263\",\"id\":1}\n");
+    assert_eq!(
+        reply,
+        "{\"id\":1,\"sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}\n"
+    );
+    let mut u = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    assert!(ask(&mut u, "{\"op\":\"ping\"}\n").starts_with("{\"pong\":true"));
+    let mut m = std::net::TcpStream::connect(metrics.unwrap()).unwrap();
+    m.write_all(b"GET /metrics HTTP/1.1\r\nHost: vera\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut page = String::new();
+    m.read_to_string(&mut page).unwrap();
+    assert!(
+        page.contains("vera_items_total{lane=\"sha256\"} 1"),
+        "{page}"
+    );
+    drop((t, u));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    log.read_to_string(&mut rest).unwrap();
+    assert!(status.success(), "{seen}{rest}");
+    assert!(rest.contains("SIGTERM"), "{rest}");
+    assert!(!sock.exists(), "the socket file is removed on exit");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+trait ReadWrite: std::io::Read + std::io::Write {}
+#[cfg(unix)]
+impl<T: std::io::Read + std::io::Write> ReadWrite for T {}
