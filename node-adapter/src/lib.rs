@@ -1,12 +1,15 @@
 //! # vera-node-adapter
 //!
-//! How a node reaches vera: the in-process async [`accelerator`] and the `vera` command line
-//! ([`cli`]); the local server and the C ABI will build on the same pieces.
+//! How a node reaches vera: the in-process async [`accelerator`], the local [`server`] for nodes
+//! in other languages (`vera serve`), and the `vera` command line ([`cli`]). The C ABI, libvera,
+//! is the sibling crate `vera-capi` (`node-adapter/capi/`).
 //!
 //! # Layout
 //! - [`accelerator`]: micro-batching of single requests into engine batches, with backpressure.
 //! - [`cli`]: the `vera` binary's subcommands — `verify`, `merkle`, `hash` (JSON lines),
-//!   `info`, `bench`.
+//!   `info`, `calibrate`, `bench`, `serve`.
+//! - [`server`]: JSON lines over TCP or a Unix socket into a shared accelerator, and the
+//!   Prometheus endpoint.
 
 pub mod accelerator;
 pub mod cli;

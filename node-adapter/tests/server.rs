@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use vera_engine::{Engine, Rule};
 use vera_node_adapter::accelerator::{Accelerator, Config};
 use vera_node_adapter::server::{self, Listener, ServerConfig};
+use vera_tests::reference;
 
 /// A running server on a loopback port, stopped when `stop` is sent.
 struct TestServer {
@@ -38,47 +39,6 @@ async fn start(config: ServerConfig) -> TestServer {
         let _ = stopped.await;
     }));
     TestServer { addr, stop, done }
-}
-
-/// The verdict of the rule's reference crate, called directly.
-fn reference(rule: Rule, pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
-    match rule {
-        Rule::Zip215 => ed25519_consensus::VerificationKey::try_from(*pk)
-            .and_then(|vk| vk.verify(&ed25519_consensus::Signature::from(*sig), msg))
-            .is_ok(),
-        Rule::Strict | Rule::Dalek => {
-            let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(pk) else {
-                return false;
-            };
-            let s = ed25519_dalek::Signature::from_bytes(sig);
-            if rule == Rule::Strict {
-                vk.verify_strict(msg, &s).is_ok()
-            } else {
-                ed25519_dalek::Verifier::verify(&vk, msg, &s).is_ok()
-            }
-        }
-    }
-}
-
-/// RFC 6962 §2.1 tree hash, straight from the definition.
-fn rfc6962_root(leaves: &[Vec<u8>]) -> [u8; 32] {
-    match leaves.len() {
-        0 => Sha256::digest([]).into(),
-        1 => Sha256::new()
-            .chain_update([0u8])
-            .chain_update(&leaves[0])
-            .finalize()
-            .into(),
-        n => {
-            let k = n.next_power_of_two() / 2;
-            Sha256::new()
-                .chain_update([1u8])
-                .chain_update(rfc6962_root(&leaves[..k]))
-                .chain_update(rfc6962_root(&leaves[k..]))
-                .finalize()
-                .into()
-        }
-    }
 }
 
 /// A random signature item: honest, or (one in three) corrupted in R, S, A or the message;
@@ -166,7 +126,7 @@ fn workload(seed: u64, requests: usize) -> (String, Vec<Expect>) {
         let (line, expect) = match rng.gen_range(0..10) {
             0..=4 => {
                 let s = signature(&mut rng);
-                let ok = reference(rule, &s.0, &s.1, &s.2);
+                let ok = reference::verdict(rule, &s.0, &s.1, &s.2);
                 (
                     format!(
                         r#"{{"id":{id},"op":"verify","rule":"{rule}",{}}}"#,
@@ -181,7 +141,7 @@ fn workload(seed: u64, requests: usize) -> (String, Vec<Expect>) {
                     .collect();
                 let oks = items
                     .iter()
-                    .map(|s| reference(rule, &s.0, &s.1, &s.2))
+                    .map(|s| reference::verdict(rule, &s.0, &s.1, &s.2))
                     .collect();
                 let list: Vec<String> = items
                     .iter()
@@ -236,7 +196,7 @@ fn workload(seed: u64, requests: usize) -> (String, Vec<Expect>) {
                         r#"{{"id":{id},"op":"merkle","scheme":"rfc6962","leaves":[{}]}}"#,
                         hexes.join(",")
                     ),
-                    Expect::Root(rfc6962_root(&leaves), leaves.len()),
+                    Expect::Root(reference::rfc6962_root(&leaves), leaves.len()),
                 )
             }
             _ => match rng.gen_range(0..3) {

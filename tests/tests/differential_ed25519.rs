@@ -20,6 +20,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use sha2::{Digest, Sha512};
 use vera_engine::BackendChoice;
 use vera_engine::{Engine, Reason, Rule, SignatureBatch, SignatureBatchBuf, Verdict};
+use vera_tests::reference;
 
 /// Every engine of [`vera_tests::engines`], plus a CPU engine on an odd thread count (zip215
 /// sub-batch boundaries depend on the thread count, so a third split of every batch is
@@ -55,29 +56,6 @@ fn engines() -> Vec<(String, Engine)> {
 // ---------------------------------------------------------------------------------------------
 // References and the comparison helper
 // ---------------------------------------------------------------------------------------------
-
-/// The reference verdict for one item under `rule`.
-fn reference(rule: Rule, pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
-    match rule {
-        Rule::Strict | Rule::Dalek => {
-            let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(pk) else {
-                return false;
-            };
-            let sig = ed25519_dalek::Signature::from_bytes(sig);
-            if rule == Rule::Strict {
-                vk.verify_strict(msg, &sig).is_ok()
-            } else {
-                ed25519_dalek::Verifier::verify(&vk, msg, &sig).is_ok()
-            }
-        }
-        Rule::Zip215 => match ed25519_consensus::VerificationKey::try_from(*pk) {
-            Ok(vk) => vk
-                .verify(&ed25519_consensus::Signature::from(*sig), msg)
-                .is_ok(),
-            Err(_) => false,
-        },
-    }
-}
 
 /// Index of a rule in [`Rule::ALL`] (the order of [`Refs`]).
 fn ri(rule: Rule) -> usize {
@@ -136,7 +114,7 @@ fn references(items: &[Item]) -> Refs {
     let refs = Rule::ALL.map(|rule| {
         items
             .iter()
-            .map(|it| reference(rule, &it.pk, &it.msg, &it.sig))
+            .map(|it| reference::verdict(rule, &it.pk, &it.msg, &it.sig))
             .collect::<Vec<_>>()
     });
     // The rules are nested: strict ⊆ dalek ⊆ zip215 (dalek's R must be the canonical encoding of
@@ -876,12 +854,12 @@ fn constructed_signatures_satisfy_the_intended_equations() {
         let key = RawKey::new(rand_scalar(&mut rng), EdwardsPoint::identity());
         let sig = key.sign(&rand_scalar(&mut rng), &EdwardsPoint::identity(), b"m");
         for rule in Rule::ALL {
-            assert!(reference(rule, &key.pk, b"m", &sig), "{rule}");
+            assert!(reference::verdict(rule, &key.pk, b"m", &sig), "{rule}");
         }
         let sig = key.sign(&rand_scalar(&mut rng), &torsion(1), b"m");
-        assert!(reference(Rule::Zip215, &key.pk, b"m", &sig));
-        assert!(!reference(Rule::Dalek, &key.pk, b"m", &sig));
-        assert!(!reference(Rule::Strict, &key.pk, b"m", &sig));
+        assert!(reference::verdict(Rule::Zip215, &key.pk, b"m", &sig));
+        assert!(!reference::verdict(Rule::Dalek, &key.pk, b"m", &sig));
+        assert!(!reference::verdict(Rule::Strict, &key.pk, b"m", &sig));
     }
     // And the SigningKey's scalar is what RawKey expects.
     let sk = SigningKey::from_bytes(&[7; 32]);
@@ -921,7 +899,7 @@ fn small_order_points_as_a_and_r() {
             **valid
                 && !canonical_torsion.contains(&it.pk)
                 && !p.is_identity()
-                && !reference(Rule::Dalek, &enc(&p), &it.msg, &it.sig)
+                && !reference::verdict(Rule::Dalek, &enc(&p), &it.msg, &it.sig)
         })
         .count();
     assert!(

@@ -1,6 +1,6 @@
 //! Differential tests: every engine's SHA-256 digests and Merkle roots against independent models
-//! written here on sha2's `Digest` API, and RFC 6962 / Bitcoin proofs against the RFC's own
-//! recursive definitions.
+//! on sha2's `Digest` API (`vera_tests::reference`, and the proof models here), and RFC 6962 /
+//! Bitcoin proofs against the RFC's own recursive definitions.
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -12,53 +12,11 @@ use vera_engine::merkle::{
 };
 use vera_engine::{Engine, Error, MerkleScheme, MessageBuf, Messages};
 use vera_tests::engines;
-
-type Hash = [u8; 32];
+use vera_tests::reference::{bitcoin_root, leaf_hash, mth, sha256, split, Hash};
 
 // ---------------------------------------------------------------------------------------------
 // Models
 // ---------------------------------------------------------------------------------------------
-
-fn sha256(parts: &[&[u8]]) -> Hash {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    h.finalize().into()
-}
-
-/// RFC 6962 leaf hash: SHA-256(0x00 ‖ d).
-fn leaf_hash(d: &[u8]) -> Hash {
-    sha256(&[&[0u8], d])
-}
-
-/// RFC 6962 interior node: SHA-256(0x01 ‖ left ‖ right).
-fn node_hash(l: &Hash, r: &Hash) -> Hash {
-    sha256(&[&[1u8], l, r])
-}
-
-/// The largest power of two strictly below `n` (n > 1).
-fn split(n: usize) -> usize {
-    assert!(n > 1);
-    let mut k = 1;
-    while k * 2 < n {
-        k *= 2;
-    }
-    k
-}
-
-/// RFC 6962 §2.1 MTH over leaf hashes, literally: MTH({}) = SHA-256(), MTH({d0}) = leaf hash,
-/// MTH(D[n]) = node(MTH(D[0:k]), MTH(D[k:n])) with k the largest power of two below n.
-fn mth(d: &[Hash]) -> Hash {
-    match d.len() {
-        0 => sha256(&[]),
-        1 => d[0],
-        n => {
-            let k = split(n);
-            node_hash(&mth(&d[..k]), &mth(&d[k..]))
-        }
-    }
-}
 
 /// RFC 6962 §2.1.1 PATH(m, D[n]).
 fn path(m: usize, d: &[Hash]) -> Vec<Hash> {
@@ -97,34 +55,6 @@ fn consistency(m: usize, d: &[Hash]) -> Vec<Hash> {
         }
     }
     subproof(m, d, true)
-}
-
-/// Bitcoin Core's `ComputeMerkleRoot`: check identical pairs, duplicate an odd last hash, hash
-/// pairs with double SHA-256; the empty tree is 32 zero bytes.
-fn bitcoin_root(txids: &[Hash]) -> (Hash, bool) {
-    let mut hashes = txids.to_vec();
-    let mut mutation = false;
-    while hashes.len() > 1 {
-        let mut pos = 0;
-        while pos + 1 < hashes.len() {
-            if hashes[pos] == hashes[pos + 1] {
-                mutation = true;
-            }
-            pos += 2;
-        }
-        if hashes.len() & 1 == 1 {
-            let last = *hashes.last().expect("non-empty");
-            hashes.push(last);
-        }
-        hashes = hashes
-            .chunks(2)
-            .map(|p| {
-                let once = sha256(&[&p[0], &p[1]]);
-                sha256(&[&once])
-            })
-            .collect();
-    }
-    (hashes.first().copied().unwrap_or([0; 32]), mutation)
 }
 
 fn bitcoin_node(l: &Hash, r: &Hash) -> Hash {

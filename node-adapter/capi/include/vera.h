@@ -1,0 +1,133 @@
+/*
+ * vera.h: the C ABI of vera, batch SHA-256, Merkle roots and Ed25519 verification on the GPU
+ * or on every CPU core, with exactly the verdicts of the reference implementations.
+ *
+ * Link with -lvera (libvera.so, libvera.dylib or vera.dll; or libvera.a plus -lpthread -ldl -lm
+ * on Linux). Build it with `cargo build --release -p vera-capi`; the files land in
+ * target/release/.
+ *
+ * Conventions
+ * - Batches are columnar, as the engine and the GPU take them, so nothing is copied on the way
+ *   in: fixed-size fields (public keys, signatures, digests) are arrays of n * size bytes, and
+ *   variable-length messages are one byte buffer plus n + 1 offsets: message i is
+ *   bytes[offsets[i] .. offsets[i + 1]]. Offsets must not decrease; the buffer must hold at
+ *   least offsets[n] bytes. All messages of one call together stay below 4 GiB.
+ * - Every function returns VERA_OK or an error code; after an error, vera_last_error() says
+ *   what went wrong. An invalid signature is not an error: it is a verdict.
+ * - Results are always in input order. Output buffers are written only on VERA_OK.
+ * - When n is 0, array pointers may be NULL.
+ * - A vera_engine may be used from many threads at once; calls block until their batch is
+ *   done. Batch sizes of 64 and more are where the GPU helps; the engine routes each batch to
+ *   the CPU, the GPU or both by costs measured on this machine.
+ * - No function panics or aborts on any input; an internal failure is VERA_ERR_INTERNAL.
+ */
+#ifndef VERA_H
+#define VERA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Return codes. */
+#define VERA_OK 0
+/* A NULL pointer where data is needed, an unknown enum value, bad offsets, a batch too large. */
+#define VERA_ERR_INVALID_ARGUMENT 1
+/* The requested backend does not exist here (e.g. VERA_BACKEND_GPU without a usable GPU). */
+#define VERA_ERR_BACKEND_UNAVAILABLE 2
+/* The engine failed to carry out the batch (e.g. a GPU failure on a GPU-only engine). */
+#define VERA_ERR_ENGINE 3
+/* A bug in vera, caught at the boundary. Please report it with vera_last_error(). */
+#define VERA_ERR_INTERNAL 4
+
+/* Ed25519 verification rules. There is no default: rules disagree on hostile signatures. */
+typedef enum vera_rule {
+    /* ed25519-dalek verify_strict (Solana, Aptos). */
+    VERA_RULE_STRICT = 0,
+    /* ZIP-215, ed25519-consensus (Zcash, CometBFT, Cosmos, Sui). */
+    VERA_RULE_ZIP215 = 1,
+    /* ed25519-dalek verify (RFC 8032 style). */
+    VERA_RULE_DALEK = 2
+} vera_rule;
+
+/* Merkle tree schemes. */
+typedef enum vera_scheme {
+    /* RFC 6962 (Certificate Transparency, CometBFT): leaves are data, hashed as
+       SHA-256(0x00 || data). */
+    VERA_SCHEME_RFC6962 = 0,
+    /* Bitcoin: leaves are 32-byte txids in internal byte order; the root is in that order. */
+    VERA_SCHEME_BITCOIN = 1
+} vera_scheme;
+
+/* Backends. */
+typedef enum vera_backend {
+    /* A hardware GPU where there is one (routed by measured costs), else the CPU. */
+    VERA_BACKEND_AUTO = 0,
+    /* Every CPU core. */
+    VERA_BACKEND_CPU = 1,
+    /* The GPU; vera_engine_new fails when there is no usable adapter. */
+    VERA_BACKEND_GPU = 2
+} vera_backend;
+
+/* Verdict codes written by vera_verify, one byte per signature. */
+#define VERA_VALID 0
+#define VERA_INVALID_NON_CANONICAL_S 1
+#define VERA_INVALID_PUBLIC_KEY 2
+#define VERA_INVALID_SMALL_ORDER_PUBLIC_KEY 3
+#define VERA_INVALID_R 4
+#define VERA_INVALID_SMALL_ORDER_R 5
+#define VERA_INVALID_EQUATION 6
+/* Invalid for a reason this header predates; treat as invalid. */
+#define VERA_INVALID_OTHER 255
+
+typedef struct vera_engine vera_engine;
+
+/* vera's version, e.g. "0.1.0". Static; never free it. */
+const char *vera_version(void);
+
+/* The message of the last error on the calling thread ("" if none). Valid until the next vera
+   call on this thread; never free it. */
+const char *vera_last_error(void);
+
+/* The name of a verdict code, e.g. "valid", "equation", "small-order-r" (the reason strings of
+   `vera verify`). Static; "unknown" for codes not listed above. */
+const char *vera_verdict_str(uint8_t code);
+
+/* Creates an engine. threads: CPU worker threads, 0 for one per core. On VERA_OK, *out holds the
+   engine; free it with vera_engine_free. Creating an engine with a GPU takes a while (adapter,
+   pipelines, and on first use a calibration of this machine): create one and keep it. */
+int vera_engine_new(vera_backend backend, uint32_t threads, vera_engine **out);
+
+/* Frees an engine (NULL is allowed). No call on it may be running or follow. */
+void vera_engine_free(vera_engine *engine);
+
+/* 1 when the engine has a GPU, 0 when it runs on the CPU alone. */
+int vera_engine_has_gpu(const vera_engine *engine);
+
+/* Verifies n signatures under rule: public_keys is n * 32 bytes, signatures n * 64 bytes (R || S),
+   messages as described above. Writes one verdict code per signature to verdicts[0 .. n]. */
+int vera_verify(const vera_engine *engine, vera_rule rule, size_t n,
+                const uint8_t *public_keys, const uint8_t *signatures,
+                const uint8_t *msg_bytes, const uint32_t *msg_offsets,
+                uint8_t *verdicts);
+
+/* SHA-256 of n messages; writes n * 32 bytes to digests. */
+int vera_sha256(const vera_engine *engine, size_t n,
+                const uint8_t *msg_bytes, const uint32_t *msg_offsets,
+                uint8_t *digests);
+
+/* The Merkle root of n leaves under scheme (for VERA_SCHEME_BITCOIN every leaf must be 32
+   bytes). Writes 32 bytes to root. For Bitcoin, *mutated is set to 1 when two identical
+   siblings were hashed together (CVE-2012-2459: such a block must be rejected), else 0; it may
+   be NULL, and is set to 0 for RFC 6962. */
+int vera_merkle_root(const vera_engine *engine, vera_scheme scheme, size_t n,
+                     const uint8_t *leaf_bytes, const uint32_t *leaf_offsets,
+                     uint8_t *root, uint8_t *mutated);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VERA_H */

@@ -1,0 +1,391 @@
+//! # vera-capi
+//!
+//! libvera: vera's engine behind a C ABI, for nodes written in C, C++, Go (cgo) or anything else
+//! with a C FFI. The contract is `include/vera.h`; read it first. This file implements it.
+//!
+//! # Layout
+//! - The handle, [`vera_engine`], owns an [`Engine`]; the engine is thread-safe, so one handle
+//!   serves every thread of the caller.
+//! - Batches come in columnar, as the engine takes them: the C arrays are borrowed as slices
+//!   and checked ([`Messages::new`], [`SignatureBatch::new`]), never copied.
+//! - Every entry point runs inside `guard`: arguments are checked before any slice is
+//!   formed, a panic is caught at the boundary (unwinding into C is undefined behaviour), and
+//!   the error message is kept per thread for [`vera_last_error`].
+//!
+//! Everything here is synchronous: a C caller batches for itself. The micro-batching
+//! accelerator is for Rust callers (`vera-node-adapter`) and for other processes through
+//! `vera serve`.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use ::vera_engine::{
+    BackendChoice, Engine, Error, MerkleScheme, Messages, Reason, Rule, SignatureBatch, Verdict,
+};
+
+/// `VERA_OK`.
+pub const VERA_OK: c_int = 0;
+/// `VERA_ERR_INVALID_ARGUMENT`.
+pub const VERA_ERR_INVALID_ARGUMENT: c_int = 1;
+/// `VERA_ERR_BACKEND_UNAVAILABLE`.
+pub const VERA_ERR_BACKEND_UNAVAILABLE: c_int = 2;
+/// `VERA_ERR_ENGINE`.
+pub const VERA_ERR_ENGINE: c_int = 3;
+/// `VERA_ERR_INTERNAL`.
+pub const VERA_ERR_INTERNAL: c_int = 4;
+
+/// `VERA_VALID`: the verdict code of a valid signature.
+pub const VERA_VALID: u8 = 0;
+/// `VERA_INVALID_OTHER`: invalid for a reason newer than the header.
+pub const VERA_INVALID_OTHER: u8 = 255;
+
+/// The verdict code of a verdict, as `vera.h` numbers them.
+pub fn verdict_code(v: Verdict) -> u8 {
+    match v {
+        Verdict::Valid => VERA_VALID,
+        Verdict::Invalid(r) => match r {
+            Reason::NonCanonicalS => 1,
+            Reason::InvalidPublicKey => 2,
+            Reason::SmallOrderPublicKey => 3,
+            Reason::InvalidR => 4,
+            Reason::SmallOrderR => 5,
+            Reason::Equation => 6,
+            _ => VERA_INVALID_OTHER,
+        },
+    }
+}
+
+/// An engine handle: opaque to C.
+#[allow(non_camel_case_types)] // reason: the C name, as in vera.h
+pub struct vera_engine {
+    engine: Engine,
+}
+
+/// An error to return: the code and the message for `vera_last_error`.
+struct Fail(c_int, String);
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        let code = match e {
+            Error::BackendUnavailable(..) => VERA_ERR_BACKEND_UNAVAILABLE,
+            Error::Gpu(_) | Error::ThreadPool(_) => VERA_ERR_ENGINE,
+            _ => VERA_ERR_INVALID_ARGUMENT,
+        };
+        Fail(code, e.to_string())
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> Fail {
+    Fail(VERA_ERR_INVALID_ARGUMENT, msg.into())
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_error(msg: &str) {
+    // A message with a NUL byte in it would be cut there; none of vera's have one.
+    let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+}
+
+/// Runs an entry point: clears the thread's error, catches any panic, records the message of
+/// a failure and returns its code.
+fn guard(f: impl FnOnce() -> Result<(), Fail>) -> c_int {
+    set_error("");
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => VERA_OK,
+        Ok(Err(Fail(code, msg))) => {
+            set_error(&msg);
+            code
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            set_error(&format!("internal error (a bug in vera): {what}"));
+            VERA_ERR_INTERNAL
+        }
+    }
+}
+
+/// A C array of `n` items of `size` bytes as a slice; NULL is allowed only when `n` is 0.
+///
+/// # Safety
+/// Unless NULL, `ptr` must point to `n * size` readable bytes that stay valid and unchanged
+/// for `'a`.
+unsafe fn bytes<'a>(ptr: *const u8, n: usize, size: usize, what: &str) -> Result<&'a [u8], Fail> {
+    let len = n
+        .checked_mul(size)
+        .ok_or_else(|| invalid(format!("{what}: {n} items of {size} bytes overflow")))?;
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(invalid(format!("{what} is NULL")));
+    }
+    // SAFETY: non-null, and the caller guarantees `len` readable bytes for 'a (vera.h).
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// A C array of `n` fixed-size items as a slice of arrays.
+///
+/// # Safety
+/// As for [`bytes`], with `size = N`.
+unsafe fn arrays<'a, const N: usize>(
+    ptr: *const u8,
+    n: usize,
+    what: &str,
+) -> Result<&'a [[u8; N]], Fail> {
+    // SAFETY: forwarded from the caller.
+    let b = unsafe { bytes(ptr, n, N, what) }?;
+    // [u8; N] has alignment 1 and size N, so `b` holds exactly `n` of them.
+    let (items, rest) = b.as_chunks::<N>();
+    debug_assert!(rest.is_empty());
+    Ok(items)
+}
+
+/// The `n` messages at `msg_bytes` / `msg_offsets` (n + 1 offsets; the buffer holds at least
+/// `offsets[n]` bytes), checked.
+///
+/// # Safety
+/// `msg_offsets` must point to `n + 1` readable `u32`s, and unless `offsets[n]` is 0,
+/// `msg_bytes` to `offsets[n]` readable bytes, all valid and unchanged for `'a`.
+unsafe fn messages<'a>(
+    n: usize,
+    msg_bytes: *const u8,
+    msg_offsets: *const u32,
+    what: &str,
+) -> Result<Messages<'a>, Fail> {
+    if msg_offsets.is_null() {
+        // Even an empty list has its one offset; be lenient with NULL for n = 0 all the same.
+        if n == 0 {
+            return Ok(Messages::empty());
+        }
+        return Err(invalid(format!("{what} offsets are NULL")));
+    }
+    let count = n
+        .checked_add(1)
+        .ok_or_else(|| invalid(format!("{what}: too many items")))?;
+    // SAFETY: non-null and, per the contract, `n + 1` readable u32s for 'a.
+    let offsets = unsafe { std::slice::from_raw_parts(msg_offsets, count) };
+    let end = offsets[n] as usize;
+    // SAFETY: the contract promises `offsets[n]` readable bytes at `msg_bytes`.
+    let data = unsafe { bytes(msg_bytes, end, 1, what) }?;
+    Ok(Messages::new(data, offsets)?)
+}
+
+/// Writes through a C output pointer of `len` bytes.
+///
+/// # Safety
+/// Unless NULL, `ptr` must point to `len` writable bytes.
+unsafe fn output<'a>(ptr: *mut u8, len: usize, what: &str) -> Result<&'a mut [u8], Fail> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if ptr.is_null() {
+        return Err(invalid(format!("{what} is NULL")));
+    }
+    // SAFETY: non-null, and the caller guarantees `len` writable bytes (vera.h).
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
+fn engine_ref<'a>(engine: *const vera_engine) -> Result<&'a Engine, Fail> {
+    // SAFETY: a non-null handle comes from vera_engine_new and is live (vera.h).
+    unsafe { engine.as_ref() }
+        .map(|e| &e.engine)
+        .ok_or_else(|| invalid("engine is NULL"))
+}
+
+/// `vera_version`.
+#[no_mangle]
+pub extern "C" fn vera_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// `vera_last_error`.
+#[no_mangle]
+pub extern "C" fn vera_last_error() -> *const c_char {
+    // The CString lives in the thread-local until the next call sets another; the pointer stays
+    // valid until then, as vera.h says.
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// `vera_verdict_str`.
+#[no_mangle]
+pub extern "C" fn vera_verdict_str(code: u8) -> *const c_char {
+    let name: &'static CStr = match code {
+        0 => c"valid",
+        1 => c"non-canonical-s",
+        2 => c"invalid-public-key",
+        3 => c"small-order-public-key",
+        4 => c"invalid-r",
+        5 => c"small-order-r",
+        6 => c"equation",
+        255 => c"other",
+        _ => c"unknown",
+    };
+    name.as_ptr()
+}
+
+/// `vera_engine_new`.
+///
+/// # Safety
+/// `out` must be NULL or point to a writable `vera_engine *`.
+#[no_mangle]
+pub unsafe extern "C" fn vera_engine_new(
+    backend: c_int,
+    threads: u32,
+    out: *mut *mut vera_engine,
+) -> c_int {
+    guard(|| {
+        if out.is_null() {
+            return Err(invalid("out is NULL"));
+        }
+        let backend = match backend {
+            0 => BackendChoice::Auto,
+            1 => BackendChoice::Cpu,
+            2 => BackendChoice::Gpu,
+            b => return Err(invalid(format!("unknown backend {b}; expected 0, 1 or 2"))),
+        };
+        let mut b = Engine::builder().backend(backend);
+        if threads > 0 {
+            b = b.threads(threads as usize);
+        }
+        let engine = b.build()?;
+        let handle = Box::into_raw(Box::new(vera_engine { engine }));
+        // SAFETY: `out` is non-null and writable (the contract).
+        unsafe { out.write(handle) };
+        Ok(())
+    })
+}
+
+/// `vera_engine_free`.
+///
+/// # Safety
+/// `engine` must be NULL or a handle from `vera_engine_new` not yet freed, with no call on it
+/// running or to come.
+#[no_mangle]
+pub unsafe extern "C" fn vera_engine_free(engine: *mut vera_engine) {
+    if !engine.is_null() {
+        // SAFETY: the handle came from Box::into_raw in vera_engine_new and is freed once.
+        drop(unsafe { Box::from_raw(engine) });
+    }
+}
+
+/// `vera_engine_has_gpu`.
+///
+/// # Safety
+/// `engine` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn vera_engine_has_gpu(engine: *const vera_engine) -> c_int {
+    match engine_ref(engine) {
+        Ok(e) => c_int::from(e.gpu_backend().is_some()),
+        Err(_) => 0,
+    }
+}
+
+/// `vera_verify`.
+///
+/// # Safety
+/// The pointers must satisfy vera.h: `public_keys` n * 32 and `signatures` n * 64 readable
+/// bytes, messages as in `messages`, `verdicts` n writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn vera_verify(
+    engine: *const vera_engine,
+    rule: c_int,
+    n: usize,
+    public_keys: *const u8,
+    signatures: *const u8,
+    msg_bytes: *const u8,
+    msg_offsets: *const u32,
+    verdicts: *mut u8,
+) -> c_int {
+    guard(|| {
+        let engine = engine_ref(engine)?;
+        let rule = match rule {
+            0 => Rule::Strict,
+            1 => Rule::Zip215,
+            2 => Rule::Dalek,
+            r => return Err(invalid(format!("unknown rule {r}; expected 0, 1 or 2"))),
+        };
+        // SAFETY (all four): the caller's arrays, per the contract above.
+        let pks = unsafe { arrays::<32>(public_keys, n, "public_keys") }?;
+        let sigs = unsafe { arrays::<64>(signatures, n, "signatures") }?;
+        let msgs = unsafe { messages(n, msg_bytes, msg_offsets, "messages") }?;
+        let out = unsafe { output(verdicts, n, "verdicts") }?;
+        let result = engine.verify(rule, SignatureBatch::new(pks, sigs, msgs)?)?;
+        for (o, v) in out.iter_mut().zip(result) {
+            *o = verdict_code(v);
+        }
+        Ok(())
+    })
+}
+
+/// `vera_sha256`.
+///
+/// # Safety
+/// Messages as in `messages`; `digests` must point to n * 32 writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn vera_sha256(
+    engine: *const vera_engine,
+    n: usize,
+    msg_bytes: *const u8,
+    msg_offsets: *const u32,
+    digests: *mut u8,
+) -> c_int {
+    guard(|| {
+        let engine = engine_ref(engine)?;
+        // SAFETY: the caller's arrays, per the contract above.
+        let msgs = unsafe { messages(n, msg_bytes, msg_offsets, "messages") }?;
+        let len = n
+            .checked_mul(32)
+            .ok_or_else(|| invalid("digests: size overflows"))?;
+        // SAFETY: as above.
+        let out = unsafe { output(digests, len, "digests") }?;
+        let result = engine.sha256(msgs)?;
+        for (o, d) in out.chunks_exact_mut(32).zip(&result) {
+            o.copy_from_slice(d);
+        }
+        Ok(())
+    })
+}
+
+/// `vera_merkle_root`.
+///
+/// # Safety
+/// Leaves as in `messages`; `root` must point to 32 writable bytes; `mutated` must be NULL or
+/// point to one writable byte.
+#[no_mangle]
+pub unsafe extern "C" fn vera_merkle_root(
+    engine: *const vera_engine,
+    scheme: c_int,
+    n: usize,
+    leaf_bytes: *const u8,
+    leaf_offsets: *const u32,
+    root: *mut u8,
+    mutated: *mut u8,
+) -> c_int {
+    guard(|| {
+        let engine = engine_ref(engine)?;
+        let scheme = match scheme {
+            0 => MerkleScheme::Rfc6962,
+            1 => MerkleScheme::Bitcoin,
+            s => return Err(invalid(format!("unknown scheme {s}; expected 0 or 1"))),
+        };
+        // SAFETY: the caller's arrays, per the contract above.
+        let leaves = unsafe { messages(n, leaf_bytes, leaf_offsets, "leaves") }?;
+        // SAFETY: as above.
+        let out = unsafe { output(root, 32, "root") }?;
+        let r = engine.merkle_root(scheme, leaves)?;
+        out.copy_from_slice(&r.root);
+        if !mutated.is_null() {
+            // SAFETY: non-null, one writable byte (the contract).
+            unsafe { mutated.write(u8::from(r.mutated == Some(true))) };
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,207 @@
+/*
+ * Drives libvera through vera.h exactly as a C node would, for tests/c_abi.rs.
+ *
+ * Usage: abi_test BACKEND INPUT OUTPUT
+ *   BACKEND  0 auto, 1 cpu, 2 gpu
+ *   INPUT    u32 n (little-endian), n * 32 public keys, n * 64 signatures, (n + 1) u32 message
+ *            offsets, then the message bytes
+ *   OUTPUT   written: n verdict codes per rule (strict, zip215, dalek), n * 32 SHA-256 digests
+ *            of the messages, the RFC 6962 root of the messages as leaves (32 bytes), the Bitcoin
+ *            root of the digests as txids (32 bytes) and its mutated flag (1 byte)
+ *
+ * It also checks the error paths itself, and verifies the batch from four threads at once on
+ * one engine, comparing every thread's verdicts. Exit status 0 only if every check passed.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vera.h"
+
+static int failures = 0;
+
+#define CHECK(cond, ...)                                                        \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "abi_test.c:%d: check failed: %s: ", __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                       \
+            fprintf(stderr, "\n");                                              \
+            failures++;                                                         \
+        }                                                                       \
+    } while (0)
+
+struct batch {
+    uint32_t n;
+    uint8_t *pks, *sigs, *msgs;
+    uint32_t *offsets;
+};
+
+static uint8_t *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(size > 0 ? (size_t)size : 1);
+    if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = (size_t)size;
+    return buf;
+}
+
+struct job {
+    vera_engine *engine;
+    const struct batch *b;
+    uint8_t *verdicts;
+    int rc;
+};
+
+static void *verify_job(void *arg) {
+    struct job *j = arg;
+    j->rc = vera_verify(j->engine, VERA_RULE_ZIP215, j->b->n, j->b->pks, j->b->sigs, j->b->msgs,
+                        j->b->offsets, j->verdicts);
+    return NULL;
+}
+
+static void error_paths(vera_engine *engine) {
+    uint8_t pk[32] = {0}, sig[64] = {0}, out[64] = {0xee}, root[32];
+    uint32_t offsets[2] = {0, 0};
+    uint32_t backwards[3] = {0, 2, 1};
+
+    CHECK(vera_verify(NULL, VERA_RULE_STRICT, 1, pk, sig, NULL, offsets, out) ==
+              VERA_ERR_INVALID_ARGUMENT, "NULL engine");
+    CHECK(strstr(vera_last_error(), "engine is NULL") != NULL, "message: %s", vera_last_error());
+    CHECK(vera_verify(engine, (vera_rule)7, 1, pk, sig, NULL, offsets, out) ==
+              VERA_ERR_INVALID_ARGUMENT, "rule 7");
+    CHECK(strstr(vera_last_error(), "unknown rule 7") != NULL, "message: %s", vera_last_error());
+    CHECK(vera_verify(engine, VERA_RULE_STRICT, 1, NULL, sig, NULL, offsets, out) ==
+              VERA_ERR_INVALID_ARGUMENT, "NULL keys");
+    CHECK(vera_verify(engine, VERA_RULE_STRICT, 1, pk, sig, NULL, offsets, NULL) ==
+              VERA_ERR_INVALID_ARGUMENT, "NULL verdicts");
+    CHECK(vera_sha256(engine, 2, (const uint8_t *)"ab", backwards, out) ==
+              VERA_ERR_INVALID_ARGUMENT, "decreasing offsets");
+    CHECK(strstr(vera_last_error(), "offsets") != NULL, "message: %s", vera_last_error());
+    CHECK(out[0] == 0xee, "outputs are untouched on error");
+    /* A 31-byte Bitcoin leaf. */
+    uint8_t leaf[31] = {0};
+    uint32_t leaf_offsets[2] = {0, 31};
+    CHECK(vera_merkle_root(engine, VERA_SCHEME_BITCOIN, 1, leaf, leaf_offsets, root, NULL) ==
+              VERA_ERR_INVALID_ARGUMENT, "31-byte txid");
+    CHECK(strstr(vera_last_error(), "32-byte") != NULL, "message: %s", vera_last_error());
+    vera_engine *none = (vera_engine *)1;
+    CHECK(vera_engine_new((vera_backend)9, 0, &none) == VERA_ERR_INVALID_ARGUMENT, "backend 9");
+    CHECK(none == (vera_engine *)1, "out is untouched on error");
+    CHECK(vera_engine_new(VERA_BACKEND_CPU, 0, NULL) == VERA_ERR_INVALID_ARGUMENT, "NULL out");
+
+    /* A success clears the thread's error; empty batches are fine with NULL arrays. */
+    CHECK(vera_verify(engine, VERA_RULE_DALEK, 0, NULL, NULL, NULL, NULL, NULL) == VERA_OK,
+          "empty batch: %s", vera_last_error());
+    CHECK(strcmp(vera_last_error(), "") == 0, "error cleared: %s", vera_last_error());
+    /* The empty RFC 6962 tree is SHA-256 of nothing. */
+    CHECK(vera_merkle_root(engine, VERA_SCHEME_RFC6962, 0, NULL, NULL, root, NULL) == VERA_OK,
+          "empty tree");
+    CHECK(root[0] == 0xe3 && root[31] == 0x55, "empty tree root");
+
+    /* The all-zero key and signature: A and R of order 4, S = 0. Only zip215 accepts. */
+    uint8_t v = 0xee;
+    CHECK(vera_verify(engine, VERA_RULE_STRICT, 1, pk, sig, NULL, offsets, &v) == VERA_OK, "x");
+    CHECK(v == VERA_INVALID_SMALL_ORDER_PUBLIC_KEY, "strict: %s", vera_verdict_str(v));
+    CHECK(vera_verify(engine, VERA_RULE_ZIP215, 1, pk, sig, NULL, offsets, &v) == VERA_OK, "x");
+    CHECK(v == VERA_VALID, "zip215: %s", vera_verdict_str(v));
+    CHECK(strcmp(vera_verdict_str(VERA_INVALID_EQUATION), "equation") == 0, "verdict names");
+    CHECK(strcmp(vera_verdict_str(77), "unknown") == 0, "unknown verdict name");
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: abi_test BACKEND INPUT OUTPUT\n");
+        return 2;
+    }
+    size_t len;
+    uint8_t *in = read_all(argv[2], &len);
+    if (!in || len < 4) {
+        fprintf(stderr, "cannot read %s\n", argv[2]);
+        return 2;
+    }
+    struct batch b;
+    memcpy(&b.n, in, 4);
+    size_t at = 4;
+    b.pks = in + at;
+    at += (size_t)b.n * 32;
+    b.sigs = in + at;
+    at += (size_t)b.n * 64;
+    b.offsets = malloc(((size_t)b.n + 1) * 4);
+    memcpy(b.offsets, in + at, ((size_t)b.n + 1) * 4);
+    at += ((size_t)b.n + 1) * 4;
+    b.msgs = in + at;
+    if (at + b.offsets[b.n] != len) {
+        fprintf(stderr, "malformed input\n");
+        return 2;
+    }
+
+    printf("libvera %s\n", vera_version());
+    vera_engine *engine = NULL;
+    int rc = vera_engine_new((vera_backend)atoi(argv[1]), 0, &engine);
+    if (rc != VERA_OK) {
+        fprintf(stderr, "vera_engine_new: %d: %s\n", rc, vera_last_error());
+        return 1;
+    }
+    printf("has gpu: %d\n", vera_engine_has_gpu(engine));
+    error_paths(engine);
+
+    size_t out_len = 3 * (size_t)b.n + 32 * (size_t)b.n + 32 + 32 + 1;
+    uint8_t *out = calloc(out_len, 1), *o = out;
+    for (int rule = 0; rule < 3; rule++) {
+        rc = vera_verify(engine, (vera_rule)rule, b.n, b.pks, b.sigs, b.msgs, b.offsets, o);
+        CHECK(rc == VERA_OK, "verify rule %d: %s", rule, vera_last_error());
+        o += b.n;
+    }
+    uint8_t *digests = o;
+    rc = vera_sha256(engine, b.n, b.msgs, b.offsets, digests);
+    CHECK(rc == VERA_OK, "sha256: %s", vera_last_error());
+    o += 32 * (size_t)b.n;
+    rc = vera_merkle_root(engine, VERA_SCHEME_RFC6962, b.n, b.msgs, b.offsets, o, NULL);
+    CHECK(rc == VERA_OK, "rfc6962: %s", vera_last_error());
+    o += 32;
+    uint32_t *txid_offsets = malloc(((size_t)b.n + 1) * 4);
+    for (uint32_t i = 0; i <= b.n; i++) txid_offsets[i] = 32 * i;
+    o[32] = 0xee;
+    rc = vera_merkle_root(engine, VERA_SCHEME_BITCOIN, b.n, digests, txid_offsets, o, o + 32);
+    CHECK(rc == VERA_OK, "bitcoin: %s", vera_last_error());
+
+    /* Four threads, one engine, the same batch: the same verdicts as the call above. */
+    struct job jobs[4];
+    pthread_t threads[4];
+    for (int t = 0; t < 4; t++) {
+        jobs[t] = (struct job){engine, &b, malloc(b.n ? b.n : 1), -1};
+        pthread_create(&threads[t], NULL, verify_job, &jobs[t]);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(threads[t], NULL);
+        CHECK(jobs[t].rc == VERA_OK, "thread %d", t);
+        CHECK(memcmp(jobs[t].verdicts, out + b.n, b.n) == 0, "thread %d's verdicts", t);
+        free(jobs[t].verdicts);
+    }
+    vera_engine_free(engine);
+    vera_engine_free(NULL);
+
+    FILE *f = fopen(argv[3], "wb");
+    if (!f || fwrite(out, 1, out_len, f) != out_len || fclose(f) != 0) {
+        fprintf(stderr, "cannot write %s\n", argv[3]);
+        return 2;
+    }
+    free(out);
+    free(txid_offsets);
+    free(b.offsets);
+    free(in);
+    if (failures) {
+        fprintf(stderr, "%d checks failed\n", failures);
+        return 1;
+    }
+    printf("all checks passed\n");
+    return 0;
+}

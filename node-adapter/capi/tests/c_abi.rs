@@ -1,0 +1,219 @@
+//! libvera from C: compiles tests/c/abi_test.c against include/vera.h and the freshly built
+//! shared library, runs it on a batch of honest, corrupted and hostile signatures, and holds its
+//! output to the reference crates (verdicts), sha2 (digests) and the trees' definitions (roots).
+//! The C program checks the error paths and concurrent use itself. Runs on the CPU backend, and
+//! on the GPU backend where there is an adapter (lavapipe in CI; required with
+//! VERA_REQUIRE_GPU=1).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ed25519_dalek::{Signer, SigningKey};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use sha2::{Digest, Sha256};
+use vera::verdict_code;
+use vera_engine::{BackendChoice, Engine, Rule, SignatureBatchBuf};
+use vera_tests::reference;
+
+/// Where cargo put libvera and this test: target/<profile>/ (the test runs from deps/).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+/// Compiles the C program (as C11, warnings as errors) and checks the header also compiles as
+/// C++; returns the program's path.
+fn compile(out_dir: &Path) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib_dir = target_dir();
+    let lib = lib_dir.join(format!(
+        "{}vera{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(lib.exists(), "{} was not built", lib.display());
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let exe = out_dir.join("abi_test");
+    let status = Command::new(&cc)
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-O1",
+        ])
+        .arg("-I")
+        .arg(manifest.join("include"))
+        .arg(manifest.join("tests/c/abi_test.c"))
+        .arg("-L")
+        .arg(&lib_dir)
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .args(["-lvera", "-lpthread", "-o"])
+        .arg(&exe)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler {cc:?}: {e}"));
+    assert!(status.success(), "compiling abi_test.c failed");
+    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
+    let status = Command::new(&cxx)
+        .args([
+            "-x",
+            "c++",
+            "-std=c++17",
+            "-Wall",
+            "-Werror",
+            "-fsyntax-only",
+        ])
+        .arg("-I")
+        .arg(manifest.join("include"))
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(
+                b"#include \"vera.h\"\nint main() { return vera_version() == nullptr; }\n",
+            )?;
+            c.wait()
+        })
+        .unwrap_or_else(|e| panic!("cannot run the C++ compiler {cxx:?}: {e}"));
+    assert!(status.success(), "vera.h does not compile as C++");
+    exe
+}
+
+type Item = ([u8; 32], Vec<u8>, [u8; 64]);
+
+/// Honest signatures, each family of corruption, and the hostile classics.
+fn batch(n: usize) -> Vec<Item> {
+    let mut rng = StdRng::seed_from_u64(215);
+    let mut items: Vec<Item> = (0..n)
+        .map(|i| {
+            let key = SigningKey::from_bytes(&rng.gen());
+            let mut msg = vec![0u8; rng.gen_range(0..150)];
+            rng.fill(&mut msg[..]);
+            let mut sig = key.sign(&msg).to_bytes();
+            let mut pk = key.verifying_key().to_bytes();
+            match i % 6 {
+                1 => sig[rng.gen_range(0..32)] ^= 1 << rng.gen_range(0..8),
+                2 => sig[32 + rng.gen_range(0..31)] ^= 1 << rng.gen_range(0..8),
+                3 => pk[rng.gen_range(0..32)] ^= 1 << rng.gen_range(0..8),
+                4 => msg.push(1),
+                _ => {}
+            }
+            (pk, msg, sig)
+        })
+        .collect();
+    // The all-zero key and signature (order-4 A and R, S = 0); S = L; y = p for R (non-canonical
+    // encoding of a small-order point).
+    items.push(([0; 32], vec![], [0; 64]));
+    let l: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut s_is_l = items[0].2;
+    s_is_l[32..].copy_from_slice(&l);
+    items.push((items[0].0, items[0].1.clone(), s_is_l));
+    let mut y_is_p = [0xff; 64];
+    y_is_p[0] = 0xed;
+    y_is_p[31] = 0x7f;
+    y_is_p[32..].fill(0);
+    items.push(([0; 32], b"m".to_vec(), y_is_p));
+    items
+}
+
+fn run(backend: u32, items: &[Item], dir: &Path, exe: &Path) {
+    let mut input = (items.len() as u32).to_le_bytes().to_vec();
+    items.iter().for_each(|i| input.extend_from_slice(&i.0));
+    items.iter().for_each(|i| input.extend_from_slice(&i.2));
+    let mut off = 0u32;
+    input.extend_from_slice(&off.to_le_bytes());
+    for i in items {
+        off += i.1.len() as u32;
+        input.extend_from_slice(&off.to_le_bytes());
+    }
+    items.iter().for_each(|i| input.extend_from_slice(&i.1));
+    let (inp, outp) = (dir.join("in.bin"), dir.join(format!("out-{backend}.bin")));
+    std::fs::write(&inp, &input).unwrap();
+    let o = Command::new(exe)
+        .arg(backend.to_string())
+        .arg(&inp)
+        .arg(&outp)
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.status.success(),
+        "abi_test (backend {backend}) failed:\n{log}"
+    );
+    assert!(
+        log.contains(&format!("libvera {}", env!("CARGO_PKG_VERSION"))),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("has gpu: {}", u32::from(backend == 2))),
+        "{log}"
+    );
+
+    let out = std::fs::read(&outp).unwrap();
+    let n = items.len();
+    assert_eq!(out.len(), 35 * n + 65);
+    let cpu = Engine::cpu();
+    let mut b = SignatureBatchBuf::new();
+    for (pk, msg, sig) in items {
+        b.push(pk, msg, sig).unwrap();
+    }
+    for (r, rule) in [Rule::Strict, Rule::Zip215, Rule::Dalek]
+        .into_iter()
+        .enumerate()
+    {
+        let codes = &out[r * n..(r + 1) * n];
+        let reasons = cpu.verify(rule, b.as_batch()).unwrap();
+        for (i, item) in items.iter().enumerate() {
+            assert_eq!(
+                codes[i] == 0,
+                reference::verdict(rule, &item.0, &item.1, &item.2),
+                "{rule} item {i}: verdict code {}",
+                codes[i]
+            );
+            // The code names the CPU engine's reason (itself held to the references elsewhere).
+            assert_eq!(codes[i], verdict_code(reasons[i]), "{rule} item {i}");
+        }
+    }
+    let digests: Vec<[u8; 32]> = out[3 * n..35 * n]
+        .chunks(32)
+        .map(|c| c.try_into().unwrap())
+        .collect();
+    for (d, item) in digests.iter().zip(items) {
+        assert_eq!(d[..], Sha256::digest(&item.1)[..]);
+    }
+    let msgs: Vec<&[u8]> = items.iter().map(|i| &i.1[..]).collect();
+    assert_eq!(out[35 * n..35 * n + 32], reference::rfc6962_root(&msgs));
+    let (root, mutated) = reference::bitcoin_root(&digests);
+    assert!(mutated, "the batch ends in equal siblings");
+    assert_eq!(out[35 * n + 32..35 * n + 64], root);
+    assert_eq!(out[35 * n + 64], u8::from(mutated));
+}
+
+#[test]
+fn a_c_program_gets_the_references_answers() {
+    let dir = std::env::temp_dir().join(format!("vera-capi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = compile(&dir);
+    let mut items = batch(300);
+    // The last item twice, as siblings: equal digests make the Bitcoin tree mutated (and the
+    // reference's mutation check a real one).
+    items.push(items.last().unwrap().clone());
+    assert_eq!(items.len() % 2, 0);
+    run(1, &items, &dir, &exe);
+    let gpu = Engine::builder().backend(BackendChoice::Gpu).build();
+    match gpu {
+        Ok(_) => run(2, &items, &dir, &exe),
+        Err(e) if !vera_tests::gpu_required() => eprintln!("no GPU, GPU run skipped: {e}"),
+        Err(e) => panic!("VERA_REQUIRE_GPU=1 but no GPU engine: {e}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
