@@ -22,7 +22,8 @@ use super::{engine, flush, write_err, CliError};
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// What to measure (comma-separated): ed25519, sha256, merkle, and load (the in-process
-    /// accelerator under a steady stream and bursts of single-signature requests).
+    /// accelerator, then `vera serve` on loopback, under a steady stream and bursts of
+    /// single-signature requests).
     #[arg(long, value_delimiter = ',', default_value = "ed25519,sha256,merkle")]
     ops: Vec<Op>,
     /// Ed25519 rules to measure (comma-separated).
@@ -106,7 +107,7 @@ enum Op {
     Ed25519,
     Sha256,
     Merkle,
-    /// The in-process accelerator under load (not in the default set).
+    /// The accelerator under load, in process and through the server (not in the default set).
     Load,
 }
 
@@ -494,16 +495,22 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
         }
     }
     if !load_rows.is_empty() {
+        let w = load_rows
+            .iter()
+            .map(|r| r.scenario.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(24);
         writeln!(
             out,
-            "\n{:<24} {:<16} {:>12} {:>11} {:>11} {:>11}",
+            "\n{:<w$} {:<16} {:>12} {:>11} {:>11} {:>11}",
             "load", "backend", "requests/s", "p50", "p99", "p99.9"
         )
         .map_err(write_err)?;
         for r in &load_rows {
             writeln!(
                 out,
-                "{:<24} {:<16} {:>12} {:>11} {:>11} {:>11}",
+                "{:<w$} {:<16} {:>12} {:>11} {:>11} {:>11}",
                 r.scenario,
                 r.backend,
                 si(r.items_per_s),

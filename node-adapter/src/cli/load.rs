@@ -1,7 +1,7 @@
 //! `vera bench --ops load`: the in-process accelerator under load — a steady stream of
 //! single-signature requests from many concurrent callers, and bursts of requests arriving at
-//! once — reporting items/s and request latency percentiles. Bounded: each scenario stops after
-//! its time budget.
+//! once — then the same two through `vera serve` on a loopback port, reporting items/s and
+//! request latency percentiles. Bounded: each scenario stops after its time budget.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::{Signer, SigningKey};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use vera_engine::{Engine, Rule};
 
 use crate::accelerator::{Accelerator, Config, SignatureItem};
@@ -142,6 +143,130 @@ pub fn run(
             lat,
             start.elapsed(),
         ));
+        // The same two scenarios through `vera serve` on loopback: what a node in another
+        // language gets, JSON and the socket round trip included.
+        match via_server(&acc, &pool, rule, budget).await {
+            Ok(server_rows) => rows.extend(
+                server_rows
+                    .into_iter()
+                    .map(|(name, lat, took)| row(name, backend, lat, took)),
+            ),
+            Err(e) => tracing::warn!("load through the server skipped: {e}"),
+        }
         rows
     }))
+}
+
+/// Steady callers, one connection each, and bursts pipelined over a few connections, through a
+/// server on a loopback port sharing `acc`. Returns (scenario, latencies, elapsed) per scenario.
+async fn via_server(
+    acc: &Accelerator,
+    pool: &[SignatureItem],
+    rule: Rule,
+    budget: Duration,
+) -> std::io::Result<Vec<(String, Vec<Duration>, Duration)>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::server::run(
+        vec![crate::server::Listener::Tcp(listener)],
+        acc.clone(),
+        crate::server::ServerConfig::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let lines: Arc<Vec<String>> = Arc::new(
+        pool.iter()
+            .map(|(pk, msg, sig)| {
+                format!(
+                    "{{\"op\":\"verify\",\"rule\":\"{rule}\",\"pk\":\"{}\",\"msg\":\"{}\",\"sig\":\"{}\"}}\n",
+                    hex::encode(pk),
+                    hex::encode(msg),
+                    hex::encode(sig)
+                )
+            })
+            .collect(),
+    );
+    let mut rows = Vec::new();
+
+    let callers = 64;
+    let start = Instant::now();
+    let deadline = start + budget;
+    let mut tasks = Vec::new();
+    for c in 0..callers {
+        let lines = Arc::clone(&lines);
+        tasks.push(tokio::spawn(async move {
+            let (rd, mut wr) = tokio::net::TcpStream::connect(addr).await?.into_split();
+            let mut rd = tokio::io::BufReader::new(rd);
+            let (mut lat, mut i, mut reply) = (Vec::new(), c, String::new());
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                wr.write_all(lines[i % lines.len()].as_bytes()).await?;
+                reply.clear();
+                rd.read_line(&mut reply).await?;
+                lat.push(t.elapsed());
+                assert_eq!(reply, "{\"valid\":true}\n", "benchmark inputs are honest");
+                i += callers;
+            }
+            std::io::Result::Ok(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.map_err(std::io::Error::other)??);
+    }
+    rows.push((
+        format!("server: steady, {callers} connections"),
+        lat,
+        start.elapsed(),
+    ));
+
+    // Bursts of 2,048 requests, 256 pipelined on each of 8 connections; latency is from the
+    // burst's start to each reply.
+    let (conns, per) = (8, 256);
+    let mut streams = Vec::new();
+    for _ in 0..conns {
+        let (rd, wr) = tokio::net::TcpStream::connect(addr).await?.into_split();
+        streams.push((tokio::io::BufReader::new(rd), wr));
+    }
+    let start = Instant::now();
+    let mut lat = Vec::new();
+    while start.elapsed() < budget {
+        let t = Instant::now();
+        let mut tasks = Vec::new();
+        for (c, (mut rd, mut wr)) in streams.drain(..).enumerate() {
+            let lines = Arc::clone(&lines);
+            tasks.push(tokio::spawn(async move {
+                let batch: String = (0..per)
+                    .map(|i| lines[(c * per + i) % lines.len()].as_str())
+                    .collect();
+                let writer =
+                    tokio::spawn(async move { wr.write_all(batch.as_bytes()).await.map(|()| wr) });
+                let (mut lat, mut reply) = (Vec::with_capacity(per), String::new());
+                for _ in 0..per {
+                    reply.clear();
+                    rd.read_line(&mut reply).await?;
+                    lat.push(t.elapsed());
+                    assert_eq!(reply, "{\"valid\":true}\n", "benchmark inputs are honest");
+                }
+                let wr = writer.await.map_err(std::io::Error::other)??;
+                std::io::Result::Ok((rd, wr, lat))
+            }));
+        }
+        for task in tasks {
+            let (rd, wr, l) = task.await.map_err(std::io::Error::other)??;
+            streams.push((rd, wr));
+            lat.extend(l);
+        }
+    }
+    rows.push((
+        format!("server: bursts of {}", conns * per),
+        lat,
+        start.elapsed(),
+    ));
+    drop(streams);
+    let _ = stop.send(());
+    server.await.map_err(std::io::Error::other)??;
+    Ok(rows)
 }
