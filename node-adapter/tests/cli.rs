@@ -288,3 +288,52 @@ fn info_and_bench_report_json() {
     assert_eq!(rows.iter().filter(|r| r["reference"] == true).count(), 3);
     std::fs::remove_file(&file).ok();
 }
+
+#[test]
+fn the_load_bench_runs_in_process_and_through_the_server() {
+    let file = std::env::temp_dir().join(format!("vera-load-{}.json", std::process::id()));
+    let out = vera(
+        &[
+            "bench",
+            "--ops",
+            "load",
+            "--rules",
+            "zip215",
+            "--backend",
+            "cpu",
+            "--time-ms",
+            "20",
+            "--json",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    let table = stdout_lines(&out).join("\n");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).expect("bench JSON");
+    let rows = report["load"].as_array().unwrap();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["scenario"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "steady, 64 callers",
+            "bursts of 2048",
+            "server: steady, 64 connections",
+            "server: bursts of 2048"
+        ],
+        "{table}"
+    );
+    for r in rows {
+        // Every request was answered valid (the bench asserts it) and measured.
+        assert!(r["requests"].as_u64().unwrap() > 0, "{r}");
+        assert!(
+            r["p50_us"].as_f64().unwrap() <= r["p99_us"].as_f64().unwrap(),
+            "{r}"
+        );
+        assert!(table.contains(r["scenario"].as_str().unwrap()), "{table}");
+    }
+    std::fs::remove_file(&file).ok();
+}
