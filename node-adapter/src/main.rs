@@ -6,17 +6,18 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use vera_node_adapter::cli::{run, Cli};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // Logs (GPU fallbacks, cross-check mismatches) go to standard error; stdout is for results.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
-    match run(cli) {
+    match run(cli, Some(&matches)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vera: {e:#}");

@@ -168,8 +168,10 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-/// Runs one parsed command line.
-pub fn run(cli: Cli) -> Result<(), CliError> {
+/// Runs one parsed command line. `matches` are what `cli` was parsed from: `vera serve` tells
+/// flags given from defaults by them, so that flags win over its config file (without them,
+/// the file's settings win).
+pub fn run(cli: Cli, matches: Option<&clap::ArgMatches>) -> Result<(), CliError> {
     match cli.command {
         Command::Verify { rule, common } => {
             let (engine, input) = open(&common)?;
@@ -193,7 +195,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             allow_software_gpu,
         } => calibrate::run(json, threads, allow_software_gpu, &mut stdout()),
         Command::Bench(args) => bench::run(args, &mut stdout()),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => {
+            serve::run(args, matches.and_then(|m| m.subcommand_matches("serve")))
+        }
     }
 }
 

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::Args;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args};
+use serde::Deserialize;
 
 use super::{CliError, EngineArgs};
 use crate::accelerator::{Accelerator, Config};
@@ -18,9 +20,15 @@ pub const DEFAULT_PORT: u16 = 8372;
 /// How long a shutdown waits for connections to take their last replies.
 const DRAIN: Duration = Duration::from_secs(30);
 
-/// `vera serve` flags.
+/// `vera serve` flags. Each can also be set in the `--config` file under its own name
+/// (`max-batch = 4096`); a flag given on the command line wins over the file.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// A TOML file with settings, one key per flag (e.g. `listen = ["127.0.0.1:8372"]`,
+    /// `unix = ["/run/vera.sock"]`, `backend = "auto"`, `max-delay-us = 100`). Flags given on
+    /// the command line override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// TCP address to listen on (repeatable). Default 127.0.0.1:8372 when no --unix is given.
     /// The protocol has no authentication: listen on loopback or a Unix socket only.
     #[arg(long, value_name = "ADDR")]
@@ -61,8 +69,85 @@ pub struct ServeArgs {
     max_connections: usize,
 }
 
-/// Runs the server until a signal.
-pub fn run(args: ServeArgs) -> Result<(), CliError> {
+/// The `--config` file: the flags' names, every key optional, unknown keys an error (a typo
+/// must not silently leave a default in place).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ConfigFile {
+    listen: Option<Vec<SocketAddr>>,
+    unix: Option<Vec<PathBuf>>,
+    metrics: Option<SocketAddr>,
+    backend: Option<String>,
+    threads: Option<usize>,
+    allow_software_gpu: Option<bool>,
+    cross_check_every: Option<u64>,
+    max_batch: Option<usize>,
+    max_delay_us: Option<u64>,
+    queue_items: Option<usize>,
+    max_line_mib: Option<usize>,
+    max_inflight_mib: Option<usize>,
+    max_pipeline: Option<usize>,
+    max_connections: Option<usize>,
+}
+
+impl ServeArgs {
+    /// Fills every setting not given on the command line from the config file, if any.
+    /// `matches` are the `serve` subcommand's, to tell a flag given from a default.
+    fn merge_config(mut self, matches: Option<&ArgMatches>) -> Result<Self, CliError> {
+        let Some(path) = &self.config else {
+            return Ok(self);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::Io(format!("cannot read {}", path.display()), e))?;
+        let file: ConfigFile = toml::from_str(&text)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+        let given = |id: &str| {
+            matches.is_some_and(|m| m.value_source(id) == Some(ValueSource::CommandLine))
+        };
+        macro_rules! take {
+            ($field:ident) => {
+                if let Some(v) = file.$field {
+                    if !given(stringify!($field)) {
+                        self.$field = v;
+                    }
+                }
+            };
+        }
+        take!(listen);
+        take!(unix);
+        take!(cross_check_every);
+        take!(max_batch);
+        take!(max_delay_us);
+        take!(queue_items);
+        take!(max_line_mib);
+        take!(max_inflight_mib);
+        take!(max_pipeline);
+        take!(max_connections);
+        if !given("metrics") {
+            self.metrics = self.metrics.or(file.metrics);
+        }
+        if let Some(b) = file.backend {
+            if !given("backend") {
+                self.engine.backend = b
+                    .parse()
+                    .map_err(|e| CliError::Usage(format!("{}: backend: {e}", path.display())))?;
+            }
+        }
+        if !given("threads") {
+            self.engine.threads = self.engine.threads.or(file.threads);
+        }
+        if let Some(a) = file.allow_software_gpu {
+            if !given("allow_software_gpu") {
+                self.engine.allow_software_gpu = a;
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// Runs the server until a signal. `matches` are the `serve` subcommand's.
+pub fn run(args: ServeArgs, matches: Option<&ArgMatches>) -> Result<(), CliError> {
+    let args = args.merge_config(matches)?;
     let engine = args
         .engine
         .build(|b| b.cross_check_every(args.cross_check_every))?;
@@ -207,4 +292,120 @@ async fn bind_unix(path: &Path) -> Result<Listener, CliError> {
         "--unix {}: Unix sockets need a Unix system",
         path.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, FromArgMatches};
+    use vera_engine::BackendChoice;
+
+    use super::super::{Cli, Command};
+    use super::*;
+
+    /// Parses `vera serve ARGS` with a config file holding `toml`, and merges them.
+    fn settings(toml: &str, args: &[&str]) -> Result<ServeArgs, CliError> {
+        // Tests run in parallel: each call gets a file of its own.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "vera-serve-config-{}-{}.toml",
+            std::process::id(),
+            CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::write(&path, toml).unwrap();
+        let mut argv = vec!["vera", "serve", "--config", path.to_str().unwrap()];
+        argv.extend_from_slice(args);
+        let matches = Cli::command().try_get_matches_from(argv).unwrap();
+        let Command::Serve(serve) = Cli::from_arg_matches(&matches).unwrap().command else {
+            panic!("not serve");
+        };
+        let merged = serve.merge_config(matches.subcommand_matches("serve"));
+        std::fs::remove_file(&path).ok();
+        merged
+    }
+
+    const EVERY_KEY: &str = r#"
+        listen = ["127.0.0.1:1", "[::1]:2"]
+        unix = ["/run/vera.sock"]
+        metrics = "127.0.0.1:9464"
+        backend = "cpu"
+        threads = 3
+        allow-software-gpu = true
+        cross-check-every = 10
+        max-batch = 100
+        max-delay-us = 5
+        queue-items = 1000
+        max-line-mib = 2
+        max-inflight-mib = 8
+        max-pipeline = 16
+        max-connections = 4
+    "#;
+
+    #[test]
+    fn the_config_file_fills_what_the_command_line_leaves_out() {
+        let s = settings(EVERY_KEY, &[]).unwrap();
+        assert_eq!(s.listen.len(), 2);
+        assert_eq!(s.unix, [PathBuf::from("/run/vera.sock")]);
+        assert_eq!(s.metrics, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(s.engine.backend, BackendChoice::Cpu);
+        assert_eq!(s.engine.threads, Some(3));
+        assert!(s.engine.allow_software_gpu);
+        assert_eq!(
+            (
+                s.cross_check_every,
+                s.max_batch,
+                s.max_delay_us,
+                s.queue_items
+            ),
+            (10, 100, 5, 1000)
+        );
+        assert_eq!(
+            (
+                s.max_line_mib,
+                s.max_inflight_mib,
+                s.max_pipeline,
+                s.max_connections
+            ),
+            (2, 8, 16, 4)
+        );
+    }
+
+    #[test]
+    fn flags_on_the_command_line_win_over_the_file() {
+        let s = settings(
+            EVERY_KEY,
+            &[
+                "--max-batch",
+                "7",
+                "--listen",
+                "127.0.0.1:3",
+                "--backend",
+                "auto",
+                "--threads",
+                "1",
+                "--metrics",
+                "127.0.0.1:4",
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.max_batch, 7);
+        assert_eq!(s.listen, ["127.0.0.1:3".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(s.engine.backend, BackendChoice::Auto);
+        assert_eq!(s.engine.threads, Some(1));
+        assert_eq!(s.metrics, Some("127.0.0.1:4".parse().unwrap()));
+        // What the command line left alone still comes from the file.
+        assert_eq!(s.max_delay_us, 5);
+        // A flag given with its default value still counts as given.
+        let s = settings(EVERY_KEY, &["--max-delay-us", "100"]).unwrap();
+        assert_eq!(s.max_delay_us, 100);
+    }
+
+    #[test]
+    fn a_bad_config_file_is_a_clear_error() {
+        let err = |toml: &str| settings(toml, &[]).err().expect("an error").to_string();
+        assert!(err("max-batches = 1").contains("unknown field `max-batches`"));
+        assert!(err("max-batch = \"many\"").contains("max-batch"));
+        assert!(err("backend = \"tpu\"").contains("backend"));
+        assert!(err("listen = [\"localhost\"]").contains("listen"));
+        assert!(err("[[").contains(".toml"));
+    }
 }
