@@ -401,7 +401,7 @@ mod tests {
 
     #[test]
     fn a_bad_config_file_is_a_clear_error() {
-        let err = |toml: &str| settings(toml, &[]).err().expect("an error").to_string();
+        let err = |toml: &str| settings(toml, &[]).expect_err("an error").to_string();
         assert!(err("max-batches = 1").contains("unknown field `max-batches`"));
         assert!(err("max-batch = \"many\"").contains("max-batch"));
         assert!(err("backend = \"tpu\"").contains("backend"));
