@@ -50,7 +50,13 @@ impl LineBuf {
         self.buf.is_empty() && !self.too_long
     }
 
-    /// The finished line.
+    /// Bytes buffered so far (at most `max + 2`: the line and its "\r\n").
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The finished line. Its length without the newline and trailing '\r's is what the limit
+    /// applies to: the two bytes of slack in [`feed`](Self::feed) are for "\r\n" only.
     pub(crate) fn finish(mut self) -> Line {
         if self.too_long {
             return Line::TooLong;
@@ -58,6 +64,62 @@ impl LineBuf {
         while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
             self.buf.pop();
         }
+        if self.buf.len() > self.max {
+            return Line::TooLong;
+        }
         Line::Text(self.buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8], max: usize, chunk: usize) -> Vec<Option<Vec<u8>>> {
+        let mut out = Vec::new();
+        let mut rest = input;
+        while !rest.is_empty() {
+            let mut line = LineBuf::new(max);
+            loop {
+                let piece = &rest[..rest.len().min(chunk)];
+                if piece.is_empty() {
+                    break;
+                }
+                let (take, done) = line.feed(piece);
+                assert!(line.buffered() <= max + 2);
+                rest = &rest[take..];
+                if done {
+                    break;
+                }
+            }
+            out.push(match line.finish() {
+                Line::Text(t) => Some(t),
+                Line::TooLong => None,
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn the_limit_is_exact_whatever_the_terminator_and_the_chunking() {
+        for chunk in [1, 2, 3, 7, 64] {
+            let got = lines(
+                b"1234\n12345\n123456\n1234\r\n12345\r\n1234\r\r\n\n12345",
+                4,
+                chunk,
+            );
+            let want: Vec<Option<Vec<u8>>> = vec![
+                Some(b"1234".to_vec()),
+                None,
+                None,
+                Some(b"1234".to_vec()),
+                None,
+                // Only one '\r' is terminator slack: "\r\r\n" after a full line is too long.
+                None,
+                Some(vec![]),
+                None,
+            ];
+            assert_eq!(got, want, "chunks of {chunk}");
+        }
     }
 }

@@ -20,25 +20,41 @@ use vera_tests::reference;
 /// A running server on a loopback port, stopped when `stop` is sent.
 struct TestServer {
     addr: std::net::SocketAddr,
+    acc: Accelerator,
     stop: tokio::sync::oneshot::Sender<()>,
     done: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 async fn start(config: ServerConfig) -> TestServer {
+    start_with(config, Duration::from_micros(200)).await
+}
+
+/// A server whose accelerator waits up to `max_delay` for a batch to fill.
+async fn start_with(config: ServerConfig, max_delay: Duration) -> TestServer {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let acc = Accelerator::new(
         Engine::cpu(),
         Config {
-            max_delay: Duration::from_micros(200),
+            max_delay,
             ..Config::default()
         },
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let done = tokio::spawn(server::run(vec![Listener::Tcp(l)], acc, config, async {
-        let _ = stopped.await;
-    }));
-    TestServer { addr, stop, done }
+    let done = tokio::spawn(server::run(
+        vec![Listener::Tcp(l)],
+        acc.clone(),
+        config,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    TestServer {
+        addr,
+        acc,
+        stop,
+        done,
+    }
 }
 
 /// A random signature item: honest, or (one in three) corrupted in R, S, A or the message;
@@ -76,14 +92,15 @@ enum Expect {
     Digest([u8; 32]),
     Digests(Vec<[u8; 32]>),
     Root([u8; 32], usize),
-    Error(&'static str),
+    /// An error reply about this; `true` when the request's id must be echoed.
+    Error(&'static str, bool),
 }
 
 fn check(reply: &Value, id: u64, line: u64, want: &Expect) {
     let ctx = format!("reply {reply} to request {id} (line {line})");
     match want {
         // A request that fails to parse as JSON has no id to echo.
-        Expect::Error(_) if reply.get("id").is_none() => {}
+        Expect::Error(_, false) => assert!(reply.get("id").is_none(), "{ctx}"),
         _ => assert_eq!(reply["id"], id, "{ctx}"),
     }
     let verdict = |v: &Value, want: bool| {
@@ -108,7 +125,7 @@ fn check(reply: &Value, id: u64, line: u64, want: &Expect) {
             assert_eq!(reply["root"], hex::encode(r), "{ctx}");
             assert_eq!(reply["leaves"], *n, "{ctx}");
         }
-        Expect::Error(what) => {
+        Expect::Error(what, _) => {
             let e = reply["error"].as_str().expect(&ctx);
             assert!(e.contains(what), "{ctx}: wanted an error about {what:?}");
             assert_eq!(reply["line"], line, "{ctx}");
@@ -202,17 +219,17 @@ fn workload(seed: u64, requests: usize) -> (String, Vec<Expect>) {
             _ => match rng.gen_range(0..3) {
                 0 => (
                     "{\"id\":".to_string() + &id.to_string() + ",\"op\"",
-                    Expect::Error("invalid request"),
+                    Expect::Error("invalid request", false),
                 ),
                 1 => (
                     format!(
                         r#"{{"id":{id},"op":"verify","rule":"{rule}","pk":"00","msg":"","sig":"00"}}"#
                     ),
-                    Expect::Error("pk: expected 64 hex"),
+                    Expect::Error("pk: expected 64 hex", true),
                 ),
                 _ => (
                     format!(r#"{{"id":{id},"op":"sha256","msg":"0g"}}"#),
-                    Expect::Error("msg:"),
+                    Expect::Error("msg:", true),
                 ),
             },
         };
@@ -257,6 +274,7 @@ async fn pipelining_clients_get_every_answer_in_order() {
         max_inflight_bytes: 96 << 10,
         max_pipeline: 8,
         max_connections: 4,
+        ..ServerConfig::default()
     })
     .await;
     // More clients than connections: the rest wait to be accepted, and are served.
@@ -349,8 +367,10 @@ async fn a_malformed_tree_is_an_error_for_its_request_alone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_answers_what_was_read_then_closes() {
-    let server = start(ServerConfig::default()).await;
+async fn shutdown_answers_every_request_read_then_closes() {
+    // Batches wait a second to fill: every request is read, and none answered, when the stop
+    // comes.
+    let server = start_with(ServerConfig::default(), Duration::from_secs(1)).await;
     let mut s = TcpStream::connect(server.addr).await.unwrap();
     let n = 200;
     let text: String = (0..n)
@@ -362,25 +382,107 @@ async fn shutdown_answers_what_was_read_then_closes() {
         })
         .collect();
     s.write_all(text.as_bytes()).await.unwrap();
-    let mut rd = BufReader::new(s);
-    let mut first = String::new();
-    rd.read_line(&mut first).await.unwrap();
+    let pending = format!("vera_pending_items{{lane=\"sha256\"}} {n}");
+    let waiting = tokio::time::timeout(Duration::from_secs(10), async {
+        while !server.acc.metrics_text().contains(&pending) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    waiting.await.expect("all requests read and queued");
     server.stop.send(()).unwrap();
-    // Replies keep coming for what the server had read, in order, then the stream ends.
-    let mut rest = String::new();
-    rd.read_to_string(&mut rest).await.unwrap();
-    let replies: Vec<Value> = std::iter::once(first.as_str())
-        .chain(rest.lines())
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let replies: Vec<Value> = out
+        .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(!replies.is_empty() && replies.len() <= n);
+    assert_eq!(replies.len(), n, "{out}");
     for (i, r) in replies.iter().enumerate() {
         assert_eq!(r["id"], i);
         assert_eq!(r["sha256"], hex::encode(Sha256::digest([(i % 256) as u8])));
     }
     server.done.await.unwrap().unwrap();
-    // Nobody listens any more.
-    assert!(TcpStream::connect(server.addr).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_line_limit_is_exact_and_a_budget_of_one_line_never_wedges() {
+    // The budget holds exactly one longest line: every request waits its turn for all of it.
+    let server = start(ServerConfig {
+        max_line: 16,
+        max_inflight_bytes: 16,
+        ..ServerConfig::default()
+    })
+    .await;
+    let ping16 = "{\"op\":\"ping\"}   "; // 16 bytes: trailing spaces are still JSON
+    assert_eq!(ping16.len(), 16);
+    let input = format!(
+        "{ping16}\n{ping16} \n{ping16}  \n{ping16}\r\n{ping16} \r\n{}\n{ping16}",
+        "x".repeat(100_000)
+    );
+    let replies = roundtrip(server.addr, input.as_bytes()).await;
+    let pong = |r: &Value| r["pong"] == true;
+    let too_long = |r: &Value| {
+        r["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("longer than 16"))
+    };
+    assert_eq!(replies.len(), 7, "{replies:?}");
+    assert!(
+        pong(&replies[0]) && pong(&replies[3]) && pong(&replies[6]),
+        "{replies:?}"
+    );
+    for i in [1, 2, 4, 5] {
+        assert!(too_long(&replies[i]), "{replies:?}");
+        assert_eq!(replies[i]["line"], i + 1);
+    }
+    server.stop.send(()).unwrap();
+    server.done.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_cannot_starve_the_others() {
+    let server = start(ServerConfig {
+        max_line: 256 << 10,
+        max_inflight_bytes: 1 << 20,
+        write_timeout: Duration::from_secs(1),
+        ..ServerConfig::default()
+    })
+    .await;
+    // Each request costs the whole budget and has a 3.3 MB reply; the client sends ten and
+    // reads none, so its replies fill the socket and the eleventh holds the budget.
+    let greedy = TcpStream::connect(server.addr).await.unwrap();
+    let (mut greedy_rd, mut greedy_wr) = greedy.into_split();
+    let line = format!(
+        "{{\"op\":\"sha256\",\"msgs\":[{}\"\"]}}\n",
+        "\"\",".repeat(49_999)
+    );
+    let writer = tokio::spawn(async move {
+        for _ in 0..10 {
+            if greedy_wr.write_all(line.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+        greedy_wr
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let replies = tokio::time::timeout(
+        Duration::from_secs(20),
+        roundtrip(server.addr, b"{\"op\":\"ping\"}\n"),
+    )
+    .await
+    .expect("the other client is answered once the greedy one is cut off");
+    assert_eq!(replies[0]["pong"], true);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The greedy client was disconnected: its stream ends (or resets) after what was sent.
+    let mut sink = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), greedy_rd.read_to_end(&mut sink))
+        .await
+        .expect("the greedy connection is closed");
+    assert!(sink.len() < 10 * 3_300_000, "not every reply was delivered");
+    drop(writer.await.unwrap());
+    server.stop.send(()).unwrap();
+    server.done.await.unwrap().unwrap();
 }
 
 #[cfg(unix)]
@@ -565,3 +667,48 @@ fn vera_serve_runs_until_sigterm() {
 trait ReadWrite: std::io::Read + std::io::Write {}
 #[cfg(unix)]
 impl<T: std::io::Read + std::io::Write> ReadWrite for T {}
+
+/// Settings that cannot work, and a socket path that holds someone's file, stop `vera serve`
+/// at once with a clear message, before it listens anywhere.
+#[cfg(unix)]
+#[test]
+fn vera_serve_refuses_bad_settings_up_front() {
+    use std::process::Command;
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_vera"))
+            .args(["serve", "--backend", "cpu"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["--listen", "127.0.0.1:0", "--max-line-mib", "0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("max_line"), "{err}");
+    let (code, err) = run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--max-line-mib",
+        "64",
+        "--max-inflight-mib",
+        "8",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("max_inflight_bytes must be at least max_line"),
+        "{err}"
+    );
+    let (code, err) = run(&["--listen", "127.0.0.1:0", "--write-timeout-s", "0"]);
+    assert_eq!(code, Some(2), "{err}");
+
+    let file = std::env::temp_dir().join(format!("vera-not-a-socket-{}", std::process::id()));
+    std::fs::write(&file, "precious").unwrap();
+    let (code, err) = run(&["--unix", file.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("is not a socket"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "precious");
+    std::fs::remove_file(&file).unwrap();
+}

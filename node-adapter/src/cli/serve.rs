@@ -52,7 +52,8 @@ pub struct ServeArgs {
     /// Longest a request waits for others to join its batch, in microseconds.
     #[arg(long, value_name = "US", default_value_t = Config::default().max_delay.as_micros() as u64)]
     max_delay_us: u64,
-    /// Items queued per operation; further requests wait for room.
+    /// Items queued per operation; further requests wait for room. A batch request with more
+    /// items than this is answered with an error.
     #[arg(long, default_value_t = Config::default().queue_items)]
     queue_items: usize,
     /// Longest request line, in MiB; a longer one is answered with an error.
@@ -67,6 +68,9 @@ pub struct ServeArgs {
     /// Connections served at once.
     #[arg(long, default_value_t = ServerConfig::default().max_connections)]
     max_connections: usize,
+    /// Seconds a reply may wait for the client to read it before the connection is closed.
+    #[arg(long, value_name = "S", default_value_t = ServerConfig::default().write_timeout.as_secs())]
+    write_timeout_s: u64,
 }
 
 /// The `--config` file: the flags' names, every key optional, unknown keys an error (a typo
@@ -88,6 +92,7 @@ struct ConfigFile {
     max_inflight_mib: Option<usize>,
     max_pipeline: Option<usize>,
     max_connections: Option<usize>,
+    write_timeout_s: Option<u64>,
 }
 
 impl ServeArgs {
@@ -123,6 +128,7 @@ impl ServeArgs {
         take!(max_inflight_mib);
         take!(max_pipeline);
         take!(max_connections);
+        take!(write_timeout_s);
         if !given("metrics") {
             self.metrics = self.metrics.or(file.metrics);
         }
@@ -148,98 +154,139 @@ impl ServeArgs {
 /// Runs the server until a signal. `matches` are the `serve` subcommand's.
 pub fn run(args: ServeArgs, matches: Option<&ArgMatches>) -> Result<(), CliError> {
     let args = args.merge_config(matches)?;
-    let engine = args
-        .engine
-        .build(|b| b.cross_check_every(args.cross_check_every))?;
     let config = ServerConfig {
         max_line: args.max_line_mib.saturating_mul(1 << 20),
         max_inflight_bytes: args.max_inflight_mib.saturating_mul(1 << 20),
         max_pipeline: args.max_pipeline,
         max_connections: args.max_connections,
+        write_timeout: Duration::from_secs(args.write_timeout_s),
     };
+    // Before the engine (a GPU takes seconds to open) and before any socket exists.
+    config
+        .validate()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let batching = Config {
         max_batch: args.max_batch,
         max_delay: Duration::from_micros(args.max_delay_us),
         queue_items: args.queue_items,
     };
+    let engine = args
+        .engine
+        .build(|b| b.cross_check_every(args.cross_check_every))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("vera-serve")
         .build()
         .map_err(|e| CliError::Io("cannot start the async runtime".into(), e))?;
-    rt.block_on(async move {
-        let mut listeners = Vec::new();
-        let tcp = if args.listen.is_empty() && args.unix.is_empty() {
-            vec![SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT))]
-        } else {
-            args.listen
-        };
-        for addr in tcp {
-            if !addr.ip().is_loopback() {
-                tracing::warn!(
-                    "listening on {addr}, which is not loopback: the protocol has no \
-                     authentication, so anyone who can reach it can use this machine's GPU"
-                );
-            }
-            let l = tokio::net::TcpListener::bind(addr)
+    let mut sockets = Vec::new();
+    let result = rt.block_on(serve(args, engine, batching, config, &mut sockets));
+    // Every socket file this server made goes, however it ended.
+    for path in sockets {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+async fn serve(
+    args: ServeArgs,
+    engine: vera_engine::Engine,
+    batching: Config,
+    config: ServerConfig,
+    sockets: &mut Vec<PathBuf>,
+) -> Result<(), CliError> {
+    let mut listeners = Vec::new();
+    let tcp = if args.listen.is_empty() && args.unix.is_empty() {
+        vec![SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT))]
+    } else {
+        args.listen
+    };
+    for addr in tcp {
+        if !addr.ip().is_loopback() {
+            tracing::warn!(
+                "listening on {addr}, which is not loopback: the protocol has no \
+                 authentication, so anyone who can reach it can use this machine's GPU"
+            );
+        }
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| CliError::Io(format!("cannot listen on {addr}"), e))?;
+        listeners.push(Listener::Tcp(l));
+    }
+    for path in &args.unix {
+        listeners.push(bind_unix(path).await?);
+        sockets.push(path.clone());
+    }
+    let metrics = match args.metrics {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|e| CliError::Io(format!("cannot listen on {addr}"), e))?;
-            listeners.push(Listener::Tcp(l));
-        }
-        for path in &args.unix {
-            listeners.push(bind_unix(path).await?);
-        }
-        let metrics = match args.metrics {
-            Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr)
-                    .await
-                    .map_err(|e| CliError::Io(format!("cannot listen on {addr}"), e))?,
-            ),
-            None => None,
-        };
-        let backend = match engine.gpu_backend() {
-            Some(g) => format!(
-                "gpu ({}) with {} CPU threads",
-                g.adapter().name,
-                engine.cpu_threads()
-            ),
-            None => format!("cpu, {} threads", engine.cpu_threads()),
-        };
-        let acc = Accelerator::new(engine, batching);
-        let names: Vec<String> = listeners.iter().map(Listener::describe).collect();
-        tracing::info!(
-            "vera serve: listening on {} (backend: {backend})",
-            names.join(", ")
-        );
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        if let Some(l) = metrics {
-            let addr = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
-            tracing::info!("metrics at http://{addr}/metrics");
-            let mut stop = stop_rx.clone();
-            tokio::spawn(server::serve_metrics(l, acc.clone(), async move {
-                let _ = stop.changed().await;
-            }));
-        }
-        let mut stop = stop_rx.clone();
-        let serving = tokio::spawn(server::run(listeners, acc, config, async move {
-            let _ = stop.changed().await;
-        }));
-        let signal = signal().await;
-        tracing::info!("{signal}: finishing the requests already read (at most {DRAIN:?})");
-        let _ = stop_tx.send(true);
-        let result = match tokio::time::timeout(DRAIN, serving).await {
-            Ok(Ok(r)) => r.map_err(|e| CliError::Usage(e.to_string())),
-            Ok(Err(e)) => Err(CliError::Usage(format!("server failed: {e}"))),
+                .map_err(|e| CliError::Io(format!("cannot listen on {addr}"), e))?,
+        ),
+        None => None,
+    };
+    let backend = match engine.gpu_backend() {
+        Some(g) => format!(
+            "gpu ({}) with {} CPU threads",
+            g.adapter().name,
+            engine.cpu_threads()
+        ),
+        None => format!("cpu, {} threads", engine.cpu_threads()),
+    };
+    let acc = Accelerator::new(engine, batching);
+    let names: Vec<String> = listeners.iter().map(Listener::describe).collect();
+    tracing::info!(
+        "vera serve: listening on {} (backend: {backend})",
+        names.join(", ")
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.changed().await;
+    };
+    if let Some(l) = metrics {
+        let addr = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        tracing::info!("metrics at http://{addr}/metrics");
+        tokio::spawn(server::serve_metrics(
+            l,
+            acc.clone(),
+            stopped(stop_rx.clone()),
+        ));
+    }
+    let mut serving = tokio::spawn(server::run(
+        listeners,
+        acc,
+        config,
+        stopped(stop_rx.clone()),
+    ));
+    let first = tokio::select! {
+        s = signal() => s,
+        // The server only returns early on an error.
+        r = &mut serving => return ended(r),
+    };
+    tracing::info!(
+        "{first}: finishing the requests already read (at most {DRAIN:?}; \
+         signal again to quit now)"
+    );
+    let _ = stop_tx.send(true);
+    tokio::select! {
+        r = tokio::time::timeout(DRAIN, &mut serving) => match r {
+            Ok(r) => ended(r),
             Err(_) => {
-                tracing::warn!("some clients did not read their replies in {DRAIN:?}; closing");
+                tracing::warn!("requests still unanswered after {DRAIN:?}; quitting");
                 Ok(())
             }
-        };
-        for path in &args.unix {
-            let _ = std::fs::remove_file(path);
+        },
+        s = signal() => {
+            tracing::warn!("{s} again: quitting with requests unanswered");
+            Ok(())
         }
-        result
-    })
+    }
+}
+
+fn ended(r: Result<io::Result<()>, tokio::task::JoinError>) -> Result<(), CliError> {
+    match r {
+        Ok(r) => r.map_err(|e| CliError::Usage(e.to_string())),
+        Err(e) => Err(CliError::Usage(format!("server failed: {e}"))),
+    }
 }
 
 /// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM; names the one that came.
@@ -264,8 +311,18 @@ async fn bind_unix(path: &Path) -> Result<Listener, CliError> {
     let listener = match bind() {
         Ok(l) => l,
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-            // A socket file outlives a server that was killed. Replace it only when nothing
-            // answers on it; a live server keeps its socket.
+            // A socket file outlives a server that was killed. Replace it only when it is a
+            // socket and nothing answers on it: a live server keeps its socket, and a file
+            // that is not a socket is not vera's to delete.
+            use std::os::unix::fs::FileTypeExt;
+            let is_socket =
+                std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket());
+            if !is_socket {
+                return Err(CliError::Usage(format!(
+                    "{} exists and is not a socket",
+                    path.display()
+                )));
+            }
             if tokio::net::UnixStream::connect(path).await.is_ok() {
                 return Err(CliError::Usage(format!(
                     "{} is in use by another server",

@@ -1,5 +1,10 @@
 //! The Prometheus endpoint: `GET /metrics` answers the accelerator's metrics in the
 //! OpenMetrics text format, `GET /health` answers "ok"; anything else is a 404.
+//!
+//! A scraper needs little, so the endpoint gives little: at most [`MAX_CONNECTIONS`] at once,
+//! request headers within [`HEADER_TIMEOUT`], and a connection lives at most [`CONNECTION_LIFE`]
+//! (Prometheus reconnects). Nobody can hold its sockets, or the server's file descriptors, for
+//! long.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -7,10 +12,20 @@ use std::future::Future;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::accelerator::Accelerator;
+
+/// Connections served at once; more wait to be accepted.
+pub const MAX_CONNECTIONS: usize = 16;
+/// Longest wait for a request's headers.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest life of one connection.
+pub const CONNECTION_LIFE: Duration = Duration::from_secs(60);
 
 /// Serves `/metrics` and `/health` over HTTP/1.1 on `listener` until `shutdown` completes.
 pub async fn serve_metrics(
@@ -19,7 +34,15 @@ pub async fn serve_metrics(
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let slot = tokio::select! {
+            s = Arc::clone(&slots).acquire_owned() => match s {
+                Ok(s) => s,
+                Err(_) => return,
+            },
+            _ = &mut shutdown => return,
+        };
         let (stream, peer) = tokio::select! {
             a = listener.accept() => match a {
                 Ok(a) => a,
@@ -37,12 +60,18 @@ pub async fn serve_metrics(
                 let acc = acc.clone();
                 async move { Ok::<_, Infallible>(respond(&acc, &req)) }
             });
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!("metrics endpoint: connection from {peer}: {e}");
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            match tokio::time::timeout(CONNECTION_LIFE, conn).await {
+                Ok(Err(e)) => tracing::debug!("metrics endpoint: connection from {peer}: {e}"),
+                Err(_) => {
+                    tracing::debug!("metrics endpoint: closed {peer} after {CONNECTION_LIFE:?}")
+                }
+                Ok(Ok(())) => {}
             }
+            drop(slot);
         });
     }
 }

@@ -27,16 +27,22 @@
 //! connection goes on. A bad signature is a verdict, never an error.
 //!
 //! # Limits
-//! Every allocation is bounded by configuration ([`ServerConfig`]): one line is at most
-//! `max_line` bytes (a longer one is skipped as it arrives and answered with an error); the
-//! lines being worked on across all connections hold at most `max_inflight_bytes`; each
-//! connection has at most `max_pipeline` requests in flight, and there are at most
-//! `max_connections` connections. When a limit is reached the server stops reading, so TCP's
-//! flow control pushes back on the client; nothing is dropped.
+//! Every allocation is bounded by configuration ([`ServerConfig`]). One line is at most
+//! `max_line` bytes (a longer one is skipped as it arrives and answered with an error). Each
+//! request holds a share of a byte budget, `max_inflight_bytes`, from the moment its line grows
+//! past 64 KiB (or is complete) until its reply has been written: three times its line's length
+//! plus 64 bytes per quoted string, which covers the line, what parsing makes of it and the
+//! reply. Each connection has at most `max_pipeline` requests in flight and there are at most
+//! `max_connections` connections, each with ≈ 100 KiB of buffers outside the budget. A batch
+//! request may hold at most as many items as the accelerator's queue (`queue_items`). When a
+//! limit is reached the server stops reading, so TCP's flow control pushes back on the client;
+//! nothing is dropped. A client that leaves its replies unread for `write_timeout` is
+//! disconnected, so that it cannot hold the budget others need.
 //!
 //! # Shutdown
 //! [`run`] stops accepting when its `shutdown` future completes, stops reading requests, answers
-//! every request already read, and returns when the last connection has closed.
+//! every request already read (a client gets `write_timeout` per write to take its replies),
+//! closes each connection after its last reply, and returns when the last one has closed.
 
 mod http;
 pub mod protocol;
@@ -44,9 +50,10 @@ pub mod protocol;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
-use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 
 pub use http::serve_metrics;
 
@@ -60,15 +67,17 @@ pub struct ServerConfig {
     /// Longest request line in bytes. Default 64 MiB: a 1 M-leaf `rfc6962` tree of 32-byte
     /// leaves is ≈ 67 MB of hex, so larger trees go in `vera merkle` or the library.
     pub max_line: usize,
-    /// Bytes of request lines being parsed, queued or computed at once, across all
-    /// connections. Must be at least `max_line`. Default 1 GiB. Parsed requests take up to a
-    /// few times their line's size.
+    /// The byte budget of the requests being read, parsed, computed or answered, across all
+    /// connections (see [Limits](self#limits)). Must be at least `max_line`. Default 1 GiB.
     pub max_inflight_bytes: usize,
     /// Requests read ahead on one connection whose replies are not yet written. Default 4,096:
     /// one connection can keep a full engine batch queued.
     pub max_pipeline: usize,
     /// Connections served at once; more wait to be accepted. Default 1,024.
     pub max_connections: usize,
+    /// Longest a reply may wait for the client to read it before the connection is closed.
+    /// Default 10 s.
+    pub write_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -78,26 +87,50 @@ impl Default for ServerConfig {
             max_inflight_bytes: 1 << 30,
             max_pipeline: 4096,
             max_connections: 1024,
+            write_timeout: Duration::from_secs(10),
         }
     }
 }
 
 impl ServerConfig {
-    fn check(&self) -> io::Result<()> {
+    /// Checks that the limits can work together; [`run`] calls it first.
+    pub fn validate(&self) -> io::Result<()> {
         let bad = |m: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, m.to_string()));
         if self.max_line == 0 || self.max_pipeline == 0 || self.max_connections == 0 {
-            return bad("server limits must be at least 1");
+            return bad("max_line, max_pipeline and max_connections must be at least 1");
         }
         if self.max_inflight_bytes < self.max_line {
             return bad("max_inflight_bytes must be at least max_line");
         }
-        // Semaphore permits are taken per line, in u32 counts.
         if self.max_line > u32::MAX as usize {
             return bad("max_line must be below 4 GiB");
+        }
+        if self.max_inflight_bytes > Semaphore::MAX_PERMITS
+            || self.max_connections > MAX_COUNT
+            || self.max_pipeline > MAX_COUNT
+        {
+            return bad("a server limit is out of range");
+        }
+        if self.write_timeout.is_zero() {
+            return bad("write_timeout must be above zero");
         }
         Ok(())
     }
 }
+
+/// The most connections or pipelined requests accepted as a limit: far beyond any real use,
+/// and within what tokio's semaphores and channels take.
+const MAX_COUNT: usize = 1 << 24;
+
+/// A line may grow this far before it is charged to the byte budget: small requests never wait
+/// for the budget while half read, and the bytes outside it stay ≈ 100 KiB per connection.
+const UNCHARGED: usize = 64 << 10;
+
+/// Buffer size for each connection's reads and writes.
+const IO_BUFFER: usize = 16 << 10;
+
+/// Longest an `id` may be, in bytes of JSON: an id is for matching replies, and it is echoed.
+pub const MAX_ID: usize = 1024;
 
 /// Where the server listens.
 #[derive(Debug)]
@@ -145,7 +178,7 @@ pub async fn run(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    config.check()?;
+    config.validate()?;
     let shared = Arc::new(Shared {
         acc,
         inflight: Arc::new(Semaphore::new(config.max_inflight_bytes)),
@@ -245,8 +278,9 @@ async fn accept(listener: &Listener) -> io::Result<(Stream, String)> {
 }
 
 /// A reply being computed: the request's line number (to report an internal failure) and where
-/// its encoded reply will arrive.
-type Pending = (u64, oneshot::Receiver<String>);
+/// its encoded reply will arrive, with the request's share of the byte budget, held until the
+/// reply is written.
+type Pending = (u64, oneshot::Receiver<(String, OwnedSemaphorePermit)>);
 
 async fn connection<S>(
     stream: S,
@@ -257,43 +291,39 @@ where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (rd, wr) = tokio::io::split(stream);
-    let mut rd = BufReader::with_capacity(64 << 10, rd);
+    let mut rd = BufReader::with_capacity(IO_BUFFER, rd);
     let (tx, rx) = mpsc::channel::<Pending>(shared.config.max_pipeline);
-    let writer = tokio::spawn(write_replies(wr, rx));
+    let writer = tokio::spawn(write_replies(wr, rx, shared.config.write_timeout));
     let mut number = 0u64;
+    let mut stopped = false;
     let read_result = loop {
-        let line = tokio::select! {
-            l = read_line(&mut rd, shared.config.max_line) => l,
-            _ = stop.changed() => break Ok(()),
+        // A slot in the pipeline first, then the line: a line read is never held waiting for
+        // the client to take replies. Each wait ends when the server stops or the writer does
+        // (the client is gone, or left its replies unread too long).
+        let slot = tokio::select! {
+            s = tx.reserve() => match s {
+                Ok(s) => s,
+                Err(_) => break Ok(()),
+            },
+            _ = stop.changed() => { stopped = true; break Ok(()) }
         };
-        let line = match line {
+        let read = tokio::select! {
+            r = read_line(&mut rd, shared) => r,
+            _ = stop.changed() => { stopped = true; break Ok(()) }
+            _ = tx.closed() => break Ok(()),
+        };
+        let (line, permit) = match read {
             Ok(Some(l)) => l,
             Ok(None) => break Ok(()),
             Err(e) => break Err(e),
         };
         number += 1;
-        let size = match &line {
-            Line::Text(t) => t.len().max(1),
-            Line::TooLong => 1,
-        };
-        // `size` ≤ max_line ≤ max_inflight_bytes, and max_line < 2^32 (checked at start).
-        let permit = match Arc::clone(&shared.inflight)
-            .acquire_many_owned(size as u32)
-            .await
-        {
-            Ok(p) => p,
-            Err(_) => break Ok(()),
-        };
         let (reply_tx, reply_rx) = oneshot::channel();
-        if tx.send((number, reply_rx)).await.is_err() {
-            // The writer has stopped: the client is gone.
-            break Ok(());
-        }
+        slot.send((number, reply_rx));
         let shared = Arc::clone(shared);
         tokio::spawn(async move {
             let reply = answer(&shared, number, line).await;
-            drop(permit);
-            let _ = reply_tx.send(reply);
+            let _ = reply_tx.send((reply, permit));
         });
     };
     drop(tx);
@@ -301,14 +331,60 @@ where
     let write_result = writer
         .await
         .unwrap_or_else(|e| Err(io::Error::other(e.to_string())));
+    if stopped && write_result.is_ok() {
+        // The client may still be sending: closing with its bytes unread would reset the
+        // connection and could destroy replies in flight. Read and drop them briefly.
+        let _ = tokio::time::timeout(Duration::from_secs(1), discard(&mut rd)).await;
+    }
     read_result.and(write_result)
 }
 
-async fn read_line<R>(rd: &mut R, max: usize) -> io::Result<Option<Line>>
+async fn discard<R: tokio::io::AsyncBufRead + Unpin>(rd: &mut R) -> io::Result<()> {
+    loop {
+        let n = rd.fill_buf().await?.len();
+        if n == 0 {
+            return Ok(());
+        }
+        rd.consume(n);
+    }
+}
+
+/// Takes `n` bytes of the budget (at most the whole budget).
+async fn charge(shared: &Shared, n: usize) -> io::Result<OwnedSemaphorePermit> {
+    let n = n
+        .clamp(1, shared.config.max_inflight_bytes)
+        .min(u32::MAX as usize) as u32;
+    Arc::clone(&shared.inflight)
+        .acquire_many_owned(n)
+        .await
+        .map_err(|_| io::Error::other("server closed"))
+}
+
+/// What a request of this line is charged: see [Limits](self#limits).
+fn cost(line: &Line) -> usize {
+    match line {
+        Line::Text(t) => {
+            let quotes = t.iter().filter(|&&b| b == b'"').count();
+            t.len()
+                .saturating_mul(3)
+                .saturating_add(quotes.saturating_mul(64))
+        }
+        Line::TooLong => 1,
+    }
+}
+
+/// Reads one line, charging it to the byte budget: a long line reserves `max_line` bytes when
+/// it passes [`UNCHARGED`] (a reader waits holding none of the budget, so waiters cannot
+/// deadlock one another), and the finished line holds its [`cost`].
+async fn read_line<R>(
+    rd: &mut R,
+    shared: &Shared,
+) -> io::Result<Option<(Line, OwnedSemaphorePermit)>>
 where
     R: tokio::io::AsyncBufRead + Unpin,
 {
-    let mut line = LineBuf::new(max);
+    let mut line = LineBuf::new(shared.config.max_line);
+    let mut held: Option<OwnedSemaphorePermit> = None;
     loop {
         let chunk = rd.fill_buf().await?;
         if chunk.is_empty() {
@@ -322,21 +398,53 @@ where
         if done {
             break;
         }
+        if held.is_none() && line.buffered() > UNCHARGED {
+            held = Some(charge(shared, shared.config.max_line).await?);
+        }
     }
-    Ok(Some(line.finish()))
+    let line = line.finish();
+    let want = cost(&line)
+        .clamp(1, shared.config.max_inflight_bytes)
+        .min(u32::MAX as usize);
+    let permit = match held {
+        Some(mut p) if p.num_permits() >= want => {
+            drop(p.split(p.num_permits() - want));
+            p
+        }
+        // Release what is held before waiting for more.
+        Some(p) => {
+            drop(p);
+            charge(shared, want).await?
+        }
+        None => charge(shared, want).await?,
+    };
+    Ok(Some((line, permit)))
 }
 
-/// Writes replies in request order, flushing whenever the next one is not ready yet.
-async fn write_replies<W>(wr: W, mut rx: mpsc::Receiver<Pending>) -> io::Result<()>
+/// Writes replies in request order, flushing whenever the next one is not ready yet; a write
+/// the client does not take within `timeout` ends the connection.
+async fn write_replies<W>(
+    wr: W,
+    mut rx: mpsc::Receiver<Pending>,
+    timeout: Duration,
+) -> io::Result<()>
 where
     W: AsyncWrite + Unpin,
 {
-    let mut w = BufWriter::with_capacity(64 << 10, wr);
+    let slow = || {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("the client left its replies unread for {timeout:?}"),
+        )
+    };
+    let mut w = BufWriter::with_capacity(IO_BUFFER, wr);
     loop {
         let (number, mut pending) = match rx.try_recv() {
             Ok(p) => p,
             Err(mpsc::error::TryRecvError::Empty) => {
-                w.flush().await?;
+                tokio::time::timeout(timeout, w.flush())
+                    .await
+                    .map_err(|_| slow())??;
                 match rx.recv().await {
                     Some(p) => p,
                     None => break,
@@ -347,20 +455,34 @@ where
         let reply = match pending.try_recv() {
             Ok(r) => Some(r),
             Err(oneshot::error::TryRecvError::Empty) => {
-                w.flush().await?;
+                tokio::time::timeout(timeout, w.flush())
+                    .await
+                    .map_err(|_| slow())??;
                 pending.await.ok()
             }
             Err(oneshot::error::TryRecvError::Closed) => None,
         };
         // A reply task that died (it cannot panic on input, but a bug must not cost the
         // client its place in the stream) still gets its line answered.
-        let reply = reply.unwrap_or_else(|| {
-            protocol::encode(None, number, &Answer::Error("internal error".into()))
-        });
-        w.write_all(reply.as_bytes()).await?;
+        let (reply, permit) = match reply {
+            Some((r, p)) => (r, Some(p)),
+            None => (
+                protocol::encode(None, number, &Answer::Error("internal error".into())),
+                None,
+            ),
+        };
+        tokio::time::timeout(timeout, w.write_all(reply.as_bytes()))
+            .await
+            .map_err(|_| slow())??;
+        // The request's budget is free once its reply is in the socket's hands.
+        drop(permit);
     }
-    w.flush().await?;
-    w.shutdown().await
+    tokio::time::timeout(timeout, async {
+        w.flush().await?;
+        w.shutdown().await
+    })
+    .await
+    .map_err(|_| slow())?
 }
 
 /// Lines above this are parsed on a blocking thread, so that a big request never holds up the

@@ -29,10 +29,17 @@ pub enum Request {
     Ping,
 }
 
+/// Reads an `id` as its raw JSON text, `null` included (serde would make `null` a `None`).
+fn raw_id<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<&'a RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Wire<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "raw_id")]
     id: Option<&'a RawValue>,
     #[serde(borrow)]
     op: Cow<'a, str>,
@@ -68,7 +75,7 @@ struct WireItem<'a> {
 /// Just the id, to answer a request that fails to parse under the id it gave.
 #[derive(Deserialize)]
 struct IdOnly<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "raw_id")]
     id: Option<&'a RawValue>,
 }
 
@@ -89,7 +96,7 @@ pub fn parse(line: &[u8]) -> Parsed {
             request: Err("empty line; expected a JSON object with an \"op\"".into()),
         };
     }
-    match serde_json::from_slice::<Wire<'_>>(line) {
+    let parsed = match serde_json::from_slice::<Wire<'_>>(line) {
         Ok(wire) => Parsed {
             id: wire.id.map(RawValue::to_owned),
             request: request(wire),
@@ -101,6 +108,14 @@ pub fn parse(line: &[u8]) -> Parsed {
                 .and_then(|w| w.id.map(RawValue::to_owned)),
             request: Err(format!("invalid request: {e}")),
         },
+    };
+    match parsed.id {
+        // Replies echo the id: a huge one would make every reply huge.
+        Some(id) if id.get().len() > super::MAX_ID => Parsed {
+            id: None,
+            request: Err(format!("id is longer than {} bytes", super::MAX_ID)),
+        },
+        _ => parsed,
     }
 }
 
@@ -180,7 +195,11 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
                 MerkleScheme::Bitcoin => leaves
                     .iter()
                     .enumerate()
-                    .map(|(i, l)| hex_array::<32>(&format!("leaves[{i}]"), l).map(Vec::from))
+                    .map(|(i, l)| {
+                        hex_array::<32>("", l)
+                            .map(Vec::from)
+                            .map_err(|e| format!("leaves[{i}]{e}"))
+                    })
                     .collect::<Result<_, _>>()?,
             };
             Ok(Request::Merkle(scheme, leaves))
@@ -213,7 +232,7 @@ fn hex_bytes(field: &str, s: &str) -> Result<Vec<u8>, String> {
 fn hex_list(field: &str, list: &[Cow<'_, str>]) -> Result<Vec<Vec<u8>>, String> {
     list.iter()
         .enumerate()
-        .map(|(i, s)| hex_bytes(&format!("{field}[{i}]"), s))
+        .map(|(i, s)| hex_bytes("", s).map_err(|e| format!("{field}[{i}]{e}")))
         .collect()
 }
 
@@ -421,6 +440,19 @@ mod tests {
             "{\"id\":{\"n\":[1, 2.50]},\"error\":\"unknown op \\\"nope\\\"; expected verify, \
              sha256, merkle or ping\",\"line\":3}\n"
         );
+        // null is an id like any other; an id over the limit is refused, not echoed.
+        let p = parse(br#"{"id":null,"op":"ping"}"#);
+        assert_eq!(p.id.as_deref().map(RawValue::get), Some("null"));
+        let long = format!(
+            r#"{{"id":"{}","op":"ping"}}"#,
+            "x".repeat(super::super::MAX_ID)
+        );
+        let p = parse(long.as_bytes());
+        assert!(p.id.is_none());
+        assert!(p
+            .request
+            .unwrap_err()
+            .contains("id is longer than 1024 bytes"));
         // A body that is not a valid request still gives its id back.
         let p = parse(br#"{"id":"x","op":"sha256","msg":12}"#);
         assert_eq!(p.id.as_deref().map(RawValue::get), Some("\"x\""));
