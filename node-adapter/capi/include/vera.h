@@ -16,10 +16,22 @@
  *   what went wrong. An invalid signature is not an error: it is a verdict.
  * - Results are always in input order. Output buffers are written only on VERA_OK.
  * - When n is 0, array pointers may be NULL.
+ * - Inputs must not change during a call. Outputs are written after the inputs have been read,
+ *   so an output may overlap an input (e.g. hashing 32-byte messages in place).
  * - A vera_engine may be used from many threads at once; calls block until their batch is
  *   done. Batch sizes of 64 and more are where the GPU helps; the engine routes each batch to
  *   the CPU, the GPU or both by costs measured on this machine.
  * - No function panics or aborts on any input; an internal failure is VERA_ERR_INTERNAL.
+ * - Errors are kept per OS thread. From Go, a goroutine can move to another thread between two
+ *   cgo calls: wrap a call and its vera_last_error() in runtime.LockOSThread() /
+ *   runtime.UnlockOSThread().
+ * - An engine with a GPU measures this machine's CPU/GPU crossover once and caches it in
+ *   calibration.json in vera's cache folder ($XDG_CACHE_HOME/vera, ~/.cache/vera, or
+ *   %LOCALAPPDATA%\vera; VERA_CALIBRATION_FILE overrides the path), as does its pipeline cache;
+ *   VERA_ALLOW_SOFTWARE_GPU=1 lets VERA_BACKEND_AUTO use a software adapter (lavapipe).
+ *
+ * Rules, schemes and backends are passed as int (the values of the enums below), so that the
+ * ABI does not depend on the compiler's choice of enum size.
  */
 #ifndef VERA_H
 #define VERA_H
@@ -95,10 +107,11 @@ const char *vera_last_error(void);
    `vera verify`). Static; "unknown" for codes not listed above. */
 const char *vera_verdict_str(uint8_t code);
 
-/* Creates an engine. threads: CPU worker threads, 0 for one per core. On VERA_OK, *out holds the
+/* Creates an engine: backend is a vera_backend; threads: CPU worker threads, 0 for one per core
+   (at most 4,096). On VERA_OK, *out holds the
    engine; free it with vera_engine_free. Creating an engine with a GPU takes a while (adapter,
    pipelines, and on first use a calibration of this machine): create one and keep it. */
-int vera_engine_new(vera_backend backend, uint32_t threads, vera_engine **out);
+int vera_engine_new(int backend, uint32_t threads, vera_engine **out);
 
 /* Frees an engine (NULL is allowed). No call on it may be running or follow. */
 void vera_engine_free(vera_engine *engine);
@@ -106,9 +119,9 @@ void vera_engine_free(vera_engine *engine);
 /* 1 when the engine has a GPU, 0 when it runs on the CPU alone. */
 int vera_engine_has_gpu(const vera_engine *engine);
 
-/* Verifies n signatures under rule: public_keys is n * 32 bytes, signatures n * 64 bytes (R || S),
+/* Verifies n signatures under rule (a vera_rule): public_keys is n * 32 bytes, signatures n * 64 bytes (R || S),
    messages as described above. Writes one verdict code per signature to verdicts[0 .. n]. */
-int vera_verify(const vera_engine *engine, vera_rule rule, size_t n,
+int vera_verify(const vera_engine *engine, int rule, size_t n,
                 const uint8_t *public_keys, const uint8_t *signatures,
                 const uint8_t *msg_bytes, const uint32_t *msg_offsets,
                 uint8_t *verdicts);
@@ -118,11 +131,11 @@ int vera_sha256(const vera_engine *engine, size_t n,
                 const uint8_t *msg_bytes, const uint32_t *msg_offsets,
                 uint8_t *digests);
 
-/* The Merkle root of n leaves under scheme (for VERA_SCHEME_BITCOIN every leaf must be 32
+/* The Merkle root of n leaves under scheme, a vera_scheme (for VERA_SCHEME_BITCOIN every leaf must be 32
    bytes). Writes 32 bytes to root. For Bitcoin, *mutated is set to 1 when two identical
    siblings were hashed together (CVE-2012-2459: such a block must be rejected), else 0; it may
    be NULL, and is set to 0 for RFC 6962. */
-int vera_merkle_root(const vera_engine *engine, vera_scheme scheme, size_t n,
+int vera_merkle_root(const vera_engine *engine, int scheme, size_t n,
                      const uint8_t *leaf_bytes, const uint32_t *leaf_offsets,
                      uint8_t *root, uint8_t *mutated);
 

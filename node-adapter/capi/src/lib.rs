@@ -56,6 +56,9 @@ pub fn verdict_code(v: Verdict) -> u8 {
     }
 }
 
+/// The most CPU worker threads an engine may be asked for.
+const MAX_THREADS: u32 = 4096;
+
 /// An engine handle: opaque to C.
 #[allow(non_camel_case_types)] // reason: the C name, as in vera.h
 pub struct vera_engine {
@@ -68,9 +71,14 @@ struct Fail(c_int, String);
 impl From<Error> for Fail {
     fn from(e: Error) -> Self {
         let code = match e {
+            Error::ColumnLength { .. }
+            | Error::Offsets(_)
+            | Error::TooLarge { .. }
+            | Error::LeafLength { .. }
+            | Error::ProofRequest(_) => VERA_ERR_INVALID_ARGUMENT,
             Error::BackendUnavailable(..) => VERA_ERR_BACKEND_UNAVAILABLE,
-            Error::Gpu(_) | Error::ThreadPool(_) => VERA_ERR_ENGINE,
-            _ => VERA_ERR_INVALID_ARGUMENT,
+            // GPU and thread-pool failures, and whatever later versions add.
+            _ => VERA_ERR_ENGINE,
         };
         Fail(code, e.to_string())
     }
@@ -87,7 +95,13 @@ thread_local! {
 fn set_error(msg: &str) {
     // A message with a NUL byte in it would be cut there; none of vera's have one.
     let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+    // `try_with`: during thread teardown (a call from a C++ thread_local destructor) the slot
+    // may be gone, and a panic here would abort the caller.
+    let _ = LAST_ERROR.try_with(|e| {
+        if let Ok(mut slot) = e.try_borrow_mut() {
+            *slot = c;
+        }
+    });
 }
 
 /// Runs an entry point: clears the thread's error, catches any panic, records the message of
@@ -178,19 +192,39 @@ unsafe fn messages<'a>(
     Ok(Messages::new(data, offsets)?)
 }
 
-/// Writes through a C output pointer of `len` bytes.
-///
-/// # Safety
-/// Unless NULL, `ptr` must point to `len` writable bytes.
-unsafe fn output<'a>(ptr: *mut u8, len: usize, what: &str) -> Result<&'a mut [u8], Fail> {
-    if len == 0 {
-        return Ok(&mut []);
-    }
-    if ptr.is_null() {
+/// Checks a C output pointer for `len` bytes: NULL is allowed only when `len` is 0.
+fn out_ptr(ptr: *mut u8, len: usize, what: &str) -> Result<*mut u8, Fail> {
+    if ptr.is_null() && len > 0 {
         return Err(invalid(format!("{what} is NULL")));
     }
-    // SAFETY: non-null, and the caller guarantees `len` writable bytes (vera.h).
-    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+    Ok(ptr)
+}
+
+/// Copies `src` to a checked output pointer. Called only once the inputs have been read, and
+/// through a raw copy rather than a `&mut` slice, so an output overlapping an input is fine.
+///
+/// # Safety
+/// `dst` must come from [`out_ptr`] for at least `src.len()` bytes, writable (the contract).
+unsafe fn write_out(dst: *mut u8, src: &[u8]) {
+    if !src.is_empty() {
+        // SAFETY: `dst` is non-null with `src.len()` writable bytes; `src` is vera's own buffer,
+        // so the two do not overlap.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
+    }
+}
+
+/// Fails unless the engine gave one result per item.
+fn expect_len<T>(got: &[T], n: usize) -> Result<(), Fail> {
+    if got.len() != n {
+        return Err(Fail(
+            VERA_ERR_INTERNAL,
+            format!(
+                "internal error (a bug in vera): {} results for {n} items",
+                got.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn engine_ref<'a>(engine: *const vera_engine) -> Result<&'a Engine, Fail> {
@@ -210,8 +244,12 @@ pub extern "C" fn vera_version() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn vera_last_error() -> *const c_char {
     // The CString lives in the thread-local until the next call sets another; the pointer stays
-    // valid until then, as vera.h says.
-    LAST_ERROR.with(|e| e.borrow().as_ptr())
+    // valid until then, as vera.h says. During thread teardown there is no message to give.
+    LAST_ERROR
+        .try_with(|e| e.try_borrow().map(|s| s.as_ptr()).ok())
+        .ok()
+        .flatten()
+        .unwrap_or(c"".as_ptr())
 }
 
 /// `vera_verdict_str`.
@@ -251,6 +289,11 @@ pub unsafe extern "C" fn vera_engine_new(
             2 => BackendChoice::Gpu,
             b => return Err(invalid(format!("unknown backend {b}; expected 0, 1 or 2"))),
         };
+        if threads > MAX_THREADS {
+            return Err(invalid(format!(
+                "threads is {threads}; at most {MAX_THREADS} (0 for one per core)"
+            )));
+        }
         let mut b = Engine::builder().backend(backend);
         if threads > 0 {
             b = b.threads(threads as usize);
@@ -271,8 +314,11 @@ pub unsafe extern "C" fn vera_engine_new(
 #[no_mangle]
 pub unsafe extern "C" fn vera_engine_free(engine: *mut vera_engine) {
     if !engine.is_null() {
-        // SAFETY: the handle came from Box::into_raw in vera_engine_new and is freed once.
-        drop(unsafe { Box::from_raw(engine) });
+        // Dropping an engine stops its worker threads and GPU devices: no panic may escape.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the handle came from Box::into_raw in vera_engine_new and is freed once.
+            drop(unsafe { Box::from_raw(engine) });
+        }));
     }
 }
 
@@ -282,10 +328,11 @@ pub unsafe extern "C" fn vera_engine_free(engine: *mut vera_engine) {
 /// `engine` must be NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn vera_engine_has_gpu(engine: *const vera_engine) -> c_int {
-    match engine_ref(engine) {
+    catch_unwind(AssertUnwindSafe(|| match engine_ref(engine) {
         Ok(e) => c_int::from(e.gpu_backend().is_some()),
         Err(_) => 0,
-    }
+    }))
+    .unwrap_or(0)
 }
 
 /// `vera_verify`.
@@ -316,11 +363,12 @@ pub unsafe extern "C" fn vera_verify(
         let pks = unsafe { arrays::<32>(public_keys, n, "public_keys") }?;
         let sigs = unsafe { arrays::<64>(signatures, n, "signatures") }?;
         let msgs = unsafe { messages(n, msg_bytes, msg_offsets, "messages") }?;
-        let out = unsafe { output(verdicts, n, "verdicts") }?;
+        let out = out_ptr(verdicts, n, "verdicts")?;
         let result = engine.verify(rule, SignatureBatch::new(pks, sigs, msgs)?)?;
-        for (o, v) in out.iter_mut().zip(result) {
-            *o = verdict_code(v);
-        }
+        expect_len(&result, n)?;
+        let codes: Vec<u8> = result.into_iter().map(verdict_code).collect();
+        // SAFETY: `out` was checked for n bytes; the inputs are no longer used.
+        unsafe { write_out(out, &codes) };
         Ok(())
     })
 }
@@ -344,12 +392,11 @@ pub unsafe extern "C" fn vera_sha256(
         let len = n
             .checked_mul(32)
             .ok_or_else(|| invalid("digests: size overflows"))?;
-        // SAFETY: as above.
-        let out = unsafe { output(digests, len, "digests") }?;
+        let out = out_ptr(digests, len, "digests")?;
         let result = engine.sha256(msgs)?;
-        for (o, d) in out.chunks_exact_mut(32).zip(&result) {
-            o.copy_from_slice(d);
-        }
+        expect_len(&result, n)?;
+        // SAFETY: `out` was checked for n * 32 bytes; the inputs are no longer used.
+        unsafe { write_out(out, result.as_flattened()) };
         Ok(())
     })
 }
@@ -378,14 +425,40 @@ pub unsafe extern "C" fn vera_merkle_root(
         };
         // SAFETY: the caller's arrays, per the contract above.
         let leaves = unsafe { messages(n, leaf_bytes, leaf_offsets, "leaves") }?;
-        // SAFETY: as above.
-        let out = unsafe { output(root, 32, "root") }?;
+        let out = out_ptr(root, 32, "root")?;
         let r = engine.merkle_root(scheme, leaves)?;
-        out.copy_from_slice(&r.root);
+        // SAFETY: `out` was checked for 32 bytes; the inputs are no longer used.
+        unsafe { write_out(out, &r.root) };
         if !mutated.is_null() {
             // SAFETY: non-null, one writable byte (the contract).
             unsafe { mutated.write(u8::from(r.mutated == Some(true))) };
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_names_are_the_engine_reasons() {
+        let reasons = [
+            Reason::NonCanonicalS,
+            Reason::InvalidPublicKey,
+            Reason::SmallOrderPublicKey,
+            Reason::InvalidR,
+            Reason::SmallOrderR,
+            Reason::Equation,
+        ];
+        for r in reasons {
+            let code = verdict_code(Verdict::Invalid(r));
+            assert_ne!(code, VERA_INVALID_OTHER, "{r} has a code of its own");
+            // SAFETY: vera_verdict_str returns a static NUL-terminated string.
+            let name = unsafe { CStr::from_ptr(vera_verdict_str(code)) };
+            assert_eq!(name.to_str().unwrap(), r.as_str());
+        }
+        let valid = unsafe { CStr::from_ptr(vera_verdict_str(verdict_code(Verdict::Valid))) };
+        assert_eq!(valid.to_str().unwrap(), "valid");
+    }
 }

@@ -67,6 +67,17 @@ static void *verify_job(void *arg) {
     return NULL;
 }
 
+/* Fails a call (unknown rule), then succeeds one: its own message each time. */
+static void *error_job(void *arg) {
+    struct job *j = arg;
+    int bad = vera_verify(j->engine, 9, 0, NULL, NULL, NULL, NULL, NULL);
+    int said = strstr(vera_last_error(), "unknown rule 9") != NULL;
+    int good = vera_verify(j->engine, VERA_RULE_ZIP215, 0, NULL, NULL, NULL, NULL, NULL);
+    j->rc = (bad == VERA_ERR_INVALID_ARGUMENT && said && good == VERA_OK &&
+             strcmp(vera_last_error(), "") == 0) ? 0 : 1;
+    return NULL;
+}
+
 static void error_paths(vera_engine *engine) {
     uint8_t pk[32] = {0}, sig[64] = {0}, out[64] = {0xee}, root[32];
     uint32_t offsets[2] = {0, 0};
@@ -75,7 +86,7 @@ static void error_paths(vera_engine *engine) {
     CHECK(vera_verify(NULL, VERA_RULE_STRICT, 1, pk, sig, NULL, offsets, out) ==
               VERA_ERR_INVALID_ARGUMENT, "NULL engine");
     CHECK(strstr(vera_last_error(), "engine is NULL") != NULL, "message: %s", vera_last_error());
-    CHECK(vera_verify(engine, (vera_rule)7, 1, pk, sig, NULL, offsets, out) ==
+    CHECK(vera_verify(engine, 7, 1, pk, sig, NULL, offsets, out) ==
               VERA_ERR_INVALID_ARGUMENT, "rule 7");
     CHECK(strstr(vera_last_error(), "unknown rule 7") != NULL, "message: %s", vera_last_error());
     CHECK(vera_verify(engine, VERA_RULE_STRICT, 1, NULL, sig, NULL, offsets, out) ==
@@ -86,16 +97,54 @@ static void error_paths(vera_engine *engine) {
               VERA_ERR_INVALID_ARGUMENT, "decreasing offsets");
     CHECK(strstr(vera_last_error(), "offsets") != NULL, "message: %s", vera_last_error());
     CHECK(out[0] == 0xee, "outputs are untouched on error");
-    /* A 31-byte Bitcoin leaf. */
+    CHECK(vera_sha256(engine, 1, (const uint8_t *)"ab", NULL, out) == VERA_ERR_INVALID_ARGUMENT,
+          "n > 0, NULL offsets");
+    CHECK(strstr(vera_last_error(), "offsets are NULL") != NULL, "message: %s", vera_last_error());
+    uint32_t two[2] = {0, 2};
+    CHECK(vera_sha256(engine, 1, NULL, two, out) == VERA_ERR_INVALID_ARGUMENT,
+          "NULL bytes for 2 bytes of message");
+    /* A 31-byte Bitcoin leaf: the engine refuses it after reading everything; the root buffer
+       keeps every byte it had. */
     uint8_t leaf[31] = {0};
     uint32_t leaf_offsets[2] = {0, 31};
+    memset(root, 0xee, sizeof root);
     CHECK(vera_merkle_root(engine, VERA_SCHEME_BITCOIN, 1, leaf, leaf_offsets, root, NULL) ==
               VERA_ERR_INVALID_ARGUMENT, "31-byte txid");
     CHECK(strstr(vera_last_error(), "32-byte") != NULL, "message: %s", vera_last_error());
+    int untouched = 1;
+    for (size_t i = 0; i < sizeof root; i++) untouched &= root[i] == 0xee;
+    CHECK(untouched, "the root is untouched on error");
+    CHECK(vera_merkle_root(engine, 5, 1, leaf, leaf_offsets, root, NULL) ==
+              VERA_ERR_INVALID_ARGUMENT, "scheme 5");
+    CHECK(strstr(vera_last_error(), "unknown scheme 5") != NULL, "message: %s", vera_last_error());
+    CHECK(vera_merkle_root(engine, VERA_SCHEME_RFC6962, 1, leaf, leaf_offsets, NULL, NULL) ==
+              VERA_ERR_INVALID_ARGUMENT, "NULL root");
     vera_engine *none = (vera_engine *)1;
-    CHECK(vera_engine_new((vera_backend)9, 0, &none) == VERA_ERR_INVALID_ARGUMENT, "backend 9");
+    CHECK(vera_engine_new(9, 0, &none) == VERA_ERR_INVALID_ARGUMENT, "backend 9");
     CHECK(none == (vera_engine *)1, "out is untouched on error");
     CHECK(vera_engine_new(VERA_BACKEND_CPU, 0, NULL) == VERA_ERR_INVALID_ARGUMENT, "NULL out");
+    CHECK(vera_engine_new(VERA_BACKEND_CPU, 100000, &none) == VERA_ERR_INVALID_ARGUMENT,
+          "100,000 threads");
+    CHECK(strstr(vera_last_error(), "at most 4096") != NULL, "message: %s", vera_last_error());
+
+    /* Hashing 32-byte messages in place: the digests overwrite their own messages. */
+    uint8_t buf[64], want[64];
+    for (int i = 0; i < 64; i++) buf[i] = (uint8_t)i;
+    uint32_t halves[3] = {0, 32, 64};
+    CHECK(vera_sha256(engine, 2, buf, halves, want) == VERA_OK, "hash: %s", vera_last_error());
+    CHECK(vera_sha256(engine, 2, buf, halves, buf) == VERA_OK, "in place: %s", vera_last_error());
+    CHECK(memcmp(buf, want, 64) == 0, "in-place digests");
+
+    /* Errors are per thread: another thread's failure and success leave this one's alone. */
+    CHECK(vera_verify(NULL, VERA_RULE_STRICT, 0, NULL, NULL, NULL, NULL, NULL) ==
+              VERA_ERR_INVALID_ARGUMENT, "NULL engine again");
+    pthread_t other;
+    struct job j = {engine, NULL, NULL, -1};
+    pthread_create(&other, NULL, error_job, &j);
+    pthread_join(other, NULL);
+    CHECK(j.rc == 0, "the other thread saw its own errors");
+    CHECK(strstr(vera_last_error(), "engine is NULL") != NULL, "still ours: %s",
+          vera_last_error());
 
     /* A success clears the thread's error; empty batches are fine with NULL arrays. */
     CHECK(vera_verify(engine, VERA_RULE_DALEK, 0, NULL, NULL, NULL, NULL, NULL) == VERA_OK,
@@ -145,7 +194,7 @@ int main(int argc, char **argv) {
 
     printf("libvera %s\n", vera_version());
     vera_engine *engine = NULL;
-    int rc = vera_engine_new((vera_backend)atoi(argv[1]), 0, &engine);
+    int rc = vera_engine_new(atoi(argv[1]), 0, &engine);
     if (rc != VERA_OK) {
         fprintf(stderr, "vera_engine_new: %d: %s\n", rc, vera_last_error());
         return 1;
@@ -156,7 +205,7 @@ int main(int argc, char **argv) {
     size_t out_len = 3 * (size_t)b.n + 32 * (size_t)b.n + 32 + 32 + 1;
     uint8_t *out = calloc(out_len, 1), *o = out;
     for (int rule = 0; rule < 3; rule++) {
-        rc = vera_verify(engine, (vera_rule)rule, b.n, b.pks, b.sigs, b.msgs, b.offsets, o);
+        rc = vera_verify(engine, rule, b.n, b.pks, b.sigs, b.msgs, b.offsets, o);
         CHECK(rc == VERA_OK, "verify rule %d: %s", rule, vera_last_error());
         o += b.n;
     }
