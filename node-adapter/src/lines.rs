@@ -50,6 +50,11 @@ impl LineBuf {
         self.buf.is_empty() && !self.too_long
     }
 
+    /// Whether the line has passed the limit (its bytes are being dropped as they come).
+    pub(crate) fn is_too_long(&self) -> bool {
+        self.too_long
+    }
+
     /// Bytes buffered so far (at most `max + 2`: the line and its "\r\n").
     pub(crate) fn buffered(&self) -> usize {
         self.buf.len()

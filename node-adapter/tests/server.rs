@@ -291,12 +291,20 @@ async fn pipelining_clients_get_every_answer_in_order() {
     server.done.await.unwrap().unwrap();
 }
 
+/// Sends `input`, half-closes, and reads every reply; a server that wedges fails the test
+/// (after 30 s) rather than hanging it.
 async fn roundtrip(addr: std::net::SocketAddr, input: &[u8]) -> Vec<Value> {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(input).await.unwrap();
-    s.shutdown().await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
+    let exchange = async {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(input).await.unwrap();
+        s.shutdown().await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    };
+    let out = tokio::time::timeout(Duration::from_secs(30), exchange)
+        .await
+        .expect("the server answers within 30 s");
     out.lines()
         .map(|l| serde_json::from_str(l).expect("JSON reply"))
         .collect()
@@ -434,6 +442,69 @@ async fn the_line_limit_is_exact_and_a_budget_of_one_line_never_wedges() {
     for i in [1, 2, 4, 5] {
         assert!(too_long(&replies[i]), "{replies:?}");
         assert_eq!(replies[i]["line"], i + 1);
+    }
+    server.stop.send(()).unwrap();
+    server.done.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_lines_share_a_budget_of_one_line() {
+    // Lines past 64 KiB are charged as they arrive; with room for one such line at a time,
+    // two connections sending one each are both answered, one after the other.
+    let server = start(ServerConfig {
+        max_line: 128 << 10,
+        max_inflight_bytes: 128 << 10,
+        ..ServerConfig::default()
+    })
+    .await;
+    let msgs: Vec<Vec<u8>> = (0..2u8).map(|i| vec![i; 50_000]).collect();
+    let clients: Vec<_> = msgs
+        .iter()
+        .map(|m| {
+            let line = format!("{{\"op\":\"sha256\",\"msg\":\"{}\"}}\n", hex::encode(m));
+            assert!(line.len() > 64 << 10);
+            let addr = server.addr;
+            tokio::spawn(async move { roundtrip(addr, line.as_bytes()).await })
+        })
+        .collect();
+    for (c, m) in clients.into_iter().zip(&msgs) {
+        let replies = c.await.unwrap();
+        assert_eq!(replies.len(), 1);
+        assert_eq!(replies[0]["sha256"], hex::encode(Sha256::digest(m)));
+    }
+    server.stop.send(()).unwrap();
+    server.done.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_mid_line_cannot_starve_the_others() {
+    let server = start(ServerConfig {
+        max_line: 256 << 10,
+        max_inflight_bytes: 512 << 10,
+        write_timeout: Duration::from_secs(1),
+        ..ServerConfig::default()
+    })
+    .await;
+    // Four clients send 100 KB of a line and stop: together they ask for more than the
+    // budget (twice what they sent each), and then they hold it.
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(format!("{{\"op\":\"sha256\",\"msg\":\"{}", "00".repeat(50_000)).as_bytes())
+            .await
+            .unwrap();
+        stalled.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let replies = roundtrip(server.addr, b"{\"op\":\"ping\"}\n").await;
+    assert_eq!(replies[0]["pong"], true);
+    // The stalled clients were cut off: their streams end with no reply.
+    for mut s in stalled {
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut rest))
+            .await
+            .expect("a stalled connection is closed");
+        assert!(rest.is_empty());
     }
     server.stop.send(()).unwrap();
     server.done.await.unwrap().unwrap();
@@ -702,6 +773,11 @@ fn vera_serve_refuses_bad_settings_up_front() {
         "{err}"
     );
     let (code, err) = run(&["--listen", "127.0.0.1:0", "--write-timeout-s", "0"]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, err) = run(&["--listen", "127.0.0.1:0", "--max-delay-us", "2000000"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--max-delay-us"), "{err}");
+    let (code, err) = run(&["--listen", "127.0.0.1:0", "--queue-items", "0"]);
     assert_eq!(code, Some(2), "{err}");
 
     let file = std::env::temp_dir().join(format!("vera-not-a-socket-{}", std::process::id()));

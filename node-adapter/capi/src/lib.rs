@@ -134,7 +134,8 @@ fn guard(f: impl FnOnce() -> Result<(), Fail>) -> c_int {
 unsafe fn bytes<'a>(ptr: *const u8, n: usize, size: usize, what: &str) -> Result<&'a [u8], Fail> {
     let len = n
         .checked_mul(size)
-        .ok_or_else(|| invalid(format!("{what}: {n} items of {size} bytes overflow")))?;
+        .filter(|&len| len <= isize::MAX as usize)
+        .ok_or_else(|| invalid(format!("{what}: {n} items of {size} bytes is too large")))?;
     if len == 0 {
         return Ok(&[]);
     }
@@ -183,7 +184,11 @@ unsafe fn messages<'a>(
     }
     let count = n
         .checked_add(1)
+        .filter(|&c| c <= isize::MAX as usize / 4)
         .ok_or_else(|| invalid(format!("{what}: too many items")))?;
+    if !msg_offsets.is_aligned() {
+        return Err(invalid(format!("{what} offsets are not 4-byte aligned")));
+    }
     // SAFETY: non-null and, per the contract, `n + 1` readable u32s for 'a.
     let offsets = unsafe { std::slice::from_raw_parts(msg_offsets, count) };
     let end = offsets[n] as usize;

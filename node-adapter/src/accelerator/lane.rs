@@ -47,7 +47,12 @@ impl<I: Send + 'static, O: Send + 'static> Lane<I, O> {
         metrics: &Metrics,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        let capacity = config.queue_items.max(1);
+        // Out-of-range settings are brought into range rather than allowed to panic here or in
+        // the lane's task: a semaphore holds at most MAX_PERMITS (and permits are taken in u32
+        // counts), and a deadline must not overflow the clock.
+        let capacity = config
+            .queue_items
+            .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
         let room = Arc::new(Semaphore::new(capacity));
         let m = metrics.lane(&name, Arc::clone(&room), capacity);
         tokio::spawn(gather(
@@ -55,7 +60,7 @@ impl<I: Send + 'static, O: Send + 'static> Lane<I, O> {
             rx,
             work,
             config.max_batch.max(1),
-            config.max_delay,
+            config.max_delay.min(Duration::from_secs(3600)),
             m,
         ));
         Lane { tx, room, capacity }

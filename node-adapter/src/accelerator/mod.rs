@@ -47,9 +47,11 @@ pub struct Config {
     /// waits, up to this long. Default 100 µs, from `vera bench --ops load --max-delay-us`
     /// (zip215, CPU engine, 2-core VM, two runs each): 100 µs gave 33.1–33.3 k requests/s for 64
     /// steady callers and 130–138 k/s in bursts of 2,048, against 29.2–29.5 k and 108–112 k at
-    /// 200 µs, 31.8–33.1 k and 111–120 k at 50 µs, and 19–21 k steady at 1 ms.
+    /// 200 µs, 31.8–33.1 k and 111–120 k at 50 µs, and 19–21 k steady at 1 ms. Capped at one
+    /// hour.
     pub max_delay: Duration,
-    /// Items queued per lane before `verify` waits and `try_verify` fails. Default 65,536.
+    /// Items queued per lane before `verify` waits and `try_verify` fails; a single request
+    /// with more items than this is [`AcceleratorError::Invalid`]. Default 65,536.
     pub queue_items: usize,
 }
 

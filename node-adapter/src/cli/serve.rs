@@ -165,6 +165,16 @@ pub fn run(args: ServeArgs, matches: Option<&ArgMatches>) -> Result<(), CliError
     config
         .validate()
         .map_err(|e| CliError::Usage(e.to_string()))?;
+    if args.max_batch == 0 || args.queue_items == 0 || args.queue_items > MAX_QUEUE {
+        return Err(CliError::Usage(format!(
+            "--max-batch and --queue-items must be at least 1, --queue-items at most {MAX_QUEUE}"
+        )));
+    }
+    if args.max_delay_us > MAX_DELAY_US {
+        return Err(CliError::Usage(format!(
+            "--max-delay-us must be at most {MAX_DELAY_US} (1 s)"
+        )));
+    }
     let batching = Config {
         max_batch: args.max_batch,
         max_delay: Duration::from_micros(args.max_delay_us),
@@ -180,11 +190,36 @@ pub fn run(args: ServeArgs, matches: Option<&ArgMatches>) -> Result<(), CliError
         .map_err(|e| CliError::Io("cannot start the async runtime".into(), e))?;
     let mut sockets = Vec::new();
     let result = rt.block_on(serve(args, engine, batching, config, &mut sockets));
-    // Every socket file this server made goes, however it ended.
-    for path in sockets {
-        let _ = std::fs::remove_file(path);
+    // Every socket file this server made goes, however it ended — but only if it is still
+    // ours: after the stop, another server may have taken the path over.
+    for (path, id) in sockets {
+        if file_id(&path) == Some(id) {
+            let _ = std::fs::remove_file(path);
+        }
     }
+    // Batches still running on blocking threads (a GPU that hangs) must not keep the process
+    // alive once the server has given up on them.
+    rt.shutdown_timeout(Duration::from_secs(1));
     result
+}
+
+/// The longest batching delay accepted: a node waits on it.
+const MAX_DELAY_US: u64 = 1_000_000;
+/// The largest queue accepted, per operation.
+const MAX_QUEUE: usize = 1 << 24;
+
+/// A file's identity (device, inode), to tell our socket from one made later at the same path.
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &Path) -> Option<(u64, u64)> {
+    None
 }
 
 async fn serve(
@@ -192,8 +227,11 @@ async fn serve(
     engine: vera_engine::Engine,
     batching: Config,
     config: ServerConfig,
-    sockets: &mut Vec<PathBuf>,
+    sockets: &mut Vec<(PathBuf, (u64, u64))>,
 ) -> Result<(), CliError> {
+    // Signals are caught from before the first socket exists, so that one arriving at any
+    // point still removes the socket files.
+    let mut signals = Signals::new().map_err(|e| CliError::Io("cannot catch signals".into(), e))?;
     let mut listeners = Vec::new();
     let tcp = if args.listen.is_empty() && args.unix.is_empty() {
         vec![SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT))]
@@ -214,7 +252,9 @@ async fn serve(
     }
     for path in &args.unix {
         listeners.push(bind_unix(path).await?);
-        sockets.push(path.clone());
+        if let Some(id) = file_id(path) {
+            sockets.push((path.clone(), id));
+        }
     }
     let metrics = match args.metrics {
         Some(addr) => Some(
@@ -258,7 +298,7 @@ async fn serve(
         stopped(stop_rx.clone()),
     ));
     let first = tokio::select! {
-        s = signal() => s,
+        s = signals.next() => s,
         // The server only returns early on an error.
         r = &mut serving => return ended(r),
     };
@@ -275,7 +315,7 @@ async fn serve(
                 Ok(())
             }
         },
-        s = signal() => {
+        s = signals.next() => {
             tracing::warn!("{s} again: quitting with requests unanswered");
             Ok(())
         }
@@ -289,20 +329,43 @@ fn ended(r: Result<io::Result<()>, tokio::task::JoinError>) -> Result<(), CliErr
     }
 }
 
-/// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM; names the one that came.
-async fn signal() -> &'static str {
+/// SIGINT and SIGTERM, caught from creation on.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            return tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            };
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Signals {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    /// Waits for the next signal; names it.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.int.recv() => "SIGINT",
+                _ = self.term.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
-    "SIGINT"
 }
 
 #[cfg(unix)]
@@ -323,11 +386,16 @@ async fn bind_unix(path: &Path) -> Result<Listener, CliError> {
                     path.display()
                 )));
             }
-            if tokio::net::UnixStream::connect(path).await.is_ok() {
-                return Err(CliError::Usage(format!(
-                    "{} is in use by another server",
-                    path.display()
-                )));
+            // Only a refused connection proves nobody listens: a busy server (full backlog)
+            // fails differently, and keeps its socket.
+            match tokio::net::UnixStream::connect(path).await {
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+                _ => {
+                    return Err(CliError::Usage(format!(
+                        "{} is in use by another server",
+                        path.display()
+                    )))
+                }
             }
             std::fs::remove_file(path)
                 .and_then(|()| bind())
@@ -395,6 +463,7 @@ mod tests {
         max-inflight-mib = 8
         max-pipeline = 16
         max-connections = 4
+        write-timeout-s = 2
     "#;
 
     #[test]

@@ -29,15 +29,19 @@
 //! # Limits
 //! Every allocation is bounded by configuration ([`ServerConfig`]). One line is at most
 //! `max_line` bytes (a longer one is skipped as it arrives and answered with an error). Each
-//! request holds a share of a byte budget, `max_inflight_bytes`, from the moment its line grows
-//! past 64 KiB (or is complete) until its reply has been written: three times its line's length
-//! plus 64 bytes per quoted string, which covers the line, what parsing makes of it and the
-//! reply. Each connection has at most `max_pipeline` requests in flight and there are at most
-//! `max_connections` connections, each with ≈ 100 KiB of buffers outside the budget. A batch
+//! request holds a share of a byte budget, `max_inflight_bytes`, until its reply has been
+//! written: while its line arrives, twice what has arrived once that passes 64 KiB; once the
+//! line is complete, three times its length plus 64 bytes per quoted string (at least 256
+//! bytes), which covers the line, what parsing makes of it and the reply. A request charged
+//! more than the whole budget waits for all of it and runs alone. Each connection has at most
+//! `max_pipeline` requests in flight and there are at most `max_connections` connections, each
+//! with ≈ 200 KiB of buffers outside the budget (reads, writes, a line's first 64 KiB). A batch
 //! request may hold at most as many items as the accelerator's queue (`queue_items`). When a
 //! limit is reached the server stops reading, so TCP's flow control pushes back on the client;
-//! nothing is dropped. A client that leaves its replies unread for `write_timeout` is
-//! disconnected, so that it cannot hold the budget others need.
+//! nothing is dropped. A client that leaves its replies unread for `write_timeout`, or stops
+//! sending for as long in the middle of a line that holds budget, is disconnected, so that it
+//! cannot hold the budget others need. (A client that reads very slowly still holds its
+//! requests' share while it does.)
 //!
 //! # Shutdown
 //! [`run`] stops accepting when its `shutdown` future completes, stops reading requests, answers
@@ -75,8 +79,8 @@ pub struct ServerConfig {
     pub max_pipeline: usize,
     /// Connections served at once; more wait to be accepted. Default 1,024.
     pub max_connections: usize,
-    /// Longest a reply may wait for the client to read it before the connection is closed.
-    /// Default 10 s.
+    /// Longest a reply may wait for the client to read it, and longest a client may pause in
+    /// the middle of a line holding budget, before the connection is closed. Default 10 s.
     pub write_timeout: Duration,
 }
 
@@ -327,15 +331,23 @@ where
         });
     };
     drop(tx);
-    // Every request read is answered before the connection closes.
-    let write_result = writer
-        .await
-        .unwrap_or_else(|e| Err(io::Error::other(e.to_string())));
-    if stopped && write_result.is_ok() {
-        // The client may still be sending: closing with its bytes unread would reset the
-        // connection and could destroy replies in flight. Read and drop them briefly.
+    // Every request read is answered before the connection closes. After a stop the client
+    // may still be sending: its bytes are read and dropped meanwhile (a client that writes
+    // everything before it reads would otherwise never get to its replies), and for a moment
+    // after, since closing with bytes unread resets the connection and can destroy replies in
+    // flight.
+    let mut writer = writer;
+    let joined = if stopped {
+        let joined = tokio::select! {
+            j = &mut writer => j,
+            _ = discard(&mut rd) => (&mut writer).await,
+        };
         let _ = tokio::time::timeout(Duration::from_secs(1), discard(&mut rd)).await;
-    }
+        joined
+    } else {
+        writer.await
+    };
+    let write_result = joined.unwrap_or_else(|e| Err(io::Error::other(e.to_string())));
     read_result.and(write_result)
 }
 
@@ -349,16 +361,52 @@ async fn discard<R: tokio::io::AsyncBufRead + Unpin>(rd: &mut R) -> io::Result<(
     }
 }
 
-/// Takes `n` bytes of the budget (at most the whole budget).
+/// The most a request can be charged: the whole budget (it then runs alone), within what one
+/// semaphore call takes.
+fn clamp_charge(shared: &Shared, n: usize) -> usize {
+    n.clamp(1, shared.config.max_inflight_bytes)
+        .min(u32::MAX as usize)
+}
+
+/// Takes `n` bytes of the budget (clamped), waiting for them.
 async fn charge(shared: &Shared, n: usize) -> io::Result<OwnedSemaphorePermit> {
-    let n = n
-        .clamp(1, shared.config.max_inflight_bytes)
-        .min(u32::MAX as usize) as u32;
     Arc::clone(&shared.inflight)
-        .acquire_many_owned(n)
+        .acquire_many_owned(clamp_charge(shared, n) as u32)
         .await
         .map_err(|_| io::Error::other("server closed"))
 }
+
+/// Makes `held` (if any) a charge of `want` bytes (clamped): tops it up at once when the budget
+/// has room, else lets it go and waits for all of it, so that no reader ever waits while
+/// holding budget — waiters cannot deadlock one another. A larger `held` is cut down.
+async fn recharge(
+    shared: &Shared,
+    held: Option<OwnedSemaphorePermit>,
+    want: usize,
+) -> io::Result<OwnedSemaphorePermit> {
+    let want = clamp_charge(shared, want);
+    let Some(mut p) = held else {
+        return charge(shared, want).await;
+    };
+    let have = p.num_permits();
+    if have >= want {
+        drop(p.split(have - want));
+        return Ok(p);
+    }
+    match Arc::clone(&shared.inflight).try_acquire_many_owned((want - have) as u32) {
+        Ok(more) => {
+            p.merge(more);
+            Ok(p)
+        }
+        Err(_) => {
+            drop(p);
+            charge(shared, want).await
+        }
+    }
+}
+
+/// The least a request is charged: its reply, its channel and its place in the pipeline.
+const MIN_COST: usize = 256;
 
 /// What a request of this line is charged: see [Limits](self#limits).
 fn cost(line: &Line) -> usize {
@@ -368,14 +416,16 @@ fn cost(line: &Line) -> usize {
             t.len()
                 .saturating_mul(3)
                 .saturating_add(quotes.saturating_mul(64))
+                .max(MIN_COST)
         }
-        Line::TooLong => 1,
+        Line::TooLong => MIN_COST,
     }
 }
 
-/// Reads one line, charging it to the byte budget: a long line reserves `max_line` bytes when
-/// it passes [`UNCHARGED`] (a reader waits holding none of the budget, so waiters cannot
-/// deadlock one another), and the finished line holds its [`cost`].
+/// Reads one line, charging it to the byte budget as it arrives: past [`UNCHARGED`] bytes a
+/// line holds twice what it has buffered, and once complete its [`cost`]. A line holding budget
+/// must keep arriving: if the client stops sending for `write_timeout` in the middle of one,
+/// the connection ends, so nobody can hold budget by sending half a line.
 async fn read_line<R>(
     rd: &mut R,
     shared: &Shared,
@@ -386,7 +436,18 @@ where
     let mut line = LineBuf::new(shared.config.max_line);
     let mut held: Option<OwnedSemaphorePermit> = None;
     loop {
-        let chunk = rd.fill_buf().await?;
+        let chunk = if held.is_some() {
+            tokio::time::timeout(shared.config.write_timeout, rd.fill_buf())
+                .await
+                .map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client stopped sending in the middle of a line",
+                    )
+                })??
+        } else {
+            rd.fill_buf().await?
+        };
         if chunk.is_empty() {
             if line.is_empty() {
                 return Ok(None);
@@ -398,26 +459,18 @@ where
         if done {
             break;
         }
-        if held.is_none() && line.buffered() > UNCHARGED {
-            held = Some(charge(shared, shared.config.max_line).await?);
+        if line.is_too_long() {
+            // Its bytes are dropped as they come: it holds nothing.
+            held = None;
+            continue;
+        }
+        let buffered = line.buffered();
+        if buffered > UNCHARGED && held.as_ref().map_or(0, |p| p.num_permits()) < buffered {
+            held = Some(recharge(shared, held.take(), buffered.saturating_mul(2)).await?);
         }
     }
     let line = line.finish();
-    let want = cost(&line)
-        .clamp(1, shared.config.max_inflight_bytes)
-        .min(u32::MAX as usize);
-    let permit = match held {
-        Some(mut p) if p.num_permits() >= want => {
-            drop(p.split(p.num_permits() - want));
-            p
-        }
-        // Release what is held before waiting for more.
-        Some(p) => {
-            drop(p);
-            charge(shared, want).await?
-        }
-        None => charge(shared, want).await?,
-    };
+    let permit = recharge(shared, held, cost(&line)).await?;
     Ok(Some((line, permit)))
 }
 

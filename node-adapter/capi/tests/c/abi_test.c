@@ -100,6 +100,12 @@ static void error_paths(vera_engine *engine) {
     CHECK(vera_sha256(engine, 1, (const uint8_t *)"ab", NULL, out) == VERA_ERR_INVALID_ARGUMENT,
           "n > 0, NULL offsets");
     CHECK(strstr(vera_last_error(), "offsets are NULL") != NULL, "message: %s", vera_last_error());
+    uint32_t words[3] = {0, 0, 0};
+    CHECK(vera_sha256(engine, 1, (const uint8_t *)"ab", (const uint32_t *)((uint8_t *)words + 1),
+                      out) == VERA_ERR_INVALID_ARGUMENT, "misaligned offsets");
+    CHECK(strstr(vera_last_error(), "aligned") != NULL, "message: %s", vera_last_error());
+    CHECK(vera_verify(engine, VERA_RULE_STRICT, SIZE_MAX / 2, pk, sig, NULL, offsets, out) ==
+              VERA_ERR_INVALID_ARGUMENT, "absurd n");
     uint32_t two[2] = {0, 2};
     CHECK(vera_sha256(engine, 1, NULL, two, out) == VERA_ERR_INVALID_ARGUMENT,
           "NULL bytes for 2 bytes of message");
