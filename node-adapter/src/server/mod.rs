@@ -8,8 +8,12 @@
 //! requests in flight therefore cost about what one batch costs.
 //!
 //! # Requests and replies
-//! Hex is lowercase in replies and either case in requests. `id` is optional, any JSON value,
-//! and comes back verbatim in the reply.
+//! Hex is lowercase in replies and either case in requests. `id` is optional, any JSON value
+//! up to [`MAX_ID`] bytes, and comes back verbatim in the reply.
+//!
+//! A client should read replies while it writes requests (another thread or task, or
+//! alternating): one that writes a long stream before reading anything fills the socket with
+//! replies, the server stops reading its requests, and after `write_timeout` it is cut off.
 //!
 //! | request | reply |
 //! |---|---|
