@@ -139,6 +139,41 @@ int vera_merkle_root(const vera_engine *engine, int scheme, size_t n,
                      const uint8_t *leaf_bytes, const uint32_t *leaf_offsets,
                      uint8_t *root, uint8_t *mutated);
 
+/*
+ * The batcher: one item per call, from many threads, gathered into engine batches.
+ *
+ * A node that checks signatures one at a time (gossip, a mempool) gets nothing from a batch
+ * engine on its own: each call would be a batch of one. A batcher collects the calls that
+ * arrive together on any threads into one engine batch (up to max_batch items, waiting at most
+ * max_delay_us for company), and each call blocks until its own result is back. Results are
+ * those of vera_verify / vera_sha256 for the same input.
+ */
+typedef struct vera_batcher vera_batcher;
+
+/* Creates a batcher over engine (which must outlive it). max_batch: most items per batch, 0 for
+   4,096 (at most 1,048,576); max_delay_us: longest wait for a batch to fill, 0 for 100 µs (at
+   most 1,000,000). Free it with vera_batcher_free. */
+int vera_batcher_new(const vera_engine *engine, uint32_t max_batch, uint32_t max_delay_us,
+                     vera_batcher **out);
+
+/* Frees a batcher (NULL is allowed). No call on it may be running or follow. */
+void vera_batcher_free(vera_batcher *batcher);
+
+/* Verifies one signature under rule: public_key 32 bytes, msg msg_len bytes (NULL if 0),
+   signature 64 bytes. Writes its verdict code to *verdict. */
+int vera_batcher_verify(const vera_batcher *batcher, int rule, const uint8_t *public_key,
+                        const uint8_t *msg, size_t msg_len, const uint8_t *signature,
+                        uint8_t *verdict);
+
+/* SHA-256 of one message; writes 32 bytes to digest. */
+int vera_batcher_sha256(const vera_batcher *batcher, const uint8_t *msg, size_t msg_len,
+                        uint8_t *digest);
+
+/* The batcher's metrics (items, batch sizes and latencies, queue depth, GPU fallbacks) in the
+   Prometheus / OpenMetrics text format, like snprintf: writes at most len - 1 bytes and a NUL to
+   buf (if len > 0) and returns the full length. */
+size_t vera_batcher_metrics(const vera_batcher *batcher, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

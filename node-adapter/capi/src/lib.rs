@@ -12,13 +12,18 @@
 //!   formed, a panic is caught at the boundary (unwinding into C is undefined behaviour), and
 //!   the error message is kept per thread for [`vera_last_error`].
 //!
-//! Everything here is synchronous: a C caller batches for itself. The micro-batching
-//! accelerator is for Rust callers (`vera-node-adapter`) and for other processes through
-//! `vera serve`.
+//! The engine calls are synchronous and take whole batches. For callers that have one item at a
+//! time on many threads (gossip, a mempool), [`vera_batcher`] gathers concurrent single calls
+//! into engine batches: the in-process accelerator of `vera-node-adapter`, behind blocking C
+//! calls.
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+
+mod batcher;
+
+pub use batcher::vera_batcher;
 
 use ::vera_engine::{
     BackendChoice, Engine, Error, MerkleScheme, Messages, Reason, Rule, SignatureBatch, Verdict,
@@ -232,6 +237,16 @@ fn expect_len<T>(got: &[T], n: usize) -> Result<(), Fail> {
     Ok(())
 }
 
+/// A `vera_rule` value.
+fn rule_from(rule: c_int) -> Result<Rule, Fail> {
+    match rule {
+        0 => Ok(Rule::Strict),
+        1 => Ok(Rule::Zip215),
+        2 => Ok(Rule::Dalek),
+        r => Err(invalid(format!("unknown rule {r}; expected 0, 1 or 2"))),
+    }
+}
+
 fn engine_ref<'a>(engine: *const vera_engine) -> Result<&'a Engine, Fail> {
     // SAFETY: a non-null handle comes from vera_engine_new and is live (vera.h).
     unsafe { engine.as_ref() }
@@ -358,12 +373,7 @@ pub unsafe extern "C" fn vera_verify(
 ) -> c_int {
     guard(|| {
         let engine = engine_ref(engine)?;
-        let rule = match rule {
-            0 => Rule::Strict,
-            1 => Rule::Zip215,
-            2 => Rule::Dalek,
-            r => return Err(invalid(format!("unknown rule {r}; expected 0, 1 or 2"))),
-        };
+        let rule = rule_from(rule)?;
         // SAFETY (all four): the caller's arrays, per the contract above.
         let pks = unsafe { arrays::<32>(public_keys, n, "public_keys") }?;
         let sigs = unsafe { arrays::<64>(signatures, n, "signatures") }?;

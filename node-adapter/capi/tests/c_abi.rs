@@ -164,6 +164,7 @@ fn run(backend: u32, items: &[Item], dir: &Path, exe: &Path) {
         o.status.success(),
         "abi_test (backend {backend}) failed:\n{log}"
     );
+    eprint!("abi_test (backend {backend}):\n{log}");
     assert!(
         log.contains(&format!("libvera {}", env!("CARGO_PKG_VERSION"))),
         "{log}"

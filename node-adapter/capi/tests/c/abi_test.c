@@ -171,6 +171,90 @@ static void error_paths(vera_engine *engine) {
     CHECK(strcmp(vera_verdict_str(77), "unknown") == 0, "unknown verdict name");
 }
 
+/* The batcher: 16 threads, each verifying its share of the batch one signature at a time,
+   must get vera_verify's zip215 verdicts; and concurrent calls must share batches. */
+#define BATCH_THREADS 16
+
+struct batch_job {
+    vera_batcher *batcher;
+    const struct batch *b;
+    uint32_t first;
+    uint8_t *verdicts;
+    int rc;
+};
+
+static void *batch_job_run(void *arg) {
+    struct batch_job *j = arg;
+    j->rc = VERA_OK;
+    for (uint32_t i = j->first; i < j->b->n && j->rc == VERA_OK; i += BATCH_THREADS) {
+        const uint8_t *msg = j->b->msgs + j->b->offsets[i];
+        size_t len = j->b->offsets[i + 1] - j->b->offsets[i];
+        j->rc = vera_batcher_verify(j->batcher, VERA_RULE_ZIP215, j->b->pks + 32 * (size_t)i, msg,
+                                    len, j->b->sigs + 64 * (size_t)i, &j->verdicts[i]);
+    }
+    return NULL;
+}
+
+static void batcher_checks(vera_engine *engine, const struct batch *b, const uint8_t *zip215) {
+    vera_batcher *batcher = NULL;
+    CHECK(vera_batcher_new(engine, 0, 1000000 + 1, &batcher) == VERA_ERR_INVALID_ARGUMENT,
+          "delay over 1 s");
+    CHECK(vera_batcher_new(NULL, 0, 0, &batcher) == VERA_ERR_INVALID_ARGUMENT, "NULL engine");
+    /* 2 ms of patience: calls from the other threads join the batch. */
+    int rc = vera_batcher_new(engine, 0, 2000, &batcher);
+    CHECK(rc == VERA_OK, "vera_batcher_new: %s", vera_last_error());
+    if (rc != VERA_OK) return;
+
+    uint8_t *verdicts = calloc(b->n ? b->n : 1, 1);
+    struct batch_job jobs[BATCH_THREADS];
+    pthread_t threads[BATCH_THREADS];
+    for (uint32_t t = 0; t < BATCH_THREADS; t++) {
+        jobs[t] = (struct batch_job){batcher, b, t, verdicts, -1};
+        pthread_create(&threads[t], NULL, batch_job_run, &jobs[t]);
+    }
+    for (int t = 0; t < BATCH_THREADS; t++) {
+        pthread_join(threads[t], NULL);
+        CHECK(jobs[t].rc == VERA_OK, "batcher thread %d: %s", t, vera_last_error());
+    }
+    CHECK(memcmp(verdicts, zip215, b->n) == 0, "the batcher's verdicts are vera_verify's");
+    free(verdicts);
+
+    uint8_t digest[32], want[32];
+    uint32_t abc[2] = {0, 3};
+    CHECK(vera_batcher_sha256(batcher, (const uint8_t *)"abc", 3, digest) == VERA_OK, "sha256");
+    CHECK(vera_sha256(engine, 1, (const uint8_t *)"abc", abc, want) == VERA_OK, "sha256");
+    CHECK(memcmp(digest, want, 32) == 0, "the batcher's digest");
+    uint8_t v = 0xee;
+    CHECK(vera_batcher_verify(batcher, 3, digest, NULL, 0, want, &v) == VERA_ERR_INVALID_ARGUMENT,
+          "rule 3");
+    CHECK(vera_batcher_verify(batcher, VERA_RULE_STRICT, NULL, NULL, 0, want, &v) ==
+              VERA_ERR_INVALID_ARGUMENT, "NULL key");
+    CHECK(v == 0xee, "verdict untouched on error");
+
+    /* Every verification went through the zip215 lane, in fewer batches than items. */
+    size_t need = vera_batcher_metrics(batcher, NULL, 0);
+    char *text = malloc(need + 1);
+    CHECK(vera_batcher_metrics(batcher, text, need + 1) == need, "metrics length");
+    char small[8];
+    vera_batcher_metrics(batcher, small, sizeof small);
+    CHECK(strlen(small) == sizeof small - 1, "truncated, NUL-terminated");
+    const char *items_key = "vera_items_total{lane=\"verify-zip215\"} ";
+    const char *batches_key = "vera_batch_size_count{lane=\"verify-zip215\"} ";
+    const char *items = strstr(text, items_key), *batches = strstr(text, batches_key);
+    CHECK(items && batches, "metrics name the zip215 lane:\n%s", text);
+    if (items && batches) {
+        long n_items = atol(items + strlen(items_key));
+        long n_batches = atol(batches + strlen(batches_key));
+        CHECK(n_items == (long)b->n, "items %ld of %u", n_items, b->n);
+        CHECK(n_batches > 0 && n_batches < n_items / 2, "%ld batches for %ld items", n_batches,
+              n_items);
+        printf("batcher: %ld signatures in %ld batches\n", n_items, n_batches);
+    }
+    free(text);
+    vera_batcher_free(batcher);
+    vera_batcher_free(NULL);
+}
+
 int main(int argc, char **argv) {
     if (argc != 4) {
         fprintf(stderr, "usage: abi_test BACKEND INPUT OUTPUT\n");
@@ -241,6 +325,7 @@ int main(int argc, char **argv) {
         CHECK(memcmp(jobs[t].verdicts, out + b.n, b.n) == 0, "thread %d's verdicts", t);
         free(jobs[t].verdicts);
     }
+    batcher_checks(engine, &b, out + b.n);
     vera_engine_free(engine);
     vera_engine_free(NULL);
 
