@@ -6,12 +6,14 @@
 //!
 //! # Layout
 //! - [`accelerator`]: micro-batching of single requests into engine batches, with backpressure.
-//! - [`cli`]: the `vera` binary's subcommands — `verify`, `merkle`, `hash` (JSON lines),
-//!   `info`, `calibrate`, `bench`, `serve`.
+//! - [`chains`]: chain adapters — Bitcoin blocks' Merkle check.
+//! - [`cli`]: the `vera` binary's subcommands — `verify`, `merkle`, `hash`, `block` (JSON
+//!   lines), `info`, `calibrate`, `bench`, `serve`.
 //! - [`server`]: JSON lines over TCP or a Unix socket into a shared accelerator, and the
 //!   Prometheus endpoint.
 
 pub mod accelerator;
+pub mod chains;
 pub mod cli;
 mod hexfmt;
 mod lines;

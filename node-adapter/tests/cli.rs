@@ -337,3 +337,29 @@ fn the_load_bench_runs_in_process_and_through_the_server() {
     }
     std::fs::remove_file(&file).ok();
 }
+
+#[test]
+fn block_checks_each_line() {
+    let file = vera_tests::load_vectors("merkle/bitcoin_merkle.json");
+    let genesis = &vera_tests::vector_array(&file, "cases")[0];
+    let raw = genesis["raw_block_hex"].as_str().unwrap();
+    let mut bad_root = raw.to_string();
+    bad_root.replace_range(72..74, "00"); // a byte of the header's Merkle root
+    let input = format!("{raw}\nzz\n{bad_root}\n");
+    let out = vera(&["block", "--chain", "bitcoin", "--txids"], &input);
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let ok: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(ok["block_hash"], genesis["block_hash_display"]);
+    assert_eq!(ok["merkle_root"], genesis["root"]);
+    assert_eq!(ok["txids"], genesis["leaves"]);
+    assert_eq!(
+        (ok["txs"].as_u64(), ok["merkle_ok"].as_bool()),
+        (Some(1), Some(true))
+    );
+    assert!(lines[1].contains("invalid hex") && lines[1].ends_with("\"line\":2}"));
+    let bad: serde_json::Value = serde_json::from_str(&lines[2]).unwrap();
+    assert_eq!(bad["merkle_ok"], false);
+    assert_eq!(bad["merkle_root"], genesis["root"]);
+    assert_ne!(bad["header_merkle_root"], genesis["root"]);
+}

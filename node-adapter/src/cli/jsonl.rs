@@ -1,4 +1,4 @@
-//! The JSON-lines subcommands: `verify`, `hash`, `merkle`.
+//! The JSON-lines subcommands: `verify`, `hash`, `merkle`, `block`.
 //!
 //! Every input line gets exactly one output line, in order (`merkle` answers the whole input with
 //! one line). Input is streamed in chunks, so memory stays bounded however long the input is.
@@ -268,6 +268,63 @@ pub fn merkle(
     }
     .map_err(write_err)?;
     flush(out)
+}
+
+/// `vera block --chain bitcoin`: the Merkle check of each block, one hex block per line.
+pub fn block(
+    engine: &Engine,
+    with_txids: bool,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let mut lines = Lines::new(input);
+    while let Some((n, line)) = lines.next_line()? {
+        let raw = match line {
+            Line::TooLong => Err(too_long()),
+            Line::Text(t) => hex_line(&t),
+        };
+        let checked = raw.and_then(|raw| {
+            crate::chains::bitcoin::check_block(engine, &raw).map_err(|e| e.to_string())
+        });
+        match checked {
+            Err(e) => write_error(out, n, &e)?,
+            Ok(c) => {
+                let mut hash = c.block_hash;
+                hash.reverse();
+                write!(
+                    out,
+                    "{{\"block_hash\":\"{}\",\"txs\":{},\"segwit_txs\":{},\"merkle_root\":\"{}\",\
+                     \"merkle_ok\":{},\"mutated\":{}",
+                    hex::encode(hash),
+                    c.txids.len(),
+                    c.segwit_txs,
+                    hex::encode(c.merkle_root),
+                    c.merkle_ok(),
+                    c.mutated
+                )
+                .map_err(write_err)?;
+                if !c.merkle_ok() && c.merkle_root != c.header_merkle_root {
+                    write!(
+                        out,
+                        ",\"header_merkle_root\":\"{}\"",
+                        hex::encode(c.header_merkle_root)
+                    )
+                    .map_err(write_err)?;
+                }
+                if with_txids {
+                    let ids: Vec<String> = c
+                        .txids
+                        .iter()
+                        .map(|t| format!("\"{}\"", hex::encode(t)))
+                        .collect();
+                    write!(out, ",\"txids\":[{}]", ids.join(",")).map_err(write_err)?;
+                }
+                writeln!(out, "}}").map_err(write_err)?;
+            }
+        }
+        flush(out)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

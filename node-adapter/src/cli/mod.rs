@@ -59,6 +59,22 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Check blocks, one hex-encoded serialized block per line →
+    /// {"block_hash":hex,"txs":n,"segwit_txs":n,"merkle_root":hex,"merkle_ok":bool,"mutated":bool}.
+    /// Every transaction is hashed without its witness (batched on the engine), and the Merkle
+    /// root of the txids is compared with the header's; a mutated tree (CVE-2012-2459) fails
+    /// too. block_hash is in display order (as explorers show it), merkle_root and txids in
+    /// internal order (as in the header).
+    Block {
+        /// The chain: bitcoin (and its forks with the same block format).
+        #[arg(long, value_parser = ["bitcoin"])]
+        chain: String,
+        /// Also list every txid.
+        #[arg(long)]
+        txids: bool,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Show the CPU features, every GPU adapter, and which backend `auto` picks.
     Info {
         /// Print JSON instead of text.
@@ -184,6 +200,14 @@ pub fn run(cli: Cli, matches: Option<&clap::ArgMatches>) -> Result<(), CliError>
         Command::Hash { common } => {
             let (engine, input) = open(&common)?;
             jsonl::hash(&engine, input, &mut stdout())
+        }
+        Command::Block {
+            chain: _,
+            txids,
+            common,
+        } => {
+            let (engine, input) = open(&common)?;
+            jsonl::block(&engine, txids, input, &mut stdout())
         }
         Command::Info {
             json,

@@ -1,0 +1,7 @@
+//! Chain adapters: a chain's own data formats in, the batch work on the engine, the chain's
+//! verdict out.
+//!
+//! - [`bitcoin`]: the Merkle check of a serialized block (txids without witness, the root with
+//!   Bitcoin Core's `mutated` flag, against the header).
+
+pub mod bitcoin;
