@@ -788,3 +788,35 @@ fn vera_serve_refuses_bad_settings_up_front() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "precious");
     std::fs::remove_file(&file).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_are_checked_over_the_socket() {
+    let server = start(ServerConfig::default()).await;
+    let file = vera_tests::load_vectors("merkle/bitcoin_merkle.json");
+    let cases = vera_tests::vector_array(&file, "cases");
+    let big = cases
+        .iter()
+        .find(|c| c["tx_count"] == 213)
+        .expect("block 277647");
+    let raw = big["raw_block_hex"].as_str().unwrap();
+    let input = format!(
+        "{{\"id\":1,\"op\":\"block\",\"chain\":\"bitcoin\",\"block\":\"{raw}\"}}\n\
+         {{\"id\":2,\"op\":\"block\",\"chain\":\"bitcoin\",\"block\":\"{}\"}}\n",
+        &raw[..raw.len() - 2]
+    );
+    let replies = roundtrip(server.addr, input.as_bytes()).await;
+    assert_eq!(replies.len(), 2);
+    assert_eq!(replies[0]["id"], 1);
+    assert_eq!(replies[0]["txs"], 213);
+    assert_eq!(replies[0]["merkle_ok"], true);
+    assert_eq!(replies[0]["merkle_root"], big["root"]);
+    assert_eq!(replies[0]["block_hash"], big["block_hash_display"]);
+    assert_eq!(replies[1]["id"], 2);
+    assert!(
+        replies[1]["error"].as_str().unwrap().contains("truncated"),
+        "{}",
+        replies[1]
+    );
+    server.stop.send(()).unwrap();
+    server.done.await.unwrap().unwrap();
+}

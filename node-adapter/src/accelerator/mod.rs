@@ -107,6 +107,7 @@ pub struct Accelerator {
     sha256: Lane<Vec<u8>, [u8; 32]>,
     merkle: Lane<MerkleTree, Result<MerkleRoot, AcceleratorError>>,
     metrics: std::sync::Arc<metrics::Metrics>,
+    engine: Engine,
 }
 
 fn lane_index(rule: Rule) -> usize {
@@ -167,7 +168,14 @@ impl Accelerator {
             sha256,
             merkle,
             metrics,
+            engine,
         }
+    }
+
+    /// The engine the lanes run their batches on, for work that is one big item rather than
+    /// many small ones (a block, a tree): call it off the async workers.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// Every metric in the Prometheus / OpenMetrics text format, for a `/metrics` endpoint:

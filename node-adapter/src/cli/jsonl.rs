@@ -270,6 +270,38 @@ pub fn merkle(
     flush(out)
 }
 
+/// The fields of a block check's reply, without the braces: shared by `vera block` and the
+/// server. The header's root is given when it differs from the computed one.
+pub(crate) fn block_fields(c: &crate::chains::bitcoin::BlockCheck, with_txids: bool) -> String {
+    let mut hash = c.block_hash;
+    hash.reverse();
+    let mut out = format!(
+        "\"block_hash\":\"{}\",\"txs\":{},\"segwit_txs\":{},\"merkle_root\":\"{}\",\
+         \"merkle_ok\":{},\"mutated\":{}",
+        hex::encode(hash),
+        c.txids.len(),
+        c.segwit_txs,
+        hex::encode(c.merkle_root),
+        c.merkle_ok(),
+        c.mutated
+    );
+    if c.merkle_root != c.header_merkle_root {
+        out.push_str(&format!(
+            ",\"header_merkle_root\":\"{}\"",
+            hex::encode(c.header_merkle_root)
+        ));
+    }
+    if with_txids {
+        let ids: Vec<String> = c
+            .txids
+            .iter()
+            .map(|t| format!("\"{}\"", hex::encode(t)))
+            .collect();
+        out.push_str(&format!(",\"txids\":[{}]", ids.join(",")));
+    }
+    out
+}
+
 /// `vera block --chain bitcoin`: the Merkle check of each block, one hex block per line.
 pub fn block(
     engine: &Engine,
@@ -288,39 +320,7 @@ pub fn block(
         });
         match checked {
             Err(e) => write_error(out, n, &e)?,
-            Ok(c) => {
-                let mut hash = c.block_hash;
-                hash.reverse();
-                write!(
-                    out,
-                    "{{\"block_hash\":\"{}\",\"txs\":{},\"segwit_txs\":{},\"merkle_root\":\"{}\",\
-                     \"merkle_ok\":{},\"mutated\":{}",
-                    hex::encode(hash),
-                    c.txids.len(),
-                    c.segwit_txs,
-                    hex::encode(c.merkle_root),
-                    c.merkle_ok(),
-                    c.mutated
-                )
-                .map_err(write_err)?;
-                if !c.merkle_ok() && c.merkle_root != c.header_merkle_root {
-                    write!(
-                        out,
-                        ",\"header_merkle_root\":\"{}\"",
-                        hex::encode(c.header_merkle_root)
-                    )
-                    .map_err(write_err)?;
-                }
-                if with_txids {
-                    let ids: Vec<String> = c
-                        .txids
-                        .iter()
-                        .map(|t| format!("\"{}\"", hex::encode(t)))
-                        .collect();
-                    write!(out, ",\"txids\":[{}]", ids.join(",")).map_err(write_err)?;
-                }
-                writeln!(out, "}}").map_err(write_err)?;
-            }
+            Ok(c) => writeln!(out, "{{{}}}", block_fields(&c, with_txids)).map_err(write_err)?,
         }
         flush(out)?;
     }

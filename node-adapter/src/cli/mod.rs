@@ -4,7 +4,7 @@
 mod bench;
 mod calibrate;
 mod info;
-mod jsonl;
+pub(crate) mod jsonl;
 mod load;
 mod serve;
 

@@ -22,6 +22,7 @@
 //! | `{"op":"sha256","msg":hex}` | `{"sha256":hex}` |
 //! | `{"op":"sha256","msgs":[hex,…]}` | `{"sha256":[hex,…]}` |
 //! | `{"op":"merkle","scheme":"rfc6962","leaves":[hex,…]}` | `{"root":hex,"leaves":n}` (plus `"mutated":bool` for `bitcoin`) |
+//! | `{"op":"block","chain":"bitcoin","block":hex}` | `{"block_hash":hex,"txs":n,"segwit_txs":n,"merkle_root":hex,"merkle_ok":bool,"mutated":bool}` (as `vera block`) |
 //! | `{"op":"ping"}` | `{"pong":true,"version":"…"}` |
 //!
 //! Rules and schemes are those of the command line (`strict`, `zip215`, `dalek`; `rfc6962`,
@@ -578,6 +579,19 @@ async fn answer(shared: &Shared, number: u64, line: Line) -> String {
             Request::Sha256Batch(msgs) => acc.sha256_batch(msgs).await.map(Answer::Digests),
             Request::Merkle(scheme, leaves) => {
                 acc.merkle_root(scheme, leaves).await.map(Answer::Root)
+            }
+            Request::Block(raw) => {
+                // One block is one big item: it runs on a blocking thread, on the engine itself.
+                let engine = acc.engine().clone();
+                match tokio::task::spawn_blocking(move || {
+                    crate::chains::bitcoin::check_block(&engine, &raw)
+                })
+                .await
+                {
+                    Ok(Ok(c)) => Ok(Answer::Block(Box::new(c))),
+                    Ok(Err(e)) => Ok(Answer::Error(e.to_string())),
+                    Err(_) => Ok(Answer::Error("internal error".into())),
+                }
             }
             Request::Ping => Ok(Answer::Pong),
         }

@@ -25,6 +25,8 @@ pub enum Request {
     Sha256Batch(Vec<Vec<u8>>),
     /// `{"op":"merkle","scheme":…,"leaves":[…]}`
     Merkle(MerkleScheme, Vec<Vec<u8>>),
+    /// `{"op":"block","chain":"bitcoin","block":hex}`
+    Block(Vec<u8>),
     /// `{"op":"ping"}`
     Ping,
 }
@@ -59,6 +61,10 @@ struct Wire<'a> {
     msgs: Option<Vec<Cow<'a, str>>>,
     #[serde(borrow, default)]
     leaves: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    chain: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    block: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -132,6 +138,8 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
         ("items", w.items.is_some()),
         ("msgs", w.msgs.is_some()),
         ("leaves", w.leaves.is_some()),
+        ("chain", w.chain.is_some()),
+        ("block", w.block.is_some()),
     ];
     let allow = |fields: &[&str]| -> Result<(), String> {
         match present
@@ -204,12 +212,24 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
             };
             Ok(Request::Merkle(scheme, leaves))
         }
+        "block" => {
+            allow(&["chain", "block"])?;
+            match w.chain.as_deref() {
+                Some("bitcoin") => {}
+                Some(other) => return Err(format!("unknown chain {other:?}; expected bitcoin")),
+                None => return Err("block needs a \"chain\": bitcoin".into()),
+            }
+            let block = w
+                .block
+                .ok_or("block needs \"block\" (the serialized block, hex)")?;
+            Ok(Request::Block(hex_bytes("block", &block)?))
+        }
         "ping" => {
             allow(&[])?;
             Ok(Request::Ping)
         }
         other => Err(format!(
-            "unknown op {other:?}; expected verify, sha256, merkle or ping"
+            "unknown op {other:?}; expected verify, sha256, merkle, block or ping"
         )),
     }
 }
@@ -249,6 +269,8 @@ pub enum Answer {
     Digests(Vec<[u8; 32]>),
     /// A Merkle root.
     Root(MerkleRoot),
+    /// A block's Merkle check.
+    Block(Box<crate::chains::bitcoin::BlockCheck>),
     /// The answer to `ping`.
     Pong,
     /// The request was not carried out, and why.
@@ -321,6 +343,7 @@ pub fn encode(id: Option<&RawValue>, line: u64, answer: &Answer) -> String {
                 out.push_str(&format!(",\"mutated\":{m}"));
             }
         }
+        Answer::Block(c) => out.push_str(&crate::cli::jsonl::block_fields(c, false)),
         Answer::Pong => out.push_str(&format!(
             "\"pong\":true,\"version\":\"{}\"",
             env!("CARGO_PKG_VERSION")
@@ -396,6 +419,16 @@ mod tests {
                 "takes no field \"rule\"",
             ),
             (r#"{"op":"hash","msg":""}"#, "unknown op \"hash\""),
+            (r#"{"op":"block","block":"00"}"#, "needs a \"chain\""),
+            (
+                r#"{"op":"block","chain":"eth","block":"00"}"#,
+                "unknown chain \"eth\"",
+            ),
+            (r#"{"op":"block","chain":"bitcoin"}"#, "needs \"block\""),
+            (
+                r#"{"op":"block","chain":"bitcoin","block":"0"}"#,
+                "block: odd number",
+            ),
             (r#"{"op":"sha256","mgs":""}"#, "unknown field `mgs`"),
             (r#"{"op":"verify","pk":"00"}"#, "needs a \"rule\""),
             (r#"{"op":"verify","rule":"ed25519"}"#, "unknown rule"),
@@ -438,7 +471,7 @@ mod tests {
         assert_eq!(
             line,
             "{\"id\":{\"n\":[1, 2.50]},\"error\":\"unknown op \\\"nope\\\"; expected verify, \
-             sha256, merkle or ping\",\"line\":3}\n"
+             sha256, merkle, block or ping\",\"line\":3}\n"
         );
         // null is an id like any other; an id over the limit is refused, not echoed.
         let p = parse(br#"{"id":null,"op":"ping"}"#);
