@@ -139,6 +139,26 @@ int vera_merkle_root(const vera_engine *engine, int scheme, size_t n,
                      const uint8_t *leaf_bytes, const uint32_t *leaf_offsets,
                      uint8_t *root, uint8_t *mutated);
 
+/* A Bitcoin block's Merkle check (see vera_bitcoin_check_block). Hashes are in internal byte
+   order, as in the header (explorers show block hashes reversed). */
+typedef struct vera_block_check {
+    uint8_t block_hash[32];
+    uint8_t merkle_root[32];        /* of the txids, computed */
+    uint8_t header_merkle_root[32]; /* the header's */
+    uint64_t txs;
+    uint64_t segwit_txs;
+    uint8_t merkle_ok;              /* 1: the roots match and the tree is not mutated */
+    uint8_t mutated;                /* 1: identical siblings were hashed (CVE-2012-2459) */
+} vera_block_check;
+
+/* Bitcoin Core's Merkle check of a serialized block of len bytes: every transaction hashed
+   without its witness (batched on the engine), the root of the txids with the mutated flag,
+   compared with the header's. A malformed block (truncated, non-canonical sizes, trailing bytes,
+   Core's witness-format errors) is VERA_ERR_INVALID_ARGUMENT. Scripts, amounts and the witness
+   commitment are not checked. */
+int vera_bitcoin_check_block(const vera_engine *engine, const uint8_t *block, size_t len,
+                             vera_block_check *out);
+
 /*
  * The batcher: one item per call, from many threads, gathered into engine batches.
  *

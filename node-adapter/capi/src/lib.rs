@@ -452,6 +452,66 @@ pub unsafe extern "C" fn vera_merkle_root(
     })
 }
 
+/// `vera_block_check`, as vera.h lays it out.
+#[repr(C)]
+#[allow(non_camel_case_types)] // reason: the C name, as in vera.h
+pub struct vera_block_check {
+    /// Double SHA-256 of the header, internal order.
+    pub block_hash: [u8; 32],
+    /// The computed root of the txids.
+    pub merkle_root: [u8; 32],
+    /// The header's root.
+    pub header_merkle_root: [u8; 32],
+    /// Transactions in the block.
+    pub txs: u64,
+    /// Transactions with witness data.
+    pub segwit_txs: u64,
+    /// 1 when the roots match and the tree is not mutated.
+    pub merkle_ok: u8,
+    /// 1 when identical siblings were hashed together.
+    pub mutated: u8,
+}
+
+/// `vera_bitcoin_check_block`.
+///
+/// # Safety
+/// `block` must point to `len` readable bytes (NULL if 0); `out` to a writable
+/// `vera_block_check`.
+#[no_mangle]
+pub unsafe extern "C" fn vera_bitcoin_check_block(
+    engine: *const vera_engine,
+    block: *const u8,
+    len: usize,
+    out: *mut vera_block_check,
+) -> c_int {
+    use vera_node_adapter::chains::bitcoin::{check_block, BlockError};
+    guard(|| {
+        let engine = engine_ref(engine)?;
+        // SAFETY: the caller's buffer, per the contract above.
+        let raw = unsafe { bytes(block, len, 1, "block") }?;
+        if out.is_null() {
+            return Err(invalid("out is NULL"));
+        }
+        let c = check_block(engine, raw).map_err(|e| match e {
+            BlockError::Malformed(_) => invalid(e.to_string()),
+            _ => Fail(VERA_ERR_ENGINE, e.to_string()),
+        })?;
+        let result = vera_block_check {
+            block_hash: c.block_hash,
+            merkle_root: c.merkle_root,
+            header_merkle_root: c.header_merkle_root,
+            txs: c.txids.len() as u64,
+            segwit_txs: c.segwit_txs as u64,
+            merkle_ok: u8::from(c.merkle_ok()),
+            mutated: u8::from(c.mutated),
+        };
+        // SAFETY: `out` is non-null and writable (the contract); written after the block was
+        // read.
+        unsafe { out.write_unaligned(result) };
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

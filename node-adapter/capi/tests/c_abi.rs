@@ -149,10 +149,24 @@ fn run(backend: u32, items: &[Item], dir: &Path, exe: &Path) {
     items.iter().for_each(|i| input.extend_from_slice(&i.1));
     let (inp, outp) = (dir.join("in.bin"), dir.join(format!("out-{backend}.bin")));
     std::fs::write(&inp, &input).unwrap();
+    // Block 277647 (213 transactions), for the block check.
+    let file = vera_tests::load_vectors("merkle/bitcoin_merkle.json");
+    let block = vera_tests::vector_array(&file, "cases")
+        .iter()
+        .find(|c| c["tx_count"] == 213)
+        .expect("block 277647")
+        .clone();
+    let blockp = dir.join("block.bin");
+    std::fs::write(
+        &blockp,
+        vera_tests::unhex(block["raw_block_hex"].as_str().unwrap()),
+    )
+    .unwrap();
     let o = Command::new(exe)
         .arg(backend.to_string())
         .arg(&inp)
         .arg(&outp)
+        .arg(&blockp)
         .output()
         .unwrap();
     let log = format!(
@@ -173,6 +187,13 @@ fn run(backend: u32, items: &[Item], dir: &Path, exe: &Path) {
         log.contains(&format!("has gpu: {}", u32::from(backend == 2))),
         "{log}"
     );
+
+    let want = format!(
+        "block: txs=213 segwit=0 merkle_ok=1 mutated=0 hash={} root={}",
+        block["block_hash_display"].as_str().unwrap(),
+        block["root"].as_str().unwrap()
+    );
+    assert!(log.contains(&want), "{log}\nwanted {want}");
 
     let out = std::fs::read(&outp).unwrap();
     let n = items.len();

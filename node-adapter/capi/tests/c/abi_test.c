@@ -1,13 +1,15 @@
 /*
  * Drives libvera through vera.h exactly as a C node would, for tests/c_abi.rs.
  *
- * Usage: abi_test BACKEND INPUT OUTPUT
+ * Usage: abi_test BACKEND INPUT OUTPUT [BLOCK]
  *   BACKEND  0 auto, 1 cpu, 2 gpu
  *   INPUT    u32 n (little-endian), n * 32 public keys, n * 64 signatures, (n + 1) u32 message
  *            offsets, then the message bytes
  *   OUTPUT   written: n verdict codes per rule (strict, zip215, dalek), n * 32 SHA-256 digests
  *            of the messages, the RFC 6962 root of the messages as leaves (32 bytes), the Bitcoin
  *            root of the digests as txids (32 bytes) and its mutated flag (1 byte)
+ *   BLOCK    a serialized Bitcoin block: its Merkle check is printed, and a truncated copy must
+ *            be refused
  *
  * It also checks the error paths itself, and verifies the batch from four threads at once on
  * one engine, comparing every thread's verdicts. Exit status 0 only if every check passed.
@@ -255,9 +257,35 @@ static void batcher_checks(vera_engine *engine, const struct batch *b, const uin
     vera_batcher_free(NULL);
 }
 
+static void block_checks(vera_engine *engine, const char *path) {
+    size_t len;
+    uint8_t *raw = read_all(path, &len);
+    CHECK(raw != NULL, "cannot read %s", path);
+    if (!raw) return;
+    vera_block_check c;
+    memset(&c, 0xee, sizeof c);
+    int rc = vera_bitcoin_check_block(engine, raw, len, &c);
+    CHECK(rc == VERA_OK, "check block: %s", vera_last_error());
+    printf("block: txs=%llu segwit=%llu merkle_ok=%u mutated=%u hash=", (unsigned long long)c.txs,
+           (unsigned long long)c.segwit_txs, c.merkle_ok, c.mutated);
+    for (int i = 31; i >= 0; i--) printf("%02x", c.block_hash[i]);
+    printf(" root=");
+    for (int i = 0; i < 32; i++) printf("%02x", c.merkle_root[i]);
+    printf("\n");
+    vera_block_check before;
+    memset(&before, 0x5a, sizeof before);
+    memcpy(&c, &before, sizeof c);
+    CHECK(vera_bitcoin_check_block(engine, raw, len - 1, &c) == VERA_ERR_INVALID_ARGUMENT,
+          "a truncated block");
+    CHECK(strstr(vera_last_error(), "truncated") != NULL, "message: %s", vera_last_error());
+    CHECK(memcmp(&c, &before, sizeof c) == 0, "out untouched on error");
+    CHECK(vera_bitcoin_check_block(engine, raw, len, NULL) == VERA_ERR_INVALID_ARGUMENT, "NULL out");
+    free(raw);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: abi_test BACKEND INPUT OUTPUT\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: abi_test BACKEND INPUT OUTPUT [BLOCK]\n");
         return 2;
     }
     size_t len;
@@ -326,6 +354,7 @@ int main(int argc, char **argv) {
         free(jobs[t].verdicts);
     }
     batcher_checks(engine, &b, out + b.n);
+    if (argc == 5) block_checks(engine, argv[4]);
     vera_engine_free(engine);
     vera_engine_free(NULL);
 
