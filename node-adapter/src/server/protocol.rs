@@ -461,6 +461,52 @@ mod tests {
     }
 
     #[test]
+    fn damaged_requests_never_panic_and_answer_as_json() {
+        use rand::{rngs::StdRng, Rng, SeedableRng};
+        let valid = [
+            format!(
+                "{{\"op\":\"verify\",\"rule\":\"zip215\",{},\"id\":[1]}}",
+                sig_fields()
+            ),
+            format!(
+                "{{\"op\":\"verify\",\"rule\":\"dalek\",\"items\":[{{{}}}]}}",
+                sig_fields()
+            ),
+            r#"{"op":"sha256","msgs":["00","abcd",""],"id":"x"}"#.to_string(),
+            r#"{"op":"merkle","scheme":"bitcoin","leaves":[]}"#.to_string(),
+            r#"{"op":"block","chain":"bitcoin","block":"0001"}"#.to_string(),
+        ];
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let mut line = valid[rng.gen_range(0..valid.len())].clone().into_bytes();
+            for _ in 0..rng.gen_range(1..4) {
+                match rng.gen_range(0..3) {
+                    0 if !line.is_empty() => {
+                        let i = rng.gen_range(0..line.len());
+                        line[i] = rng.gen();
+                    }
+                    1 if !line.is_empty() => {
+                        line.truncate(rng.gen_range(0..line.len()));
+                    }
+                    _ => {
+                        let i = rng.gen_range(0..=line.len());
+                        let tokens = b"{}[]\",:\\0";
+                        line.insert(i, tokens[rng.gen_range(0..tokens.len())]);
+                    }
+                }
+            }
+            let p = parse(&line);
+            let answer = match p.request {
+                Ok(_) => Answer::Pong,
+                Err(e) => Answer::Error(e),
+            };
+            let reply = encode(p.id.as_deref(), 1, &answer);
+            serde_json::from_str::<serde_json::Value>(&reply)
+                .unwrap_or_else(|e| panic!("{reply:?} is not JSON ({e}) for {line:?}"));
+        }
+    }
+
+    #[test]
     fn the_id_is_echoed_verbatim_even_for_bad_requests() {
         let p = parse(br#"{"id":{"n":[1, 2.50]},"op":"nope"}"#);
         assert_eq!(
