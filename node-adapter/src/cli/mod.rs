@@ -59,11 +59,14 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Check blocks, one hex-encoded serialized block per line →
-    /// {"block_hash":hex,"txs":n,"segwit_txs":n,"merkle_root":hex,"merkle_ok":bool,"mutated":bool}.
+    /// Check blocks' Merkle roots, one hex serialized block per line →
+    /// {"block_hash":hex,"txs":n,"merkle_ok":bool,…}.
+    ///
     /// Every transaction is hashed without its witness (batched on the engine), and the Merkle
     /// root of the txids is compared with the header's; a mutated tree (CVE-2012-2459) fails
-    /// too. block_hash is in display order (as explorers show it), merkle_root and txids in
+    /// too. Output: {"block_hash":hex,"txs":n,"segwit_txs":n,"merkle_root":hex,
+    /// "merkle_ok":bool,"mutated":bool}, plus "header_merkle_root" when the roots differ.
+    /// block_hash is in display order (as explorers show it), merkle_root and txids in
     /// internal order (as in the header).
     Block {
         /// The chain: bitcoin (and its forks with the same block format).
