@@ -278,9 +278,14 @@ async fn pipelining_clients_get_every_answer_in_order() {
     })
     .await;
     // More clients than connections: the rest wait to be accepted, and are served.
+    let mut errors = 0;
     let clients: Vec<_> = (0..6)
         .map(|c| {
             let (text, want) = workload(c, 300);
+            errors += want
+                .iter()
+                .filter(|w| matches!(w, Expect::Error(..)))
+                .count();
             tokio::spawn(client(server.addr, text, want))
         })
         .collect();
@@ -289,6 +294,19 @@ async fn pipelining_clients_get_every_answer_in_order() {
     }
     server.stop.send(()).unwrap();
     server.done.await.unwrap().unwrap();
+    // The server's own metrics count what happened.
+    let m = server.acc.metrics_text();
+    for (metric, want) in [
+        ("vera_server_connections_total", 6),
+        ("vera_server_connections_open", 0),
+        ("vera_server_requests_total", 1800),
+        ("vera_server_request_errors_total", errors),
+    ] {
+        assert!(
+            m.contains(&format!("\n{metric} {want}\n")),
+            "{metric} {want} in\n{m}"
+        );
+    }
 }
 
 /// Sends `input`, half-closes, and reads every reply; a server that wedges fails the test
@@ -498,7 +516,7 @@ async fn a_client_that_stops_mid_line_cannot_starve_the_others() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let replies = roundtrip(server.addr, b"{\"op\":\"ping\"}\n").await;
     assert_eq!(replies[0]["pong"], true);
-    // The stalled clients were cut off: their streams end with no reply.
+    // The stalled clients were cut off: their streams end with no reply, and each is counted.
     for mut s in stalled {
         let mut rest = Vec::new();
         let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut rest))
@@ -506,6 +524,11 @@ async fn a_client_that_stops_mid_line_cannot_starve_the_others() {
             .expect("a stalled connection is closed");
         assert!(rest.is_empty());
     }
+    let m = server.acc.metrics_text();
+    assert!(
+        m.contains("vera_server_cut_off_total{reason=\"mid_line\"} 4\n"),
+        "{m}"
+    );
     server.stop.send(()).unwrap();
     server.done.await.unwrap().unwrap();
 }
@@ -551,6 +574,11 @@ async fn a_client_that_stops_reading_cannot_starve_the_others() {
         .await
         .expect("the greedy connection is closed");
     assert!(sink.len() < 10 * 3_300_000, "not every reply was delivered");
+    let m = server.acc.metrics_text();
+    assert!(
+        m.contains("vera_server_cut_off_total{reason=\"unread_replies\"} 1\n"),
+        "{m}"
+    );
     drop(writer.await.unwrap());
     server.stop.send(()).unwrap();
     server.done.await.unwrap().unwrap();

@@ -99,6 +99,19 @@ impl Metrics {
         }
     }
 
+    /// Adds a metric of the caller's.
+    pub(super) fn register(
+        &self,
+        name: &str,
+        help: &str,
+        metric: impl prometheus_client::registry::Metric,
+    ) {
+        self.registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .register(name, help, metric);
+    }
+
     /// Everything in the OpenMetrics text format.
     pub(super) fn encode(&self) -> String {
         let mut out = String::new();

@@ -178,6 +178,17 @@ impl Accelerator {
         &self.engine
     }
 
+    /// Adds a metric to the accelerator's registry (named `vera_<name>`), so that
+    /// [`metrics_text`](Self::metrics_text) includes it: how the server publishes its own.
+    pub fn register_metric(
+        &self,
+        name: &str,
+        help: &str,
+        metric: impl prometheus_client::registry::Metric,
+    ) {
+        self.metrics.register(name, help, metric);
+    }
+
     /// Every metric in the Prometheus / OpenMetrics text format, for a `/metrics` endpoint:
     /// per lane items, batch sizes, batch and request latencies, pending items; from the engine,
     /// batches per backend, GPU failures and fallbacks, cross-checks and mismatches.

@@ -61,6 +61,10 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use serde_json::value::RawValue;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 
@@ -176,7 +180,86 @@ struct Shared {
     acc: Accelerator,
     config: ServerConfig,
     inflight: Arc<Semaphore>,
+    metrics: ServerMetrics,
 }
+
+/// The server's own metrics, published with the accelerator's (`vera_server_*`).
+#[derive(Clone, Default)]
+struct ServerMetrics {
+    open: Gauge,
+    connections: Counter,
+    requests: Counter,
+    errors: Counter,
+    cut_off: Family<Vec<(&'static str, &'static str)>, Counter>,
+}
+
+impl ServerMetrics {
+    fn register(&self, acc: &Accelerator) {
+        acc.register_metric(
+            "server_connections_open",
+            "Connections open now",
+            self.open.clone(),
+        );
+        acc.register_metric(
+            "server_connections",
+            "Connections accepted",
+            self.connections.clone(),
+        );
+        acc.register_metric(
+            "server_requests",
+            "Requests answered",
+            self.requests.clone(),
+        );
+        acc.register_metric(
+            "server_request_errors",
+            "Requests answered with an error (malformed, too long, refused)",
+            self.errors.clone(),
+        );
+        acc.register_metric(
+            "server_cut_off",
+            "Connections closed because the client stalled (reason: unread_replies, mid_line)",
+            self.cut_off.clone(),
+        );
+    }
+}
+
+/// Why the server closed a connection on a client that stalled.
+#[derive(Debug, Clone, Copy)]
+enum Stall {
+    /// Replies went unread for `write_timeout`.
+    UnreadReplies(Duration),
+    /// The client stopped sending in the middle of a line that holds budget.
+    MidLine(Duration),
+}
+
+impl Stall {
+    fn label(self) -> &'static str {
+        match self {
+            Stall::UnreadReplies(_) => "unread_replies",
+            Stall::MidLine(_) => "mid_line",
+        }
+    }
+
+    fn error(self) -> io::Error {
+        io::Error::new(io::ErrorKind::TimedOut, self)
+    }
+
+    /// The stall behind an error, if it is one.
+    fn of(e: &io::Error) -> Option<Stall> {
+        e.get_ref().and_then(|i| i.downcast_ref::<Stall>()).copied()
+    }
+}
+
+impl std::fmt::Display for Stall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stall::UnreadReplies(t) => write!(f, "the client left its replies unread for {t:?}"),
+            Stall::MidLine(t) => write!(f, "the client stopped sending mid-line for {t:?}"),
+        }
+    }
+}
+
+impl std::error::Error for Stall {}
 
 /// Serves requests on every listener until `shutdown` completes, then finishes the requests
 /// already read and returns. Errors only for an invalid [`ServerConfig`]; a failing
@@ -188,10 +271,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     config.validate()?;
+    let metrics = ServerMetrics::default();
+    metrics.register(&acc);
     let shared = Arc::new(Shared {
         acc,
         inflight: Arc::new(Semaphore::new(config.max_inflight_bytes)),
         config,
+        metrics,
     });
     let connections = Arc::new(Semaphore::new(shared.config.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -244,6 +330,8 @@ async fn accept_loop(
             }
         };
         tracing::debug!("connection from {peer}");
+        shared.metrics.connections.inc();
+        shared.metrics.open.inc();
         let shared = Arc::clone(&shared);
         let stop = stop.clone();
         let done = done.clone();
@@ -257,9 +345,24 @@ async fn accept_loop(
                 #[cfg(unix)]
                 Stream::Unix(s) => connection(s, &shared, stop).await,
             };
-            if let Err(e) = result {
-                tracing::debug!("connection from {peer} ended: {e}");
+            match result.as_ref().map_err(Stall::of) {
+                Err(Some(stall)) => {
+                    // Operators want to know: the client has a bug, or is hostile.
+                    tracing::warn!("cut off {peer}: {stall}");
+                    shared
+                        .metrics
+                        .cut_off
+                        .get_or_create(&vec![("reason", stall.label())])
+                        .inc();
+                }
+                Err(None) => {
+                    if let Err(e) = &result {
+                        tracing::debug!("connection from {peer} ended: {e}");
+                    }
+                }
+                Ok(()) => {}
             }
+            shared.metrics.open.dec();
             drop(permit);
             drop(done);
         });
@@ -444,12 +547,7 @@ where
         let chunk = if held.is_some() {
             tokio::time::timeout(shared.config.write_timeout, rd.fill_buf())
                 .await
-                .map_err(|_| {
-                    io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "the client stopped sending in the middle of a line",
-                    )
-                })??
+                .map_err(|_| Stall::MidLine(shared.config.write_timeout).error())??
         } else {
             rd.fill_buf().await?
         };
@@ -489,12 +587,7 @@ async fn write_replies<W>(
 where
     W: AsyncWrite + Unpin,
 {
-    let slow = || {
-        io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("the client left its replies unread for {timeout:?}"),
-        )
-    };
+    let slow = || Stall::UnreadReplies(timeout).error();
     let mut w = BufWriter::with_capacity(IO_BUFFER, wr);
     loop {
         let (number, mut pending) = match rx.try_recv() {
@@ -548,19 +641,27 @@ where
 const PARSE_INLINE: usize = 256 << 10;
 
 async fn answer(shared: &Shared, number: u64, line: Line) -> String {
+    let (id, answer) = work(shared, line).await;
+    shared.metrics.requests.inc();
+    if matches!(answer, Answer::Error(_)) {
+        shared.metrics.errors.inc();
+    }
+    protocol::encode(id.as_deref(), number, &answer)
+}
+
+/// Carries out one request line: its id, and what to answer.
+async fn work(shared: &Shared, line: Line) -> (Option<Box<RawValue>>, Answer) {
     let text = match line {
         Line::Text(t) => t,
         Line::TooLong => {
             let msg = format!("line is longer than {} bytes", shared.config.max_line);
-            return protocol::encode(None, number, &Answer::Error(msg));
+            return (None, Answer::Error(msg));
         }
     };
     let parsed = if text.len() > PARSE_INLINE {
         match tokio::task::spawn_blocking(move || protocol::parse(&text)).await {
             Ok(p) => p,
-            Err(_) => {
-                return protocol::encode(None, number, &Answer::Error("internal error".into()))
-            }
+            Err(_) => return (None, Answer::Error("internal error".into())),
         }
     } else {
         protocol::parse(&text)
@@ -597,5 +698,5 @@ async fn answer(shared: &Shared, number: u64, line: Line) -> String {
         }
         .unwrap_or_else(|e: AcceleratorError| Answer::Error(e.to_string())),
     };
-    protocol::encode(parsed.id.as_deref(), number, &answer)
+    (parsed.id, answer)
 }
