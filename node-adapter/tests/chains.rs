@@ -230,3 +230,189 @@ fn hostile_bytes_are_errors_never_panics() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Solana
+// ---------------------------------------------------------------------------------------------
+
+use ed25519_dalek::{Signer, SigningKey};
+use vera_engine::{Reason, Rule, Verdict};
+use vera_node_adapter::chains::solana::{verify_transactions, TxError, MAX_TX_BYTES};
+
+/// Two real Solana transactions, as serialized on the wire: an spl-token transfer (signature
+/// 3vZ67C…, on the explorer) and an spl-token create-account (3doYbP…). Bytes as given, base58,
+/// in the Solana tests of trustwallet/wallet-core (Apache-2.0); public chain data. Their
+/// signatures were checked with OpenSSL (pyca/cryptography) when they were added here.
+const SOLANA_TXS: [&str; 2] = [
+    "0192375e20c0095d2a5a4b5b5900e4c8149876abd749340646f5698aa28116214dd3ddc8eb94a231842dc0ca5bf3ead79714afc38d657dc0525f5b52b49d845e030100020594c3890fa8d4bc04ab2a676d2cafea5cdc899ecd95a9cbe593e9df258759685ac45358bf73b2c596739d02afc1f9cd1da7b8755f91fc4a7a860a0810c04794e22544558bb05c2698f88852a7925c5c0ee5ea8711ddb3fe1262150283eee81163068310861a98327d0550574d84418aa6e10c3352ddaa7fd7f58152cceeb2388706ddf6e1d765a193d9cbe146ceeb79ac1cb485ed5f5b37913a8cf5857eff00a9a8f76432ee9bf7af1063ea2d8b7e5a3eec2a5a01cd67aba11a5978c1a403b065010404010302000a0ca00f00000000000006",
+    "0183c564efe55cbb2ff6ff726cb819c889dde60fd397a87c9a66d6f0c97c89d59bb560acebb1a371ffc9948520f0b3d238671058e462c21295ecad0fab491e09010100050794c3890fa8d4bc04ab2a676d2cafea5cdc899ecd95a9cbe593e9df258759685ac45358bf73b2c596739d02afc1f9cd1da7b8755f91fc4a7a860a0810c04794e2068310861a98327d0550574d84418aa6e10c3352ddaa7fd7f58152cceeb23887000000000000000000000000000000000000000000000000000000000000000006ddf6e1d765a193d9cbe146ceeb79ac1cb485ed5f5b37913a8cf5857eff00a906a7d517192c5c51218cc94c3d4af17f58daee089ba1fd44e3dbd98a000000008c97258f4e2489f1bb3d1029148e0d830b5a1399daff1084048e7bd8dbe9f8598193cbe9f9d41c335fd905f6eacf5ef44032f1e0472df58cb57ed207b239b5ba0106070001000203040500",
+];
+
+/// A transaction signed by `keys` (the first `keys.len()` account keys), with `extra` more
+/// account keys; `v0` adds the version byte and an address-table lookup.
+fn solana_tx(keys: &[SigningKey], extra: usize, v0: bool, salt: u8) -> Vec<u8> {
+    let mut msg = Vec::new();
+    if v0 {
+        msg.push(0x80);
+    }
+    msg.extend_from_slice(&[keys.len() as u8, 0, 1]);
+    msg.push((keys.len() + extra) as u8);
+    for k in keys {
+        msg.extend_from_slice(&k.verifying_key().to_bytes());
+    }
+    for i in 0..extra {
+        msg.extend_from_slice(&[salt ^ i as u8; 32]);
+    }
+    msg.extend_from_slice(&[salt; 32]); // recent blockhash
+    msg.extend_from_slice(&[1, 0, 1, 0, 3, 2, 0, 0]); // one instruction
+    if v0 {
+        msg.push(1);
+        msg.extend_from_slice(&[0x42; 32]);
+        msg.extend_from_slice(&[1, 0, 1, 1]);
+    }
+    let mut tx = vec![keys.len() as u8];
+    for k in keys {
+        tx.extend_from_slice(&k.sign(&msg).to_bytes());
+    }
+    tx.extend_from_slice(&msg);
+    tx
+}
+
+#[test]
+fn real_solana_transactions_verify_on_every_engine() {
+    let txs: Vec<Vec<u8>> = SOLANA_TXS.iter().map(|t| unhex(t)).collect();
+    let views: Vec<&[u8]> = txs.iter().map(Vec::as_slice).collect();
+    for (name, engine) in engines() {
+        let checks = verify_transactions(&engine, &views).unwrap();
+        for c in checks {
+            let c = c.unwrap();
+            assert!(c.valid(), "{name}: {c:?}");
+            assert_eq!(c.verdicts, [Verdict::Valid]);
+        }
+    }
+    // Any bit flipped in the signature or the message makes the one signature fail (or, in the
+    // header and key count, the layout); it never passes.
+    let engine = Engine::cpu();
+    let tx = &txs[0];
+    let damaged: Vec<Vec<u8>> = (1..tx.len())
+        .map(|i| {
+            let mut d = tx.clone();
+            d[i] ^= 1 << (i % 8);
+            d
+        })
+        .collect();
+    let views: Vec<&[u8]> = damaged.iter().map(Vec::as_slice).collect();
+    for (i, r) in verify_transactions(&engine, &views)
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        if let Ok(c) = r {
+            assert!(!c.valid(), "byte {} flipped still valid", i + 1);
+        }
+    }
+}
+
+#[test]
+fn solana_signatures_follow_the_strict_rule_signer_by_signer() {
+    let mut rng = StdRng::seed_from_u64(1232);
+    let mut txs = Vec::new();
+    let mut want: Vec<Vec<bool>> = Vec::new();
+    for i in 0..300 {
+        let keys: Vec<SigningKey> = (0..rng.gen_range(1..5))
+            .map(|_| SigningKey::from_bytes(&rng.gen()))
+            .collect();
+        let mut tx = solana_tx(&keys, rng.gen_range(0..6), i % 2 == 0, i as u8);
+        // A third of them damaged: a signature's R or S, or the message.
+        if i % 3 == 1 {
+            let at = match rng.gen_range(0..3) {
+                0 => 1 + 64 * rng.gen_range(0..keys.len()) + rng.gen_range(0..32),
+                1 => 1 + 64 * rng.gen_range(0..keys.len()) + 32 + rng.gen_range(0..31),
+                _ => tx.len() - 1,
+            };
+            tx[at] ^= 4;
+        }
+        // The reference: each signature over the message with its key, verify_strict.
+        let n = keys.len();
+        let message = &tx[1 + 64 * n..];
+        let start = 1 + 4 + usize::from(message[0] & 0x80 != 0);
+        want.push(
+            (0..n)
+                .map(|s| {
+                    let key: [u8; 32] = message[start - 1 + 32 * s..][..32].try_into().unwrap();
+                    let sig: [u8; 64] = tx[1 + 64 * s..][..64].try_into().unwrap();
+                    vera_tests::reference::verdict(Rule::Strict, &key, message, &sig)
+                })
+                .collect(),
+        );
+        txs.push(tx);
+    }
+    // A signer whose key is the all-zero encoding (a point of order 4) with an all-zero
+    // signature: zip215 would accept it, Solana's strict rule refuses.
+    let mut small = vec![1u8];
+    small.extend_from_slice(&[0; 64]);
+    small.extend_from_slice(&[1, 0, 0, 1]);
+    small.extend_from_slice(&[0; 32]);
+    small.extend_from_slice(&[7; 32]);
+    small.push(0);
+    txs.push(small);
+    want.push(vec![false]);
+
+    let views: Vec<&[u8]> = txs.iter().map(Vec::as_slice).collect();
+    for (name, engine) in engines() {
+        let checks = verify_transactions(&engine, &views).unwrap();
+        for (i, (c, w)) in checks.iter().zip(&want).enumerate() {
+            let c = c.as_ref().unwrap();
+            let got: Vec<bool> = c.verdicts.iter().map(|v| v.is_valid()).collect();
+            assert_eq!(&got, w, "{name}: transaction {i}");
+            assert_eq!(c.valid(), w.iter().all(|&v| v));
+        }
+        assert_eq!(
+            checks.last().unwrap().as_ref().unwrap().verdicts,
+            [Verdict::Invalid(Reason::SmallOrderPublicKey)]
+        );
+    }
+}
+
+#[test]
+fn malformed_solana_transactions_are_errors_for_themselves() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let keys: Vec<SigningKey> = (0..2).map(|_| SigningKey::from_bytes(&rng.gen())).collect();
+    let good = solana_tx(&keys, 1, false, 9);
+    let mut wrong_count = good.clone();
+    wrong_count[1 + 128] = 1; // the header asks for one signature; two are given
+    let mut few_keys = good.clone();
+    few_keys[1 + 128 + 3] = 1; // one account key for two signatures
+    let mut v1 = solana_tx(&keys, 1, true, 9);
+    v1[1 + 128] = 0x81;
+    let mut alias = vec![0x82, 0x00]; // signature count 2, written in two bytes
+    alias.extend_from_slice(&good[1..]);
+    let huge = solana_tx(&keys, 40, false, 9);
+    assert!(huge.len() > MAX_TX_BYTES);
+    let cases: [(&[u8], &str); 7] = [
+        (&[], "truncated"),
+        (&good[..100], "truncated in the signatures"),
+        (&wrong_count, "2 signatures for 1 required"),
+        (&few_keys, "1 account keys for 2 signatures"),
+        (&v1, "unsupported message version 1"),
+        (&alias, "non-canonical signature count"),
+        (&huge, "over the 1232-byte packet"),
+    ];
+    let mut views: Vec<&[u8]> = cases.iter().map(|c| c.0).collect();
+    views.push(&good);
+    let checks = verify_transactions(&Engine::cpu(), &views).unwrap();
+    for ((bytes, what), r) in cases.iter().zip(&checks) {
+        match r {
+            Err(TxError::Malformed(m)) => assert!(m.contains(what), "{m:?} lacks {what:?}"),
+            other => panic!("{} bytes gave {other:?}", bytes.len()),
+        }
+    }
+    // The good one after them still gets its own, right, verdicts.
+    assert!(checks.last().unwrap().as_ref().unwrap().valid());
+    // Every truncation of a real transaction: an error or an invalid signature, never a panic.
+    let real = unhex(SOLANA_TXS[1]);
+    let cuts: Vec<&[u8]> = (0..real.len()).map(|n| &real[..n]).collect();
+    for r in verify_transactions(&Engine::cpu(), &cuts).unwrap() {
+        assert!(r.map_or(true, |c| !c.valid()));
+    }
+}

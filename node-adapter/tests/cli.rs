@@ -363,3 +363,21 @@ fn block_checks_each_line() {
     assert_eq!(bad["merkle_root"], genesis["root"]);
     assert_ne!(bad["header_merkle_root"], genesis["root"]);
 }
+
+#[test]
+fn tx_checks_solana_transactions_line_by_line() {
+    // An spl-token transfer from Solana mainnet (see tests/chains.rs for its provenance).
+    let tx = "0192375e20c0095d2a5a4b5b5900e4c8149876abd749340646f5698aa28116214dd3ddc8eb94a231842dc0ca5bf3ead79714afc38d657dc0525f5b52b49d845e030100020594c3890fa8d4bc04ab2a676d2cafea5cdc899ecd95a9cbe593e9df258759685ac45358bf73b2c596739d02afc1f9cd1da7b8755f91fc4a7a860a0810c04794e22544558bb05c2698f88852a7925c5c0ee5ea8711ddb3fe1262150283eee81163068310861a98327d0550574d84418aa6e10c3352ddaa7fd7f58152cceeb2388706ddf6e1d765a193d9cbe146ceeb79ac1cb485ed5f5b37913a8cf5857eff00a9a8f76432ee9bf7af1063ea2d8b7e5a3eec2a5a01cd67aba11a5978c1a403b065010404010302000a0ca00f00000000000006";
+    let mut tampered = tx.to_string();
+    tampered.replace_range(tx.len() - 2.., "07"); // the instruction data's last byte
+    let input = format!("{tx}\n{tampered}\n01\nxyz\n");
+    let lines = stdout_lines(&vera(&["tx", "--chain", "solana"], &input));
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0], "{\"valid\":true,\"results\":[{\"valid\":true}]}");
+    assert_eq!(
+        lines[1],
+        "{\"valid\":false,\"results\":[{\"valid\":false,\"reason\":\"equation\"}]}"
+    );
+    assert!(lines[2].contains("malformed transaction") && lines[2].ends_with("\"line\":3}"));
+    assert!(lines[3].contains("invalid hex") && lines[3].ends_with("\"line\":4}"));
+}

@@ -3,5 +3,8 @@
 //!
 //! - [`bitcoin`]: the Merkle check of a serialized block (txids without witness, the root with
 //!   Bitcoin Core's `mutated` flag, against the header).
+//! - [`solana`]: the signature check of serialized transactions, as a validator's sigverify
+//!   stage does it (`strict`, one signature per required signer).
 
 pub mod bitcoin;
+pub mod solana;

@@ -1,4 +1,4 @@
-//! The JSON-lines subcommands: `verify`, `hash`, `merkle`, `block`.
+//! The JSON-lines subcommands: `verify`, `hash`, `merkle`, `block`, `tx`.
 //!
 //! Every input line gets exactly one output line, in order (`merkle` answers the whole input with
 //! one line). Input is streamed in chunks, so memory stays bounded however long the input is.
@@ -268,6 +268,72 @@ pub fn merkle(
     }
     .map_err(write_err)?;
     flush(out)
+}
+
+/// The reply object for one checked Solana transaction: overall validity and each signature's
+/// verdict.
+pub(crate) fn tx_reply(c: &crate::chains::solana::TxCheck) -> String {
+    let results: Vec<String> = c
+        .verdicts
+        .iter()
+        .map(|v| match v {
+            Verdict::Valid => "{\"valid\":true}".to_string(),
+            Verdict::Invalid(r) => format!("{{\"valid\":false,\"reason\":\"{r}\"}}"),
+        })
+        .collect();
+    format!(
+        "{{\"valid\":{},\"results\":[{}]}}",
+        c.valid(),
+        results.join(",")
+    )
+}
+
+/// `vera tx --chain solana`: each transaction's signatures, one hex transaction per line; a
+/// chunk of lines is one engine batch.
+pub fn solana_txs(
+    engine: &Engine,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let mut lines = Lines::new(input);
+    let mut chunk: Vec<(u64, Result<Vec<u8>, String>)> = Vec::new();
+    loop {
+        let next = lines.next_line()?;
+        let end = next.is_none();
+        if let Some((n, line)) = next {
+            chunk.push((
+                n,
+                match line {
+                    Line::TooLong => Err(too_long()),
+                    Line::Text(t) => hex_line(&t),
+                },
+            ));
+        }
+        if end || chunk.len() >= CHUNK_ITEMS {
+            let txs: Vec<&[u8]> = chunk
+                .iter()
+                .filter_map(|(_, t)| t.as_deref().ok())
+                .collect();
+            let checks = crate::chains::solana::verify_transactions(engine, &txs)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let mut checks = checks.into_iter();
+            for (n, t) in chunk.drain(..) {
+                match t.and_then(|_| {
+                    checks
+                        .next()
+                        .expect("one result per transaction")
+                        .map_err(|e| e.to_string())
+                }) {
+                    Ok(c) => writeln!(out, "{}", tx_reply(&c)).map_err(write_err)?,
+                    Err(e) => write_error(out, n, &e)?,
+                }
+            }
+            flush(out)?;
+        }
+        if end {
+            return Ok(());
+        }
+    }
 }
 
 /// The fields of a block check's reply, without the braces: shared by `vera block` and the

@@ -78,6 +78,21 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Check transactions' signatures, one hex serialized transaction per line →
+    /// {"valid":bool,"results":[{"valid":…},…]}.
+    ///
+    /// solana: as a validator's sigverify stage does it — signature i over the message with
+    /// account key i under the strict rule (ed25519-dalek verify_strict), as many signatures as
+    /// the header requires, legacy and v0 messages, at most one 1,232-byte packet. "valid" is
+    /// true when every signature is. Lines are verified in chunks of 16,384 transactions, each
+    /// one engine batch.
+    Tx {
+        /// The chain: solana.
+        #[arg(long, value_parser = ["solana"])]
+        chain: String,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Show the CPU features, every GPU adapter, and which backend `auto` picks.
     Info {
         /// Print JSON instead of text.
@@ -203,6 +218,10 @@ pub fn run(cli: Cli, matches: Option<&clap::ArgMatches>) -> Result<(), CliError>
         Command::Hash { common } => {
             let (engine, input) = open(&common)?;
             jsonl::hash(&engine, input, &mut stdout())
+        }
+        Command::Tx { chain: _, common } => {
+            let (engine, input) = open(&common)?;
+            jsonl::solana_txs(&engine, input, &mut stdout())
         }
         Command::Block {
             chain: _,

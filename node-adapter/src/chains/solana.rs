@@ -1,0 +1,209 @@
+//! Solana transactions: the signature check of a validator's sigverify stage.
+//!
+//! A serialized transaction is a compact-u16 count of 64-byte signatures, the signatures, then
+//! the message: an optional version byte (high bit set; only version 0 exists), a three-byte
+//! header whose first byte is the number of required signatures, a compact-u16 count of 32-byte
+//! account keys, and the rest. Signature `i` signs the whole message (every byte after the
+//! signatures) with account key `i`, under ed25519-dalek's `verify_strict` — vera's `strict`
+//! rule. As Agave's `sigverify` does, the count of signatures must equal the required count,
+//! and there must be at least as many keys.
+//!
+//! [`verify_transactions`] checks many transactions with one engine batch holding all their
+//! signatures, so a stream of transactions fills the GPU the way a validator's packet batches
+//! do. Only what sigverify reads is parsed (the rest of the message is the runtime's), and, as
+//! for a validator, a transaction is at most one packet ([`MAX_TX_BYTES`]).
+
+use std::fmt;
+
+use vera_engine::{Engine, Rule, SignatureBatchBuf, Verdict};
+
+/// Why a transaction could not be checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TxError {
+    /// The bytes are not a transaction sigverify accepts: truncated, a non-canonical length,
+    /// an unsupported version, counts that do not match.
+    Malformed(String),
+}
+
+impl fmt::Display for TxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TxError::Malformed(m) => write!(f, "malformed transaction: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for TxError {}
+
+/// A transaction's signatures, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxCheck {
+    /// One verdict per signature, in order.
+    pub verdicts: Vec<Verdict>,
+}
+
+impl TxCheck {
+    /// Whether every signature is valid (a transaction with none is not).
+    pub fn valid(&self) -> bool {
+        !self.verdicts.is_empty() && self.verdicts.iter().all(|v| v.is_valid())
+    }
+}
+
+/// Where a transaction's signed parts lie.
+struct Layout<'a> {
+    signatures: Vec<[u8; 64]>,
+    keys: Vec<[u8; 32]>,
+    message: &'a [u8],
+}
+
+/// Reads a compact-u16 ("short vec" length) at `at`: 1 to 3 bytes of 7 bits, low first;
+/// Agave refuses an alias (a longer encoding than needed) and values over u16::MAX.
+fn short_u16(bytes: &[u8], at: &mut usize, what: &str) -> Result<usize, TxError> {
+    let mut value = 0usize;
+    for i in 0..3 {
+        let b = *bytes
+            .get(*at)
+            .ok_or_else(|| TxError::Malformed(format!("truncated in the {what} count")))?;
+        *at += 1;
+        value |= usize::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            if b == 0 && i > 0 {
+                return Err(TxError::Malformed(format!("non-canonical {what} count")));
+            }
+            if value > usize::from(u16::MAX) {
+                return Err(TxError::Malformed(format!("{what} count over 65,535")));
+            }
+            return Ok(value);
+        }
+    }
+    Err(TxError::Malformed(format!(
+        "{what} count longer than 3 bytes"
+    )))
+}
+
+/// Takes `n` items of `N` bytes at `at`, checked against what remains.
+fn items<const N: usize>(
+    bytes: &[u8],
+    at: &mut usize,
+    n: usize,
+    what: &str,
+) -> Result<Vec<[u8; N]>, TxError> {
+    let end = n
+        .checked_mul(N)
+        .and_then(|len| at.checked_add(len))
+        .filter(|&end| end <= bytes.len())
+        .ok_or_else(|| TxError::Malformed(format!("truncated in the {what}")))?;
+    let out = bytes[*at..end].as_chunks::<N>().0.to_vec();
+    *at = end;
+    Ok(out)
+}
+
+/// The largest transaction a validator takes: one network packet (`PACKET_DATA_SIZE`). It also
+/// bounds what one transaction adds to a batch (each signature carries the whole message).
+pub const MAX_TX_BYTES: usize = 1232;
+
+fn layout(tx: &[u8]) -> Result<Layout<'_>, TxError> {
+    if tx.len() > MAX_TX_BYTES {
+        return Err(TxError::Malformed(format!(
+            "{} bytes, over the {MAX_TX_BYTES}-byte packet",
+            tx.len()
+        )));
+    }
+    let mut at = 0;
+    let n = short_u16(tx, &mut at, "signature")?;
+    let signatures = items::<64>(tx, &mut at, n, "signatures")?;
+    let message = &tx[at..];
+    let mut m = 0;
+    let first = *message
+        .first()
+        .ok_or_else(|| TxError::Malformed("no message".into()))?;
+    if first & 0x80 != 0 {
+        let version = first & 0x7f;
+        if version != 0 {
+            return Err(TxError::Malformed(format!(
+                "unsupported message version {version}"
+            )));
+        }
+        m += 1;
+    }
+    let required = usize::from(
+        *message
+            .get(m)
+            .ok_or_else(|| TxError::Malformed("truncated in the message header".into()))?,
+    );
+    m = m
+        .checked_add(3)
+        .filter(|&e| e <= message.len())
+        .ok_or_else(|| TxError::Malformed("truncated in the message header".into()))?;
+    if n != required {
+        return Err(TxError::Malformed(format!(
+            "{n} signatures for {required} required"
+        )));
+    }
+    let key_count = short_u16(message, &mut m, "account key")?;
+    if key_count < n {
+        return Err(TxError::Malformed(format!(
+            "{key_count} account keys for {n} signatures"
+        )));
+    }
+    // Only the signers' keys are needed; the others must still be there.
+    let keys = items::<32>(message, &mut m, n, "account keys")?;
+    items::<32>(message, &mut m, key_count - n, "account keys")?;
+    Ok(Layout {
+        signatures,
+        keys,
+        message,
+    })
+}
+
+/// Checks every signature of each transaction (strict rule), all in one engine batch; one
+/// result per transaction, in order. A malformed transaction is an error for itself alone.
+pub fn verify_transactions(
+    engine: &Engine,
+    txs: &[&[u8]],
+) -> Result<Vec<Result<TxCheck, TxError>>, vera_engine::Error> {
+    let mut batch = SignatureBatchBuf::new();
+    let mut layouts: Vec<Result<usize, TxError>> = Vec::with_capacity(txs.len());
+    for tx in txs {
+        layouts.push(match layout(tx) {
+            Ok(l) => {
+                for (key, sig) in l.keys.iter().zip(&l.signatures) {
+                    // A failure here (a batch over 4 GiB) fails the whole call: verdicts must
+                    // never shift onto the wrong transaction.
+                    batch.push(key, l.message, sig)?;
+                }
+                Ok(l.signatures.len())
+            }
+            Err(e) => Err(e),
+        });
+    }
+    let mut verdicts = engine.verify(Rule::Strict, batch.as_batch())?.into_iter();
+    Ok(layouts
+        .into_iter()
+        .map(|l| {
+            l.map(|n| TxCheck {
+                verdicts: verdicts.by_ref().take(n).collect(),
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_u16_is_canonical() {
+        let read = |b: &[u8]| short_u16(b, &mut 0, "x");
+        assert_eq!(read(&[0x00]), Ok(0));
+        assert_eq!(read(&[0x7f]), Ok(0x7f));
+        assert_eq!(read(&[0x80, 0x01]), Ok(0x80));
+        assert_eq!(read(&[0xff, 0xff, 0x03]), Ok(0xffff));
+        assert!(read(&[0x80, 0x00]).is_err(), "alias of 0");
+        assert!(read(&[0xff, 0x80, 0x00]).is_err(), "alias");
+        assert!(read(&[0xff, 0xff, 0x04]).is_err(), "over u16");
+        assert!(read(&[0x80, 0x80, 0x80, 0x01]).is_err(), "4 bytes");
+        assert!(read(&[0x80]).is_err(), "truncated");
+    }
+}
