@@ -389,7 +389,10 @@ fn malformed_solana_transactions_are_errors_for_themselves() {
     alias.extend_from_slice(&good[1..]);
     let huge = solana_tx(&keys, 40, false, 9);
     assert!(huge.len() > MAX_TX_BYTES);
-    let cases: [(&[u8], &str); 7] = [
+    let mut unsigned = vec![0u8, 0, 0, 0, 1];
+    unsigned.extend_from_slice(&[5; 32]);
+    let cases: [(&[u8], &str); 8] = [
+        (&unsigned, "no signatures"),
         (&[], "truncated"),
         (&good[..100], "truncated in the signatures"),
         (&wrong_count, "2 signatures for 1 required"),

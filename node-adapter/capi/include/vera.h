@@ -159,6 +159,16 @@ typedef struct vera_block_check {
 int vera_bitcoin_check_block(const vera_engine *engine, const uint8_t *block, size_t len,
                              vera_block_check *out);
 
+/* Solana transactions, as a validator's sigverify stage checks them: signature i over the
+   message with account key i, strict rule, exactly the required count, legacy and v0 messages,
+   at most one 1,232-byte packet. n serialized transactions as one buffer plus n + 1 offsets;
+   one status byte per transaction: VERA_VALID when every signature is valid, else the verdict
+   code of its first invalid signature, or VERA_TX_MALFORMED when its bytes are not a
+   transaction sigverify accepts. All the signatures go to the engine as one batch. */
+#define VERA_TX_MALFORMED 254
+int vera_solana_verify_txs(const vera_engine *engine, size_t n, const uint8_t *tx_bytes,
+                           const uint32_t *tx_offsets, uint8_t *statuses);
+
 /*
  * The batcher: one item per call, from many threads, gathered into engine batches.
  *

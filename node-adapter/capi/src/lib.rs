@@ -512,6 +512,46 @@ pub unsafe extern "C" fn vera_bitcoin_check_block(
     })
 }
 
+/// `VERA_TX_MALFORMED`: the status of bytes that are not a transaction.
+pub const VERA_TX_MALFORMED: u8 = 254;
+
+/// `vera_solana_verify_txs`.
+///
+/// # Safety
+/// Transactions as messages in `messages`; `statuses` must point to n writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn vera_solana_verify_txs(
+    engine: *const vera_engine,
+    n: usize,
+    tx_bytes: *const u8,
+    tx_offsets: *const u32,
+    statuses: *mut u8,
+) -> c_int {
+    guard(|| {
+        let engine = engine_ref(engine)?;
+        // SAFETY: the caller's arrays, per the contract above.
+        let txs = unsafe { messages(n, tx_bytes, tx_offsets, "transactions") }?;
+        let out = out_ptr(statuses, n, "statuses")?;
+        let views: Vec<&[u8]> = txs.iter().collect();
+        let checks = vera_node_adapter::chains::solana::verify_transactions(engine, &views)?;
+        expect_len(&checks, n)?;
+        let codes: Vec<u8> = checks
+            .iter()
+            .map(|c| match c {
+                Err(_) => VERA_TX_MALFORMED,
+                Ok(c) => c
+                    .verdicts
+                    .iter()
+                    .find(|v| !v.is_valid())
+                    .map_or(VERA_VALID, |v| verdict_code(*v)),
+            })
+            .collect();
+        // SAFETY: `out` was checked for n bytes; the inputs are no longer used.
+        unsafe { write_out(out, &codes) };
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

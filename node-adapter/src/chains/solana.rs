@@ -44,7 +44,7 @@ pub struct TxCheck {
 }
 
 impl TxCheck {
-    /// Whether every signature is valid (a transaction with none is not).
+    /// Whether every signature is valid (there is at least one).
     pub fn valid(&self) -> bool {
         !self.verdicts.is_empty() && self.verdicts.iter().all(|v| v.is_valid())
     }
@@ -136,6 +136,12 @@ fn layout(tx: &[u8]) -> Result<Layout<'_>, TxError> {
         .checked_add(3)
         .filter(|&e| e <= message.len())
         .ok_or_else(|| TxError::Malformed("truncated in the message header".into()))?;
+    if n == 0 {
+        // The fee payer signs every transaction; Solana's sanitize refuses one without.
+        return Err(TxError::Malformed(
+            "no signatures: the fee payer signs every transaction".into(),
+        ));
+    }
     if n != required {
         return Err(TxError::Malformed(format!(
             "{n} signatures for {required} required"
@@ -155,6 +161,18 @@ fn layout(tx: &[u8]) -> Result<Layout<'_>, TxError> {
         keys,
         message,
     })
+}
+
+/// The signatures one transaction asks to verify, as (key, message, signature) items for the
+/// strict rule, in signature order: what [`verify_transactions`] batches, for callers that batch
+/// otherwise (the server's accelerator).
+pub fn signed_items(tx: &[u8]) -> Result<Vec<crate::accelerator::SignatureItem>, TxError> {
+    let l = layout(tx)?;
+    Ok(l.keys
+        .iter()
+        .zip(&l.signatures)
+        .map(|(k, s)| (*k, l.message.to_vec(), *s))
+        .collect())
 }
 
 /// Checks every signature of each transaction (strict rule), all in one engine batch; one

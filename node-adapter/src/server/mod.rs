@@ -23,6 +23,7 @@
 //! | `{"op":"sha256","msgs":[hex,…]}` | `{"sha256":[hex,…]}` |
 //! | `{"op":"merkle","scheme":"rfc6962","leaves":[hex,…]}` | `{"root":hex,"leaves":n}` (plus `"mutated":bool` for `bitcoin`) |
 //! | `{"op":"block","chain":"bitcoin","block":hex}` | `{"block_hash":hex,"txs":n,"segwit_txs":n,"merkle_root":hex,"merkle_ok":bool,"mutated":bool}` (as `vera block`) |
+//! | `{"op":"tx","chain":"solana","tx":hex}` | `{"valid":bool,"results":[{"valid":…},…]}` (as `vera tx`) |
 //! | `{"op":"ping"}` | `{"pong":true,"version":"…"}` |
 //!
 //! Rules and schemes are those of the command line (`strict`, `zip215`, `dalek`; `rfc6962`,
@@ -694,6 +695,14 @@ async fn work(shared: &Shared, line: Line) -> (Option<Box<RawValue>>, Answer) {
                     Err(_) => Ok(Answer::Error("internal error".into())),
                 }
             }
+            Request::SolanaTx(tx) => match crate::chains::solana::signed_items(&tx) {
+                // Its signatures join the strict lane's batches with everyone else's.
+                Ok(items) => acc
+                    .verify_batch(vera_engine::Rule::Strict, items)
+                    .await
+                    .map(|verdicts| Answer::Tx(crate::chains::solana::TxCheck { verdicts })),
+                Err(e) => Ok(Answer::Error(e.to_string())),
+            },
             Request::Ping => Ok(Answer::Pong),
         }
         .unwrap_or_else(|e: AcceleratorError| Answer::Error(e.to_string())),

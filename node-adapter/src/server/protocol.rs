@@ -27,6 +27,8 @@ pub enum Request {
     Merkle(MerkleScheme, Vec<Vec<u8>>),
     /// `{"op":"block","chain":"bitcoin","block":hex}`
     Block(Vec<u8>),
+    /// `{"op":"tx","chain":"solana","tx":hex}`
+    SolanaTx(Vec<u8>),
     /// `{"op":"ping"}`
     Ping,
 }
@@ -65,6 +67,8 @@ struct Wire<'a> {
     chain: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     block: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tx: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -140,6 +144,7 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
         ("leaves", w.leaves.is_some()),
         ("chain", w.chain.is_some()),
         ("block", w.block.is_some()),
+        ("tx", w.tx.is_some()),
     ];
     let allow = |fields: &[&str]| -> Result<(), String> {
         match present
@@ -224,12 +229,23 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
                 .ok_or("block needs \"block\" (the serialized block, hex)")?;
             Ok(Request::Block(hex_bytes("block", &block)?))
         }
+        "tx" => {
+            allow(&["chain", "tx"])?;
+            match w.chain.as_deref() {
+                Some("solana") => {}
+                Some(other) => return Err(format!("unknown chain {other:?}; expected solana")),
+                None => return Err("tx needs a \"chain\": solana".into()),
+            }
+            let tx =
+                w.tx.ok_or("tx needs \"tx\" (the serialized transaction, hex)")?;
+            Ok(Request::SolanaTx(hex_bytes("tx", &tx)?))
+        }
         "ping" => {
             allow(&[])?;
             Ok(Request::Ping)
         }
         other => Err(format!(
-            "unknown op {other:?}; expected verify, sha256, merkle, block or ping"
+            "unknown op {other:?}; expected verify, sha256, merkle, block, tx or ping"
         )),
     }
 }
@@ -271,6 +287,8 @@ pub enum Answer {
     Root(MerkleRoot),
     /// A block's Merkle check.
     Block(Box<crate::chains::bitcoin::BlockCheck>),
+    /// A transaction's signatures, checked (a whole object of its own).
+    Tx(crate::chains::solana::TxCheck),
     /// The answer to `ping`.
     Pong,
     /// The request was not carried out, and why.
@@ -344,6 +362,10 @@ pub fn encode(id: Option<&RawValue>, line: u64, answer: &Answer) -> String {
             }
         }
         Answer::Block(c) => out.push_str(&crate::cli::jsonl::block_fields(c, false)),
+        Answer::Tx(c) => {
+            let reply = crate::cli::jsonl::tx_reply(c);
+            out.push_str(&reply[1..reply.len() - 1]);
+        }
         Answer::Pong => out.push_str(&format!(
             "\"pong\":true,\"version\":\"{}\"",
             env!("CARGO_PKG_VERSION")
@@ -517,7 +539,7 @@ mod tests {
         assert_eq!(
             line,
             "{\"id\":{\"n\":[1, 2.50]},\"error\":\"unknown op \\\"nope\\\"; expected verify, \
-             sha256, merkle, block or ping\",\"line\":3}\n"
+             sha256, merkle, block, tx or ping\",\"line\":3}\n"
         );
         // null is an id like any other; an id over the limit is refused, not echoed.
         let p = parse(br#"{"id":null,"op":"ping"}"#);

@@ -257,6 +257,53 @@ static void batcher_checks(vera_engine *engine, const struct batch *b, const uin
     vera_batcher_free(NULL);
 }
 
+/* An spl-token transfer from Solana mainnet (provenance in tests/chains.rs). */
+static const char *SOLANA_TX =
+    "0192375e20c0095d2a5a4b5b5900e4c8149876abd749340646f5698aa28116214dd3ddc8eb94a231842dc0ca5bf3ead"
+    "79714afc38d657dc0525f5b52b49d845e030100020594c3890fa8d4bc04ab2a676d2cafea5cdc899ecd95a9cbe593e9"
+    "df258759685ac45358bf73b2c596739d02afc1f9cd1da7b8755f91fc4a7a860a0810c04794e22544558bb05c2698f88"
+    "852a7925c5c0ee5ea8711ddb3fe1262150283eee81163068310861a98327d0550574d84418aa6e10c3352ddaa7fd7f58"
+    "152cceeb2388706ddf6e1d765a193d9cbe146ceeb79ac1cb485ed5f5b37913a8cf5857eff00a9a8f76432ee9bf7af10"
+    "63ea2d8b7e5a3eec2a5a01cd67aba11a5978c1a403b065010404010302000a0ca00f00000000000006";
+
+static size_t unhex(const char *hex, uint8_t *out) {
+    size_t n = strlen(hex) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+    }
+    return n;
+}
+
+/* Four transactions in one call: the real one (valid), the same with its last byte changed
+   (the signature fails: equation), one byte (malformed), and an all-zero signer (a small-order
+   key, which the strict rule refuses). */
+static void solana_checks(vera_engine *engine) {
+    uint8_t txs[1024];
+    memset(txs, 0, sizeof txs);
+    size_t real = unhex(SOLANA_TX, txs);
+    memcpy(txs + real, txs, real);
+    txs[2 * real - 1] ^= 1;
+    txs[2 * real] = 1;
+    uint8_t *zero = txs + 2 * real + 1;
+    size_t zero_len = 1 + 64 + 3 + 1 + 32 + 32 + 1;
+    zero[0] = 1;  /* one signature, all zero */
+    zero[65] = 1; /* header: one required signature */
+    zero[68] = 1; /* one account key, all zero; then a zero blockhash, no instructions */
+    uint32_t offsets[5] = {0, (uint32_t)real, (uint32_t)(2 * real), (uint32_t)(2 * real + 1),
+                           (uint32_t)(2 * real + 1 + zero_len)};
+    uint8_t statuses[4] = {0xee, 0xee, 0xee, 0xee};
+    int rc = vera_solana_verify_txs(engine, 4, txs, offsets, statuses);
+    CHECK(rc == VERA_OK, "solana: %s", vera_last_error());
+    CHECK(statuses[0] == VERA_VALID, "real: %s", vera_verdict_str(statuses[0]));
+    CHECK(statuses[1] == VERA_INVALID_EQUATION, "changed: %s", vera_verdict_str(statuses[1]));
+    CHECK(statuses[2] == VERA_TX_MALFORMED, "one byte: %u", statuses[2]);
+    CHECK(statuses[3] == VERA_INVALID_SMALL_ORDER_PUBLIC_KEY, "zero signer: %s",
+          vera_verdict_str(statuses[3]));
+    printf("solana: %u %u %u %u\n", statuses[0], statuses[1], statuses[2], statuses[3]);
+}
+
 static void block_checks(vera_engine *engine, const char *path) {
     size_t len;
     uint8_t *raw = read_all(path, &len);
@@ -355,6 +402,7 @@ int main(int argc, char **argv) {
     }
     batcher_checks(engine, &b, out + b.n);
     if (argc == 5) block_checks(engine, argv[4]);
+    solana_checks(engine);
     vera_engine_free(engine);
     vera_engine_free(NULL);
 
