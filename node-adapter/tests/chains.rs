@@ -176,6 +176,13 @@ fn segwit_transactions_are_hashed_without_their_witness() {
             assert_eq!(c.segwit_txs, segwit_txs);
         }
     }
+    // An empty input list with a zero flag byte: Bitcoin Core reads no inputs and no outputs,
+    // and the txid is over the bytes as they stand.
+    let bare = vec![1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let bare_id = sha256(&[&sha256(&[&bare])]);
+    let c = check_block(&Engine::cpu(), &block(&bare_id, &[bare])).unwrap();
+    assert_eq!(c.txids, [bare_id]);
+    assert!(c.merkle_ok());
     // A witness flag with every stack empty, and an unknown flag, are what Bitcoin Core
     // refuses to deserialize.
     let engine = Engine::cpu();
@@ -354,7 +361,7 @@ fn solana_signatures_follow_the_strict_rule_signer_by_signer() {
     small.extend_from_slice(&[1, 0, 0, 1]);
     small.extend_from_slice(&[0; 32]);
     small.extend_from_slice(&[7; 32]);
-    small.push(0);
+    small.extend_from_slice(&[1, 0, 0, 0]); // one instruction: program 0, no accounts, no data
     txs.push(small);
     want.push(vec![false]);
 
@@ -390,11 +397,25 @@ fn malformed_solana_transactions_are_errors_for_themselves() {
     let huge = solana_tx(&keys, 40, false, 9);
     assert!(huge.len() > MAX_TX_BYTES);
     let mut unsigned = vec![0u8, 0, 0, 0, 1];
-    unsigned.extend_from_slice(&[5; 32]);
-    let cases: [(&[u8], &str); 8] = [
-        (&unsigned, "no signatures"),
-        (&[], "truncated"),
-        (&good[..100], "truncated in the signatures"),
+    unsigned.extend_from_slice(&[5; 96]);
+    // The fee payer signs but is read-only: Agave's sigverify drops it.
+    let mut readonly_payer = good.clone();
+    readonly_payer[1 + 128 + 1] = 2;
+    // 65 instructions (SIMD-0160 allows 64), and a message that ends at its instruction count.
+    let mut many = good[..good.len() - 8].to_vec();
+    many.push(65);
+    many.extend_from_slice(&[0; 65 * 3]);
+    let ends_at_count = solana_tx(&keys, 1, false, 9);
+    let ends_at_count = [&ends_at_count[..ends_at_count.len() - 8], &[0]].concat();
+    let no_blockhash = &good[..1 + 128 + 4 + 3 * 32 + 10];
+    let cases: [(&[u8], &str); 12] = [
+        (&unsigned, "PayerNotWritable"),
+        (&readonly_payer, "the fee payer is not writable"),
+        (&many, "65 instructions, over 64"),
+        (&ends_at_count, "nothing after the instruction count"),
+        (no_blockhash, "truncated before the instruction count"),
+        (&[], "shorter than one signature"),
+        (&good[..100], "no message after the signatures"),
         (&wrong_count, "2 signatures for 1 required"),
         (&few_keys, "1 account keys for 2 signatures"),
         (&v1, "unsupported message version 1"),

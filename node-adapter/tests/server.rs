@@ -853,7 +853,8 @@ async fn blocks_are_checked_over_the_socket() {
 async fn solana_transactions_join_the_strict_lane() {
     let server = start(ServerConfig::default()).await;
     // An spl-token transfer from Solana mainnet (provenance in tests/chains.rs), the same with
-    // its last instruction byte changed, and a transaction with no signatures.
+    // its last instruction byte changed, a transaction with no signatures (shorter than one),
+    // and a lone byte.
     let tx = "0192375e20c0095d2a5a4b5b5900e4c8149876abd749340646f5698aa28116214dd3ddc8eb94a231842dc0ca5bf3ead79714afc38d657dc0525f5b52b49d845e030100020594c3890fa8d4bc04ab2a676d2cafea5cdc899ecd95a9cbe593e9df258759685ac45358bf73b2c596739d02afc1f9cd1da7b8755f91fc4a7a860a0810c04794e22544558bb05c2698f88852a7925c5c0ee5ea8711ddb3fe1262150283eee81163068310861a98327d0550574d84418aa6e10c3352ddaa7fd7f58152cceeb2388706ddf6e1d765a193d9cbe146ceeb79ac1cb485ed5f5b37913a8cf5857eff00a9a8f76432ee9bf7af1063ea2d8b7e5a3eec2a5a01cd67aba11a5978c1a403b065010404010302000a0ca00f00000000000006";
     let mut tampered = tx.to_string();
     tampered.replace_range(tx.len() - 2.., "07");
@@ -875,7 +876,7 @@ async fn solana_transactions_join_the_strict_lane() {
     assert!(replies[2]["error"]
         .as_str()
         .unwrap()
-        .contains("no signatures"));
+        .contains("shorter than one signature"));
     assert!(replies[3]["error"]
         .as_str()
         .unwrap()

@@ -153,8 +153,9 @@ typedef struct vera_block_check {
 
 /* Bitcoin Core's Merkle check of a serialized block of len bytes: every transaction hashed
    without its witness (batched on the engine), the root of the txids with the mutated flag,
-   compared with the header's. A malformed block (truncated, non-canonical sizes, trailing bytes,
-   Core's witness-format errors) is VERA_ERR_INVALID_ARGUMENT. Scripts, amounts and the witness
+   compared with the header's. A malformed block (truncated, non-canonical sizes, Core's
+   witness-format errors, bytes after the last transaction — which Core's network path would
+   ignore) is VERA_ERR_INVALID_ARGUMENT. Scripts, amounts and the witness
    commitment are not checked. */
 int vera_bitcoin_check_block(const vera_engine *engine, const uint8_t *block, size_t len,
                              vera_block_check *out);

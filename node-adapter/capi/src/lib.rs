@@ -518,7 +518,8 @@ pub const VERA_TX_MALFORMED: u8 = 254;
 /// `vera_solana_verify_txs`.
 ///
 /// # Safety
-/// Transactions as messages in `messages`; `statuses` must point to n writable bytes.
+/// `tx_offsets` must point to n + 1 readable `u32`s and `tx_bytes` to `tx_offsets[n]` readable
+/// bytes (the layout of `messages`); `statuses` must point to n writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn vera_solana_verify_txs(
     engine: *const vera_engine,

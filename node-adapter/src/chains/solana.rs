@@ -3,10 +3,13 @@
 //! A serialized transaction is a compact-u16 count of 64-byte signatures, the signatures, then
 //! the message: an optional version byte (high bit set; only version 0 exists), a three-byte
 //! header whose first byte is the number of required signatures, a compact-u16 count of 32-byte
-//! account keys, and the rest. Signature `i` signs the whole message (every byte after the
-//! signatures) with account key `i`, under ed25519-dalek's `verify_strict` — vera's `strict`
-//! rule. As Agave's `sigverify` does, the count of signatures must equal the required count,
-//! and there must be at least as many keys.
+//! account keys, a recent blockhash, a compact-u16 count of instructions and the rest. Signature
+//! `i` signs the whole message (every byte after the signatures) with account key `i`, under
+//! ed25519-dalek's `verify_strict` — vera's `strict` rule. Which transactions reach verification
+//! at all follows Agave's `do_get_packet_offsets` check by check: the fee payer must be
+//! writable (more required signatures than read-only signers), the count of signatures must
+//! equal the required count, there must be at least as many keys, a blockhash, and at most 64
+//! instructions (SIMD-0160) followed by at least one byte.
 //!
 //! [`verify_transactions`] checks many transactions with one engine batch holding all their
 //! signatures, so a stream of transactions fills the GPU the way a validator's packet batches
@@ -104,64 +107,95 @@ fn items<const N: usize>(
 pub const MAX_TX_BYTES: usize = 1232;
 
 fn layout(tx: &[u8]) -> Result<Layout<'_>, TxError> {
+    let bad = |m: &str| Err(TxError::Malformed(m.to_string()));
     if tx.len() > MAX_TX_BYTES {
         return Err(TxError::Malformed(format!(
             "{} bytes, over the {MAX_TX_BYTES}-byte packet",
             tx.len()
         )));
     }
+    // The checks and their order are Agave's `do_get_packet_offsets` (perf/src/sigverify.rs);
+    // its error names are in brackets.
+    if tx.len() < 1 + 64 {
+        return bad("shorter than one signature [InvalidLen]");
+    }
     let mut at = 0;
     let n = short_u16(tx, &mut at, "signature")?;
+    let msg_start = n
+        .checked_mul(64)
+        .and_then(|len| len.checked_add(at))
+        .filter(|&m| m < tx.len())
+        .ok_or_else(|| {
+            TxError::Malformed("no message after the signatures [InvalidSignatureLen]".into())
+        })?;
     let signatures = items::<64>(tx, &mut at, n, "signatures")?;
-    let message = &tx[at..];
+    let message = &tx[msg_start..];
     let mut m = 0;
-    let first = *message
-        .first()
-        .ok_or_else(|| TxError::Malformed("no message".into()))?;
-    if first & 0x80 != 0 {
-        let version = first & 0x7f;
+    if message[0] & 0x80 != 0 {
+        let version = message[0] & 0x7f;
         if version != 0 {
             return Err(TxError::Malformed(format!(
-                "unsupported message version {version}"
+                "unsupported message version {version} [UnsupportedVersion]"
             )));
         }
-        m += 1;
+        m = 1;
     }
-    let required = usize::from(
-        *message
-            .get(m)
-            .ok_or_else(|| TxError::Malformed("truncated in the message header".into()))?,
-    );
-    m = m
-        .checked_add(3)
-        .filter(|&e| e <= message.len())
-        .ok_or_else(|| TxError::Malformed("truncated in the message header".into()))?;
-    if n == 0 {
-        // The fee payer signs every transaction; Solana's sanitize refuses one without.
-        return Err(TxError::Malformed(
-            "no signatures: the fee payer signs every transaction".into(),
-        ));
+    // The header's three bytes and the key count's first byte.
+    if m + 4 > message.len() {
+        return bad("truncated in the message header [InvalidSignatureLen]");
+    }
+    let (required, readonly_signed) = (usize::from(message[m]), usize::from(message[m + 1]));
+    if required <= readonly_signed {
+        // The fee payer (the first signer) must be writable, so that it can be charged; with
+        // no readonly signers this also refuses a transaction without signatures.
+        return bad("the fee payer is not writable [PayerNotWritable]");
     }
     if n != required {
         return Err(TxError::Malformed(format!(
-            "{n} signatures for {required} required"
+            "{n} signatures for {required} required [MismatchSignatureLen]"
         )));
     }
+    m += 3;
     let key_count = short_u16(message, &mut m, "account key")?;
+    let keys_end = key_count
+        .checked_mul(32)
+        .and_then(|len| len.checked_add(m))
+        .filter(|&e| e <= message.len())
+        .ok_or_else(|| {
+            TxError::Malformed("truncated in the account keys [InvalidPubkeyLen]".into())
+        })?;
     if key_count < n {
         return Err(TxError::Malformed(format!(
-            "{key_count} account keys for {n} signatures"
+            "{key_count} account keys for {n} signatures [InvalidPubkeyLen]"
         )));
     }
-    // Only the signers' keys are needed; the others must still be there.
+    // Only the signers' keys are needed.
     let keys = items::<32>(message, &mut m, n, "account keys")?;
-    items::<32>(message, &mut m, key_count - n, "account keys")?;
+    // Then the recent blockhash, and an instruction count of at most 64 (SIMD-0160) with at
+    // least one byte after it.
+    let mut at = keys_end + 32;
+    if at + 1 > message.len() {
+        return bad("truncated before the instruction count [InvalidLen]");
+    }
+    let instructions = short_u16(message, &mut at, "instruction")?;
+    if instructions > MAX_INSTRUCTIONS {
+        return Err(TxError::Malformed(format!(
+            "{instructions} instructions, over {MAX_INSTRUCTIONS} [InvalidNumberOfInstructions]"
+        )));
+    }
+    if at + 1 > message.len() {
+        return bad("nothing after the instruction count [InvalidLen]");
+    }
     Ok(Layout {
         signatures,
         keys,
         message,
     })
 }
+
+/// The most top-level instructions a transaction may hold (SIMD-0160; Agave's
+/// `MAX_INSTRUCTION_TRACE_LENGTH`).
+pub const MAX_INSTRUCTIONS: usize = 64;
 
 /// The signatures one transaction asks to verify, as (key, message, signature) items for the
 /// strict rule, in signature order: what [`verify_transactions`] batches, for callers that batch
@@ -196,7 +230,16 @@ pub fn verify_transactions(
             Err(e) => Err(e),
         });
     }
-    let mut verdicts = engine.verify(Rule::Strict, batch.as_batch())?.into_iter();
+    let verdicts = engine.verify(Rule::Strict, batch.as_batch())?;
+    if verdicts.len() != batch.len() {
+        // Never hand a transaction someone else's verdicts.
+        return Err(vera_engine::Error::ColumnLength {
+            column: "verdicts",
+            found: verdicts.len(),
+            expected: batch.len(),
+        });
+    }
+    let mut verdicts = verdicts.into_iter();
     Ok(layouts
         .into_iter()
         .map(|l| {

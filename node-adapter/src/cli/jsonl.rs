@@ -301,10 +301,15 @@ pub fn solana_txs(
         let next = lines.next_line()?;
         let end = next.is_none();
         if let Some((n, line)) = next {
+            let max = crate::chains::solana::MAX_TX_BYTES;
             chunk.push((
                 n,
                 match line {
                     Line::TooLong => Err(too_long()),
+                    // Refused before decoding: a chunk holds at most 16,384 packets' bytes.
+                    Line::Text(t) if t.trim_ascii().len() > 2 * max => {
+                        Err(format!("malformed transaction: over the {max}-byte packet"))
+                    }
                     Line::Text(t) => hex_line(&t),
                 },
             ));

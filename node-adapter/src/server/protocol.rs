@@ -497,6 +497,7 @@ mod tests {
             r#"{"op":"sha256","msgs":["00","abcd",""],"id":"x"}"#.to_string(),
             r#"{"op":"merkle","scheme":"bitcoin","leaves":[]}"#.to_string(),
             r#"{"op":"block","chain":"bitcoin","block":"0001"}"#.to_string(),
+            r#"{"op":"tx","chain":"solana","tx":"01","id":null}"#.to_string(),
         ];
         let mut rng = StdRng::seed_from_u64(7);
         for _ in 0..20_000 {

@@ -287,10 +287,11 @@ static void solana_checks(vera_engine *engine) {
     txs[2 * real - 1] ^= 1;
     txs[2 * real] = 1;
     uint8_t *zero = txs + 2 * real + 1;
-    size_t zero_len = 1 + 64 + 3 + 1 + 32 + 32 + 1;
-    zero[0] = 1;  /* one signature, all zero */
-    zero[65] = 1; /* header: one required signature */
-    zero[68] = 1; /* one account key, all zero; then a zero blockhash, no instructions */
+    size_t zero_len = 1 + 64 + 3 + 1 + 32 + 32 + 1 + 3;
+    zero[0] = 1;   /* one signature, all zero */
+    zero[65] = 1;  /* header: one required signature */
+    zero[68] = 1;  /* one account key, all zero; then a zero blockhash */
+    zero[133] = 1; /* one instruction: program 0, no accounts, no data */
     uint32_t offsets[5] = {0, (uint32_t)real, (uint32_t)(2 * real), (uint32_t)(2 * real + 1),
                            (uint32_t)(2 * real + 1 + zero_len)};
     uint8_t statuses[4] = {0xee, 0xee, 0xee, 0xee};
@@ -313,6 +314,8 @@ static void block_checks(vera_engine *engine, const char *path) {
     memset(&c, 0xee, sizeof c);
     int rc = vera_bitcoin_check_block(engine, raw, len, &c);
     CHECK(rc == VERA_OK, "check block: %s", vera_last_error());
+    CHECK(memcmp(c.merkle_root, c.header_merkle_root, 32) == 0, "the header's root");
+    CHECK(memcmp(c.header_merkle_root, raw + 36, 32) == 0, "header_merkle_root is the header's");
     printf("block: txs=%llu segwit=%llu merkle_ok=%u mutated=%u hash=", (unsigned long long)c.txs,
            (unsigned long long)c.segwit_txs, c.merkle_ok, c.mutated);
     for (int i = 31; i >= 0; i--) printf("%02x", c.block_hash[i]);
