@@ -62,8 +62,8 @@ pub fn split(n: usize) -> usize {
     k
 }
 
-/// RFC 6962 §2.1 MTH over leaf hashes, literally: MTH({}) = SHA-256(), MTH({d0}) = leaf hash,
-/// MTH(D[n]) = node(MTH(D[0:k]), MTH(D[k:n])) with k the largest power of two below n.
+/// RFC 6962 §2.1 MTH over leaf hashes, literally: `MTH({}) = SHA-256()`, `MTH({d0})` = the leaf
+/// hash, `MTH(D[n]) = node(MTH(D[0:k]), MTH(D[k:n]))` with k the largest power of two below n.
 pub fn mth(d: &[Hash]) -> Hash {
     match d.len() {
         0 => sha256(&[]),
