@@ -18,4 +18,5 @@ pub mod chains;
 pub mod cli;
 mod hexfmt;
 mod lines;
+mod replies;
 pub mod server;

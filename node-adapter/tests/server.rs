@@ -29,6 +29,14 @@ async fn start(config: ServerConfig) -> TestServer {
     start_with(config, Duration::from_micros(200)).await
 }
 
+impl TestServer {
+    /// Stops the server and waits for it to end cleanly.
+    async fn finish(self) {
+        self.stop.send(()).unwrap();
+        self.done.await.unwrap().unwrap();
+    }
+}
+
 /// A server whose accelerator waits up to `max_delay` for a batch to fill.
 async fn start_with(config: ServerConfig, max_delay: Duration) -> TestServer {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -292,10 +300,10 @@ async fn pipelining_clients_get_every_answer_in_order() {
     for c in clients {
         c.await.unwrap();
     }
-    server.stop.send(()).unwrap();
-    server.done.await.unwrap().unwrap();
+    let acc = server.acc.clone();
+    server.finish().await;
     // The server's own metrics count what happened.
-    let m = server.acc.metrics_text();
+    let m = acc.metrics_text();
     for (metric, want) in [
         ("vera_server_connections_total", 6),
         ("vera_server_connections_open", 0),
@@ -362,8 +370,7 @@ async fn bad_lines_are_answered_in_place_and_the_connection_goes_on() {
         replies[4]["sha256"],
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
-    server.stop.send(()).unwrap();
-    server.done.await.unwrap().unwrap();
+    server.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -388,8 +395,7 @@ async fn a_malformed_tree_is_an_error_for_its_request_alone() {
     assert!(replies[1]["error"].as_str().unwrap().contains("leaves[1]"));
     assert_eq!(replies[2]["leaves"], 0);
     assert_eq!(replies[2]["mutated"], false);
-    server.stop.send(()).unwrap();
-    server.done.await.unwrap().unwrap();
+    server.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -461,8 +467,7 @@ async fn the_line_limit_is_exact_and_a_budget_of_one_line_never_wedges() {
         assert!(too_long(&replies[i]), "{replies:?}");
         assert_eq!(replies[i]["line"], i + 1);
     }
-    server.stop.send(()).unwrap();
-    server.done.await.unwrap().unwrap();
+    server.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -490,8 +495,7 @@ async fn long_lines_share_a_budget_of_one_line() {
         assert_eq!(replies.len(), 1);
         assert_eq!(replies[0]["sha256"], hex::encode(Sha256::digest(m)));
     }
-    server.stop.send(()).unwrap();
-    server.done.await.unwrap().unwrap();
+    server.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -529,8 +533,7 @@ async fn a_client_that_stops_mid_line_cannot_starve_the_others() {
         m.contains("vera_server_cut_off_total{reason=\"mid_line\"} 4\n"),
         "{m}"
     );
-    server.stop.send(()).unwrap();
-    server.done.await.unwrap().unwrap();
+    server.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -580,8 +583,7 @@ async fn a_client_that_stops_reading_cannot_starve_the_others() {
         "{m}"
     );
     drop(writer.await.unwrap());
-    server.stop.send(()).unwrap();
-    server.done.await.unwrap().unwrap();
+    server.finish().await;
 }
 
 #[cfg(unix)]
@@ -845,8 +847,7 @@ async fn blocks_are_checked_over_the_socket() {
         "{}",
         replies[1]
     );
-    server.stop.send(()).unwrap();
-    server.done.await.unwrap().unwrap();
+    server.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -886,6 +887,5 @@ async fn solana_transactions_join_the_strict_lane() {
         .acc
         .metrics_text()
         .contains("vera_items_total{lane=\"verify-strict\"} 2\n"));
-    server.stop.send(()).unwrap();
-    server.done.await.unwrap().unwrap();
+    server.finish().await;
 }

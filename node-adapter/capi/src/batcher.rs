@@ -15,8 +15,8 @@ use std::time::Duration;
 use vera_node_adapter::accelerator::{Accelerator, AcceleratorError, Config};
 
 use crate::{
-    bytes, engine_ref, guard, invalid, out_ptr, rule_from, vera_engine, verdict_code, write_out,
-    Fail, VERA_ERR_ENGINE, VERA_ERR_INTERNAL,
+    arrays, bytes, engine_ref, guard, hand_out, invalid, out_ptr, rule_from, take_back,
+    vera_engine, verdict_code, write_out, Fail, VERA_ERR_ENGINE, VERA_ERR_INTERNAL,
 };
 
 /// The most items per batch a batcher may be given.
@@ -124,9 +124,8 @@ pub unsafe extern "C" fn vera_batcher_new(
             let _inside = rt.enter();
             Accelerator::new(engine, config)
         };
-        let handle = Box::into_raw(Box::new(vera_batcher { acc, rt: Some(rt) }));
-        // SAFETY: `out` is non-null and writable (the contract).
-        unsafe { out.write(handle) };
+        // SAFETY: `out` was checked non-null; writable per the contract.
+        unsafe { hand_out(out, vera_batcher { acc, rt: Some(rt) }) };
         Ok(())
     })
 }
@@ -138,12 +137,8 @@ pub unsafe extern "C" fn vera_batcher_new(
 /// running or to come.
 #[no_mangle]
 pub unsafe extern "C" fn vera_batcher_free(batcher: *mut vera_batcher) {
-    if !batcher.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: the handle came from Box::into_raw in vera_batcher_new and is freed once.
-            drop(unsafe { Box::from_raw(batcher) });
-        }));
-    }
+    // SAFETY: forwarded from the caller.
+    unsafe { take_back(batcher) }
 }
 
 /// `vera_batcher_verify`.
@@ -165,12 +160,8 @@ pub unsafe extern "C" fn vera_batcher_verify(
         let b = batcher_ref(batcher)?;
         let rule = rule_from(rule)?;
         // SAFETY (all three): the caller's buffers, per the contract above.
-        let pk: [u8; 32] = unsafe { bytes(public_key, 1, 32, "public_key") }?
-            .try_into()
-            .map_err(|_| invalid("public_key is NULL"))?;
-        let sig: [u8; 64] = unsafe { bytes(signature, 1, 64, "signature") }?
-            .try_into()
-            .map_err(|_| invalid("signature is NULL"))?;
+        let pk = unsafe { arrays::<32>(public_key, 1, "public_key") }?[0];
+        let sig = unsafe { arrays::<64>(signature, 1, "signature") }?[0];
         let msg = unsafe { bytes(msg, msg_len, 1, "msg") }?.to_vec();
         let out = out_ptr(verdict, 1, "verdict")?;
         let acc = b.acc.clone();

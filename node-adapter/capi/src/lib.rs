@@ -247,6 +247,30 @@ fn rule_from(rule: c_int) -> Result<Rule, Fail> {
     }
 }
 
+/// Hands a new handle to C through `out` (checked non-null by the caller).
+///
+/// # Safety
+/// `out` must be non-null and writable.
+unsafe fn hand_out<T>(out: *mut *mut T, value: T) {
+    // SAFETY: per the contract above; C gets the box back through `take_back`.
+    unsafe { out.write(Box::into_raw(Box::new(value))) };
+}
+
+/// Frees a handle from `hand_out` (NULL is allowed); a panic while dropping it stays here.
+///
+/// # Safety
+/// `handle` must be NULL or come from `hand_out`, not freed yet, with no call on it running
+/// or to come.
+unsafe fn take_back<T>(handle: *mut T) {
+    if !handle.is_null() {
+        // Dropping an engine or batcher stops threads and GPU devices: no panic may escape.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the box came from hand_out and is freed once (the contract).
+            drop(unsafe { Box::from_raw(handle) });
+        }));
+    }
+}
+
 fn engine_ref<'a>(engine: *const vera_engine) -> Result<&'a Engine, Fail> {
     // SAFETY: a non-null handle comes from vera_engine_new and is live (vera.h).
     unsafe { engine.as_ref() }
@@ -319,9 +343,8 @@ pub unsafe extern "C" fn vera_engine_new(
             b = b.threads(threads as usize);
         }
         let engine = b.build()?;
-        let handle = Box::into_raw(Box::new(vera_engine { engine }));
-        // SAFETY: `out` is non-null and writable (the contract).
-        unsafe { out.write(handle) };
+        // SAFETY: `out` was checked non-null; writable per the contract.
+        unsafe { hand_out(out, vera_engine { engine }) };
         Ok(())
     })
 }
@@ -333,13 +356,8 @@ pub unsafe extern "C" fn vera_engine_new(
 /// running or to come.
 #[no_mangle]
 pub unsafe extern "C" fn vera_engine_free(engine: *mut vera_engine) {
-    if !engine.is_null() {
-        // Dropping an engine stops its worker threads and GPU devices: no panic may escape.
-        let _ = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: the handle came from Box::into_raw in vera_engine_new and is freed once.
-            drop(unsafe { Box::from_raw(engine) });
-        }));
-    }
+    // SAFETY: forwarded from the caller.
+    unsafe { take_back(engine) }
 }
 
 /// `vera_engine_has_gpu`.

@@ -6,11 +6,12 @@
 use std::io::{BufRead, Write};
 
 use serde::Deserialize;
-use vera_engine::{Engine, MerkleScheme, MessageBuf, Rule, SignatureBatchBuf, Verdict};
+use vera_engine::{Engine, MerkleScheme, MessageBuf, Rule, SignatureBatchBuf};
 
 use super::{flush, write_err, CliError};
 use crate::hexfmt::hex_array;
 use crate::lines::{Line, LineBuf};
+use crate::replies;
 
 /// Items handed to the engine per call: large enough to fill the GPU or every core, small enough
 /// that output starts promptly and memory stays bounded.
@@ -150,14 +151,15 @@ pub fn verify(
             for slot in slots.drain(..) {
                 match slot {
                     Slot::Error(n, e) => write_error(out, n, &e)?,
-                    Slot::Item => match verdicts.next() {
-                        Some(Verdict::Valid) => writeln!(out, "{{\"valid\":true}}"),
-                        Some(Verdict::Invalid(r)) => {
-                            writeln!(out, "{{\"valid\":false,\"reason\":\"{r}\"}}")
-                        }
-                        None => unreachable!("one verdict per item"),
+                    Slot::Item => {
+                        let v = verdicts.next().expect("one verdict per item");
+                        writeln!(
+                            out,
+                            "{}",
+                            replies::object(|o| replies::verdict_fields(o, v))
+                        )
+                        .map_err(write_err)?
                     }
-                    .map_err(write_err)?,
                 }
             }
             batch.clear();
@@ -252,40 +254,13 @@ pub fn merkle(
         MerkleScheme::Bitcoin => engine.merkle_root_from_hashes(scheme, &txids),
     }
     .map_err(|e| CliError::Usage(e.to_string()))?;
-    match root.mutated {
-        Some(m) => writeln!(
-            out,
-            "{{\"root\":\"{}\",\"leaves\":{},\"mutated\":{m}}}",
-            hex::encode(root.root),
-            root.leaves
-        ),
-        None => writeln!(
-            out,
-            "{{\"root\":\"{}\",\"leaves\":{}}}",
-            hex::encode(root.root),
-            root.leaves
-        ),
-    }
+    writeln!(
+        out,
+        "{}",
+        replies::object(|o| replies::root_fields(o, &root))
+    )
     .map_err(write_err)?;
     flush(out)
-}
-
-/// The reply object for one checked Solana transaction: overall validity and each signature's
-/// verdict.
-pub(crate) fn tx_reply(c: &crate::chains::solana::TxCheck) -> String {
-    let results: Vec<String> = c
-        .verdicts
-        .iter()
-        .map(|v| match v {
-            Verdict::Valid => "{\"valid\":true}".to_string(),
-            Verdict::Invalid(r) => format!("{{\"valid\":false,\"reason\":\"{r}\"}}"),
-        })
-        .collect();
-    format!(
-        "{{\"valid\":{},\"results\":[{}]}}",
-        c.valid(),
-        results.join(",")
-    )
 }
 
 /// `vera tx --chain solana`: each transaction's signatures, one hex transaction per line; a
@@ -329,7 +304,8 @@ pub fn solana_txs(
                         .expect("one result per transaction")
                         .map_err(|e| e.to_string())
                 }) {
-                    Ok(c) => writeln!(out, "{}", tx_reply(&c)).map_err(write_err)?,
+                    Ok(c) => writeln!(out, "{}", replies::object(|o| replies::tx_fields(o, &c)))
+                        .map_err(write_err)?,
                     Err(e) => write_error(out, n, &e)?,
                 }
             }
@@ -339,38 +315,6 @@ pub fn solana_txs(
             return Ok(());
         }
     }
-}
-
-/// The fields of a block check's reply, without the braces: shared by `vera block` and the
-/// server. The header's root is given when it differs from the computed one.
-pub(crate) fn block_fields(c: &crate::chains::bitcoin::BlockCheck, with_txids: bool) -> String {
-    let mut hash = c.block_hash;
-    hash.reverse();
-    let mut out = format!(
-        "\"block_hash\":\"{}\",\"txs\":{},\"segwit_txs\":{},\"merkle_root\":\"{}\",\
-         \"merkle_ok\":{},\"mutated\":{}",
-        hex::encode(hash),
-        c.txids.len(),
-        c.segwit_txs,
-        hex::encode(c.merkle_root),
-        c.merkle_ok(),
-        c.mutated
-    );
-    if c.merkle_root != c.header_merkle_root {
-        out.push_str(&format!(
-            ",\"header_merkle_root\":\"{}\"",
-            hex::encode(c.header_merkle_root)
-        ));
-    }
-    if with_txids {
-        let ids: Vec<String> = c
-            .txids
-            .iter()
-            .map(|t| format!("\"{}\"", hex::encode(t)))
-            .collect();
-        out.push_str(&format!(",\"txids\":[{}]", ids.join(",")));
-    }
-    out
 }
 
 /// `vera block --chain bitcoin`: the Merkle check of each block, one hex block per line.
@@ -391,7 +335,12 @@ pub fn block(
         });
         match checked {
             Err(e) => write_error(out, n, &e)?,
-            Ok(c) => writeln!(out, "{{{}}}", block_fields(&c, with_txids)).map_err(write_err)?,
+            Ok(c) => writeln!(
+                out,
+                "{}",
+                replies::object(|o| replies::block_fields(o, &c, with_txids))
+            )
+            .map_err(write_err)?,
         }
         flush(out)?;
     }

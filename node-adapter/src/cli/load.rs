@@ -145,12 +145,8 @@ pub fn run(
         ));
         // The same two scenarios through `vera serve` on loopback: what a node in another
         // language gets, JSON and the socket round trip included.
-        match via_server(&acc, &pool, rule, budget).await {
-            Ok(server_rows) => rows.extend(
-                server_rows
-                    .into_iter()
-                    .map(|(name, lat, took)| row(name, backend, lat, took)),
-            ),
+        match via_server(&acc, backend, &pool, rule, budget).await {
+            Ok(server_rows) => rows.extend(server_rows),
             Err(e) => tracing::warn!("load through the server skipped: {e}"),
         }
         rows
@@ -158,13 +154,14 @@ pub fn run(
 }
 
 /// Steady callers, one connection each, and bursts pipelined over a few connections, through a
-/// server on a loopback port sharing `acc`. Returns (scenario, latencies, elapsed) per scenario.
+/// server on a loopback port sharing `acc`; rows labelled `backend`.
 async fn via_server(
     acc: &Accelerator,
+    backend: &str,
     pool: &[SignatureItem],
     rule: Rule,
     budget: Duration,
-) -> std::io::Result<Vec<(String, Vec<Duration>, Duration)>> {
+) -> std::io::Result<Vec<LoadRow>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -216,8 +213,9 @@ async fn via_server(
     for t in tasks {
         lat.extend(t.await.map_err(std::io::Error::other)??);
     }
-    rows.push((
+    rows.push(row(
         format!("server: steady, {callers} connections"),
+        backend,
         lat,
         start.elapsed(),
     ));
@@ -260,8 +258,9 @@ async fn via_server(
             lat.extend(l);
         }
     }
-    rows.push((
+    rows.push(row(
         format!("server: bursts of {}", conns * per),
+        backend,
         lat,
         start.elapsed(),
     ));

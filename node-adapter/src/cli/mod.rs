@@ -4,7 +4,7 @@
 mod bench;
 mod calibrate;
 mod info;
-pub(crate) mod jsonl;
+mod jsonl;
 mod load;
 mod serve;
 

@@ -11,6 +11,7 @@ use vera_engine::{MerkleRoot, MerkleScheme, Rule, Verdict};
 
 use crate::accelerator::SignatureItem;
 use crate::hexfmt::hex_array;
+use crate::replies;
 
 /// One parsed request.
 #[derive(Debug, PartialEq)]
@@ -219,11 +220,7 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
         }
         "block" => {
             allow(&["chain", "block"])?;
-            match w.chain.as_deref() {
-                Some("bitcoin") => {}
-                Some(other) => return Err(format!("unknown chain {other:?}; expected bitcoin")),
-                None => return Err("block needs a \"chain\": bitcoin".into()),
-            }
+            chain(op, w.chain.as_deref(), "bitcoin")?;
             let block = w
                 .block
                 .ok_or("block needs \"block\" (the serialized block, hex)")?;
@@ -231,11 +228,7 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
         }
         "tx" => {
             allow(&["chain", "tx"])?;
-            match w.chain.as_deref() {
-                Some("solana") => {}
-                Some(other) => return Err(format!("unknown chain {other:?}; expected solana")),
-                None => return Err("tx needs a \"chain\": solana".into()),
-            }
+            chain(op, w.chain.as_deref(), "solana")?;
             let tx =
                 w.tx.ok_or("tx needs \"tx\" (the serialized transaction, hex)")?;
             Ok(Request::SolanaTx(hex_bytes("tx", &tx)?))
@@ -247,6 +240,15 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
         other => Err(format!(
             "unknown op {other:?}; expected verify, sha256, merkle, block, tx or ping"
         )),
+    }
+}
+
+/// Checks that `op` names the one chain it serves.
+fn chain(op: &str, given: Option<&str>, serves: &str) -> Result<(), String> {
+    match given {
+        Some(c) if c == serves => Ok(()),
+        Some(other) => Err(format!("unknown chain {other:?}; expected {serves}")),
+        None => Err(format!("{op} needs a \"chain\": {serves}")),
     }
 }
 
@@ -295,17 +297,6 @@ pub enum Answer {
     Error(String),
 }
 
-fn verdict_into(out: &mut String, v: Verdict) {
-    match v {
-        Verdict::Valid => out.push_str("{\"valid\":true}"),
-        Verdict::Invalid(r) => {
-            out.push_str("{\"valid\":false,\"reason\":\"");
-            out.push_str(r.as_str());
-            out.push_str("\"}");
-        }
-    }
-}
-
 /// Encodes the reply line (with its newline) to the request numbered `line` on its
 /// connection. The reply is one object: the request's `id` when it gave one, then the answer's
 /// fields; an error also names the line.
@@ -318,22 +309,8 @@ pub fn encode(id: Option<&RawValue>, line: u64, answer: &Answer) -> String {
         out.push(',');
     }
     match answer {
-        Answer::Verdict(v) => {
-            // The verdict's own object, without its braces, joins the reply.
-            let mut one = String::new();
-            verdict_into(&mut one, *v);
-            out.push_str(&one[1..one.len() - 1]);
-        }
-        Answer::Verdicts(vs) => {
-            out.push_str("\"results\":[");
-            for (i, v) in vs.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                verdict_into(&mut out, *v);
-            }
-            out.push(']');
-        }
+        Answer::Verdict(v) => replies::verdict_fields(&mut out, *v),
+        Answer::Verdicts(vs) => replies::verdicts_field(&mut out, vs),
         Answer::Digest(d) => {
             out.push_str("\"sha256\":\"");
             out.push_str(&hex::encode(d));
@@ -351,21 +328,9 @@ pub fn encode(id: Option<&RawValue>, line: u64, answer: &Answer) -> String {
             }
             out.push(']');
         }
-        Answer::Root(r) => {
-            out.push_str(&format!(
-                "\"root\":\"{}\",\"leaves\":{}",
-                hex::encode(r.root),
-                r.leaves
-            ));
-            if let Some(m) = r.mutated {
-                out.push_str(&format!(",\"mutated\":{m}"));
-            }
-        }
-        Answer::Block(c) => out.push_str(&crate::cli::jsonl::block_fields(c, false)),
-        Answer::Tx(c) => {
-            let reply = crate::cli::jsonl::tx_reply(c);
-            out.push_str(&reply[1..reply.len() - 1]);
-        }
+        Answer::Root(r) => replies::root_fields(&mut out, r),
+        Answer::Block(c) => replies::block_fields(&mut out, c, false),
+        Answer::Tx(c) => replies::tx_fields(&mut out, c),
         Answer::Pong => out.push_str(&format!(
             "\"pong\":true,\"version\":\"{}\"",
             env!("CARGO_PKG_VERSION")

@@ -1,0 +1,90 @@
+//! The JSON of vera's answers, written once for the command line and the server: each
+//! function appends an object's fields (no braces) to a reply being built, so that the server
+//! can put an `id` before them and `vera` can print them alone.
+
+use vera_engine::{MerkleRoot, Verdict};
+
+use crate::chains::bitcoin::BlockCheck;
+use crate::chains::solana::TxCheck;
+
+/// `{` + what `fields` writes + `}`.
+pub(crate) fn object(fields: impl FnOnce(&mut String)) -> String {
+    let mut out = String::from("{");
+    fields(&mut out);
+    out.push('}');
+    out
+}
+
+/// `"valid":true`, or `"valid":false,"reason":"…"`.
+pub(crate) fn verdict_fields(out: &mut String, v: Verdict) {
+    match v {
+        Verdict::Valid => out.push_str("\"valid\":true"),
+        Verdict::Invalid(r) => {
+            out.push_str("\"valid\":false,\"reason\":\"");
+            out.push_str(r.as_str());
+            out.push('"');
+        }
+    }
+}
+
+/// `"results":[{verdict},…]`.
+pub(crate) fn verdicts_field(out: &mut String, vs: &[Verdict]) {
+    out.push_str("\"results\":[");
+    for (i, v) in vs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        verdict_fields(out, *v);
+        out.push('}');
+    }
+    out.push(']');
+}
+
+/// `"root":hex,"leaves":n`, plus `"mutated":bool` for Bitcoin.
+pub(crate) fn root_fields(out: &mut String, r: &MerkleRoot) {
+    out.push_str(&format!(
+        "\"root\":\"{}\",\"leaves\":{}",
+        hex::encode(r.root),
+        r.leaves
+    ));
+    if let Some(m) = r.mutated {
+        out.push_str(&format!(",\"mutated\":{m}"));
+    }
+}
+
+/// A Solana transaction's check: `"valid":bool,"results":[…]`.
+pub(crate) fn tx_fields(out: &mut String, c: &TxCheck) {
+    out.push_str(&format!("\"valid\":{},", c.valid()));
+    verdicts_field(out, &c.verdicts);
+}
+
+/// A block check's fields. The header's root is given when it differs from the computed one.
+pub(crate) fn block_fields(out: &mut String, c: &BlockCheck, with_txids: bool) {
+    let mut hash = c.block_hash;
+    hash.reverse();
+    out.push_str(&format!(
+        "\"block_hash\":\"{}\",\"txs\":{},\"segwit_txs\":{},\"merkle_root\":\"{}\",\
+         \"merkle_ok\":{},\"mutated\":{}",
+        hex::encode(hash),
+        c.txids.len(),
+        c.segwit_txs,
+        hex::encode(c.merkle_root),
+        c.merkle_ok(),
+        c.mutated
+    ));
+    if c.merkle_root != c.header_merkle_root {
+        out.push_str(&format!(
+            ",\"header_merkle_root\":\"{}\"",
+            hex::encode(c.header_merkle_root)
+        ));
+    }
+    if with_txids {
+        let ids: Vec<String> = c
+            .txids
+            .iter()
+            .map(|t| format!("\"{}\"", hex::encode(t)))
+            .collect();
+        out.push_str(&format!(",\"txids\":[{}]", ids.join(",")));
+    }
+}
