@@ -324,21 +324,46 @@ impl Engine {
 
     /// SHA-256 of every message, in order.
     pub fn sha256(&self, msgs: Messages<'_>) -> Result<Vec<[u8; 32]>> {
-        let cpu = |m: Messages<'_>| self.inner.cpu.sha256(m);
+        self.hash(msgs, false)
+    }
+
+    /// Double SHA-256, SHA-256(SHA-256(m)), of every message, in order: Bitcoin's txids, wtxids
+    /// and block hashes. Routed like [`sha256`](Self::sha256); on the GPU both hashes run in one
+    /// pass, so the digests never make a second round trip.
+    pub fn sha256d(&self, msgs: Messages<'_>) -> Result<Vec<[u8; 32]>> {
+        self.hash(msgs, true)
+    }
+
+    /// [`sha256`](Self::sha256), or [`sha256d`](Self::sha256d) when `double`.
+    fn hash(&self, msgs: Messages<'_>, double: bool) -> Result<Vec<[u8; 32]>> {
+        let cpu = |m: Messages<'_>| {
+            if double {
+                self.inner.cpu.sha256d(m)
+            } else {
+                self.inner.cpu.sha256(m)
+            }
+        };
         let Some((gpu, route)) = &self.inner.gpu else {
             return Ok(self.on_cpu(msgs.len(), || cpu(msgs)));
         };
+        let what = if double { "sha256d" } else { "sha256" };
         let on_gpu = |m: Messages<'_>| {
             let sharded = || {
                 self.sharded(gpu, m.len(), MIN_HASH_SHARD, |g, r| {
-                    g.sha256(
-                        m.slice(r)
-                            .ok_or_else(|| Error::Gpu("shard out of range".into()))?,
-                    )
+                    let part = m
+                        .slice(r)
+                        .ok_or_else(|| Error::Gpu("shard out of range".into()))?;
+                    if double {
+                        g.sha256d(part)
+                    } else {
+                        g.sha256(part)
+                    }
                 })
             };
-            self.on_gpu("sha256", m.len(), *route, sharded, || cpu(m))
+            self.on_gpu(what, m.len(), *route, sharded, || cpu(m))
         };
+        // The second hash adds one compression per message on either side, so the SHA-256
+        // plan (costed by message bytes plus a block per message) stands for it too.
         match route.hash_plan(msgs, self.gpu_count()) {
             Plan::Cpu => Ok(self.on_cpu(msgs.len(), || cpu(msgs))),
             Plan::Gpu => on_gpu(msgs),

@@ -12,7 +12,8 @@
 //! # Layout
 //! - `wgsl/sha256.wgsl`: SHA-256 helpers, shared; [`sha256_rounds_wgsl`] adds the unrolled
 //!   compression functions after it.
-//! - `wgsl/sha256_batch.wgsl`: SHA-256 of many messages (optionally with a one-byte prefix).
+//! - `wgsl/sha256_batch.wgsl`: SHA-256 of many messages (optionally with a one-byte prefix), or
+//!   double SHA-256.
 //! - `wgsl/sha256_fixed.wgsl`: SHA-256 of many 64-byte messages laid end to end, and RFC 6962
 //!   leaf hashes of 32-byte leaves.
 //! - `wgsl/merkle_reduce.wgsl`: one Merkle pass, 256 nodes to one per workgroup.
@@ -273,9 +274,10 @@ pub fn sha256_rounds_wgsl() -> String {
     s
 }
 
-/// SHA-256 of many messages: `Params { count, prefix_len, prefix, row }` at binding 0, message
-/// words at 1, `count + 1` offsets at 2, digests (8 words each, byte order) at 3.
-/// Workgroup size 64, one invocation per message.
+/// SHA-256 of many messages: `Params { count, flags, prefix, row }` at binding 0 (flags: bit 0
+/// hashes the one-byte `prefix` before each message, bit 1 hashes each digest again, double
+/// SHA-256), message words at 1, `count + 1` offsets at 2, digests (8 words each, byte order)
+/// at 3. Workgroup size 64, one invocation per message.
 pub const SHA256_BATCH: Shader = Shader::new(
     "sha256_batch",
     &[

@@ -2,12 +2,15 @@
 //
 // Messages are one byte buffer (`data`, loaded as little-endian words) plus n + 1 offsets. An
 // optional one-byte prefix is hashed before each message: RFC 6962 leaf hashes are
-// SHA-256(0x00 ‖ leaf) without copying the leaves. Digests are written in byte order.
+// SHA-256(0x00 ‖ leaf) without copying the leaves. With the double flag each digest is hashed
+// once more, SHA-256(SHA-256(m)): Bitcoin's txids and block hashes in the same single pass.
+// Digests are written in byte order.
 
 struct Params {
     count: u32,
-    // 0 or 1: bytes of `prefix` hashed before each message.
-    prefix_len: u32,
+    // Bit 0: one byte of `prefix` is hashed before each message. Bit 1: double SHA-256.
+    // (`sha512_batch.wgsl` shares the layout and reads bit 0 alone, as `prefix_len`.)
+    flags: u32,
     prefix: u32,
     // Invocations per row of the 2-D dispatch (workgroups in x times the workgroup size).
     row: u32,
@@ -29,8 +32,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let start = offsets[i];
+    let prefix_len = params.flags & 1u;
     // Bytes hashed: the prefix, then the message.
-    let len = offsets[i + 1u] - start + params.prefix_len;
+    let len = offsets[i + 1u] - start + prefix_len;
     // Padding: one 0x80 byte, zeros, and the 64-bit bit length, to a whole number of blocks.
     let blocks = (len + 8u) / 64u + 1u;
     var state = SHA256_IV;
@@ -39,9 +43,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         for (var w = 0u; w < 16u; w++) {
             let q = b * 64u + w * 4u;
             var word = 0u;
-            if (q >= params.prefix_len && q + 4u <= len) {
+            if (q >= prefix_len && q + 4u <= len) {
                 // Four message bytes: one or two aligned loads, whatever the alignment.
-                let p = start + q - params.prefix_len;
+                let p = start + q - prefix_len;
                 let sh = (p & 3u) * 8u;
                 var v = data[p >> 2u];
                 if (sh != 0u) {
@@ -52,10 +56,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
                 for (var k = 0u; k < 4u; k++) {
                     let qq = q + k;
                     var byte = 0u;
-                    if (qq < params.prefix_len) {
+                    if (qq < prefix_len) {
                         byte = params.prefix;
                     } else if (qq < len) {
-                        byte = data_byte(start + qq - params.prefix_len);
+                        byte = data_byte(start + qq - prefix_len);
                     } else if (qq == len) {
                         byte = 0x80u;
                     }
@@ -69,6 +73,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             block[14] = len >> 29u;
             block[15] = len << 3u;
         }
+        sha256_compress(&state, block);
+    }
+    if ((params.flags & 2u) != 0u) {
+        // The 32-byte digest as one padded block: the state words are already the big-endian
+        // message words, then 0x80, zeros, and the bit length 256.
+        for (var w = 0u; w < 8u; w++) {
+            block[w] = state[w];
+            block[w + 8u] = 0u;
+        }
+        block[8] = 0x80000000u;
+        block[15] = 256u;
+        state = SHA256_IV;
         sha256_compress(&state, block);
     }
     for (var w = 0u; w < 8u; w++) {

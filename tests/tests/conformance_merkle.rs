@@ -536,7 +536,7 @@ fn bitcoin_block_roots() {
 }
 
 /// Every txid recomputed from the raw block: double SHA-256 of the legacy serialisation with the
-/// sha2 crate, and again through `Engine::sha256` twice.
+/// sha2 crate, through `Engine::sha256` twice, and through `Engine::sha256d`.
 #[test]
 fn bitcoin_txids_from_raw_blocks() {
     let blocks = bitcoin_blocks();
@@ -559,6 +559,10 @@ fn bitcoin_txids_from_raw_blocks() {
                 .sha256(MessageBuf::from_slices(&once).unwrap().as_messages())
                 .unwrap();
             assert_eq!(twice, b.txids, "{engine_name} {}: txids (engine)", b.name);
+            let double = engine
+                .sha256d(MessageBuf::from_slices(&txs).unwrap().as_messages())
+                .unwrap();
+            assert_eq!(double, b.txids, "{engine_name} {}: txids (sha256d)", b.name);
         }
         parsed += 1;
         txs_checked += txs.len();
@@ -566,6 +570,39 @@ fn bitcoin_txids_from_raw_blocks() {
     // All but the two segwit blocks: genesis and block 1 (1 tx each), seven 2-tx blocks, then
     // 4, 7 and 213 transactions.
     assert_eq!((parsed, txs_checked), (12, 1 + 1 + 7 * 2 + 4 + 7 + 213));
+}
+
+/// Block hashes: `Engine::sha256d` of the 14 headers, in one batch, equals each block's
+/// published hash (display order is the byte reverse). 80-byte messages take two compressions
+/// before the second hash, so both the multi-block and the double path are exercised.
+#[test]
+fn bitcoin_block_hashes_by_sha256d() {
+    let file = load_vectors("merkle/bitcoin_merkle.json");
+    let cases = vector_array(&file, "cases");
+    let headers: Vec<Vec<u8>> = cases.iter().map(|c| field_hex(c, "header_hex")).collect();
+    let want: Vec<Vec<u8>> = cases
+        .iter()
+        .map(|c| reversed(&field_hex(c, "block_hash_display")))
+        .collect();
+    assert_eq!(headers.len(), 14);
+    let buf = MessageBuf::from_slices(&headers).unwrap();
+    for (engine_name, engine) in engines() {
+        let got = engine.sha256d(buf.as_messages()).unwrap();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(
+                g.as_slice(),
+                w.as_slice(),
+                "{engine_name}: {}: block hash",
+                field_str(&cases[i], "name")
+            );
+        }
+        assert_eq!(got.len(), want.len(), "{engine_name}: count");
+    }
+    // The genesis block's well-known hash.
+    assert_eq!(
+        hex::encode(reversed(&want[0])),
+        "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+    );
 }
 
 #[test]

@@ -105,7 +105,8 @@ fn buf_of<M: AsRef<[u8]>>(msgs: &[M]) -> MessageBuf {
     MessageBuf::from_slices(msgs).expect("small")
 }
 
-/// Every engine's digests of `msgs` equal sha2's, item by item.
+/// Every engine's digests of `msgs` equal sha2's, item by item: SHA-256, and double SHA-256
+/// (sha2 applied twice).
 fn check_sha256(engines: &[(String, Engine)], label: &str, msgs: &[Vec<u8>]) {
     let buf = buf_of(msgs);
     check_sha256_view(engines, label, msgs, buf.as_messages());
@@ -118,20 +119,26 @@ fn check_sha256_view(
     view: Messages<'_>,
 ) {
     assert_eq!(view.len(), msgs.len());
-    let want: Vec<Hash> = msgs.iter().map(|m| Sha256::digest(m).into()).collect();
+    let once: Vec<Hash> = msgs.iter().map(|m| Sha256::digest(m).into()).collect();
+    let twice: Vec<Hash> = once.iter().map(|d| Sha256::digest(d).into()).collect();
     for (name, engine) in engines {
-        let got = engine
-            .sha256(view)
-            .unwrap_or_else(|e| panic!("{label}: engine {name}: {e}"));
-        assert_eq!(got.len(), msgs.len(), "{label}: engine {name}: count");
-        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert_eq!(
-                hex::encode(g),
-                hex::encode(w),
-                "{label}: engine {name}: message {i} ({} bytes, starts {})",
-                msgs[i].len(),
-                hex::encode(&msgs[i][..msgs[i].len().min(32)])
-            );
+        for (op, want) in [("sha256", &once), ("sha256d", &twice)] {
+            let got = if op == "sha256" {
+                engine.sha256(view)
+            } else {
+                engine.sha256d(view)
+            }
+            .unwrap_or_else(|e| panic!("{label}: engine {name}: {op}: {e}"));
+            assert_eq!(got.len(), msgs.len(), "{label}: engine {name}: {op}: count");
+            for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                assert_eq!(
+                    hex::encode(g),
+                    hex::encode(w),
+                    "{label}: engine {name}: {op}: message {i} ({} bytes, starts {})",
+                    msgs[i].len(),
+                    hex::encode(&msgs[i][..msgs[i].len().min(32)])
+                );
+            }
         }
     }
 }

@@ -55,7 +55,14 @@ impl CpuBackend {
     /// SHA-256 of every message, in order.
     pub fn sha256(&self, msgs: Messages<'_>) -> Vec<[u8; 32]> {
         let mut out = vec![[0u8; 32]; msgs.len()];
-        sha256::sha256_batch(&self.workers(), msgs, &mut out);
+        sha256::sha256_batch(&self.workers(), msgs, false, &mut out);
+        out
+    }
+
+    /// Double SHA-256 of every message, in order.
+    pub fn sha256d(&self, msgs: Messages<'_>) -> Vec<[u8; 32]> {
+        let mut out = vec![[0u8; 32]; msgs.len()];
+        sha256::sha256_batch(&self.workers(), msgs, true, &mut out);
         out
     }
 

@@ -21,21 +21,32 @@ pub fn sha256(msg: &[u8]) -> [u8; 32] {
     Sha256::digest(msg).into()
 }
 
+/// Double SHA-256, SHA-256(SHA-256(m)): the second hash is one compression of the digest laid
+/// out with its padding (0x80, zeros, bit length 256).
+pub fn sha256d(msg: &[u8]) -> [u8; 32] {
+    let mut block = Block::default();
+    block[..32].copy_from_slice(&sha256(msg));
+    block[32] = 0x80;
+    block[62] = 0x01; // 256 bits, big-endian in the last 8 bytes
+    compress_blocks(&[block])
+}
+
 /// Items per part so that each part carries about [`PART_BYTES`] of hashing.
 pub(crate) fn part_len(msgs: Messages<'_>) -> usize {
     let work = msgs.total_len() + 64 * msgs.len();
     (msgs.len() * PART_BYTES).div_ceil(work.max(1)).max(1)
 }
 
-/// Hashes every message into `out` (same length), in order.
-pub fn sha256_batch(workers: &Workers<'_>, msgs: Messages<'_>, out: &mut [[u8; 32]]) {
+/// Hashes every message into `out` (same length), in order, with double SHA-256 when `double`.
+pub fn sha256_batch(workers: &Workers<'_>, msgs: Messages<'_>, double: bool, out: &mut [[u8; 32]]) {
     debug_assert_eq!(msgs.len(), out.len());
+    let hash = if double { sha256d } else { sha256 };
     workers.for_each_part(out, part_len(msgs), |start, part| {
         let mine = msgs
             .slice(start..start + part.len())
             .unwrap_or(Messages::empty());
         for (o, m) in part.iter_mut().zip(mine.iter()) {
-            *o = sha256(m);
+            *o = hash(m);
         }
     });
 }

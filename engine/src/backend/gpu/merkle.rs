@@ -92,7 +92,7 @@ pub(super) fn rfc6962_root(gpu: &GpuBackend, leaves: Messages<'_>) -> Result<Mer
                     encoder,
                     leaves,
                     run.clone(),
-                    Some(0),
+                    super::sha256::Framing::Prefixed(0),
                     &digests,
                 ));
                 encoder

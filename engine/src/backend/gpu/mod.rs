@@ -493,7 +493,13 @@ impl GpuBackend {
 
     /// SHA-256 of every message, in order.
     pub fn sha256(&self, msgs: Messages<'_>) -> Result<Vec<[u8; 32]>> {
-        sha256::sha256(self, msgs)
+        sha256::sha256(self, msgs, false)
+    }
+
+    /// Double SHA-256, SHA-256(SHA-256(m)), of every message, in order: both hashes in one
+    /// pass of the batch kernel.
+    pub fn sha256d(&self, msgs: Messages<'_>) -> Result<Vec<[u8; 32]>> {
+        sha256::sha256(self, msgs, true)
     }
 
     /// SHA-512 of every message, in order, as 64-byte digests: the building block of GPU Ed25519

@@ -1,4 +1,5 @@
-//! SHA-256 batches on the GPU: `sha256_batch.wgsl`, one invocation per message.
+//! SHA-256 and double SHA-256 batches on the GPU: `sha256_batch.wgsl`, one invocation per
+//! message.
 
 use std::ops::Range;
 
@@ -81,21 +82,45 @@ pub(super) fn next_run_of(
     start..end
 }
 
-/// [`record_of`] for SHA-256; a run of 64-byte messages without a prefix, or of 32-byte leaves
+/// What a batch hash kernel computes of each message `m`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Framing {
+    /// H(m).
+    Plain,
+    /// H(b ‖ m) for the byte b: RFC 6962 leaf hashes with b = 0, without copying the leaves.
+    Prefixed(u8),
+    /// SHA-256(SHA-256(m)), Bitcoin's txids and block hashes (`sha256_batch.wgsl` only).
+    Double,
+}
+
+impl Framing {
+    /// `Params.flags` and `Params.prefix` of the batch kernels.
+    fn params(self) -> (u32, u32) {
+        match self {
+            Framing::Plain => (0, 0),
+            Framing::Prefixed(b) => (1, u32::from(b)),
+            Framing::Double => (2, 0),
+        }
+    }
+}
+
+/// [`record_of`] for SHA-256; a run of 64-byte messages hashed plainly, or of 32-byte leaves
 /// with the 0x00 prefix, goes to a specialised kernel of `sha256_fixed.wgsl`.
 pub(super) fn record(
     gpu: &GpuBackend,
     encoder: &mut super::profile::Recording,
     msgs: Messages<'_>,
     run: Range<usize>,
-    prefix: Option<u8>,
+    framing: Framing,
     digests: &wgpu::Buffer,
 ) -> Vec<wgpu::Buffer> {
     let offsets = &msgs.offsets()[run.start..=run.end];
     let all = |len: u32| offsets.windows(2).all(|w| w[1] - w[0] == len);
-    match prefix {
-        None if all(64) => return record_fixed(gpu, encoder, msgs, run, 64, digests),
-        Some(0) if all(32) => return record_fixed(gpu, encoder, msgs, run, 32, digests),
+    match framing {
+        Framing::Plain if all(64) => return record_fixed(gpu, encoder, msgs, run, 64, digests),
+        Framing::Prefixed(0) if all(32) => {
+            return record_fixed(gpu, encoder, msgs, run, 32, digests)
+        }
         _ => {}
     }
     record_of(
@@ -105,7 +130,7 @@ pub(super) fn record(
         encoder,
         msgs,
         run,
-        prefix,
+        framing,
         digests,
     )
 }
@@ -155,8 +180,8 @@ fn record_fixed(
     vec![data]
 }
 
-/// Records the hashing of messages `run` (with an optional one-byte prefix) by `kernel` into the
-/// start of `digests`. Returns the buffers to recycle once the work is submitted.
+/// Records the hashing of messages `run`, framed as `framing` says, by `kernel` into the start
+/// of `digests`. Returns the buffers to recycle once the work is submitted.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn record_of(
     gpu: &GpuBackend,
@@ -165,9 +190,11 @@ pub(super) fn record_of(
     encoder: &mut super::profile::Recording,
     msgs: Messages<'_>,
     run: Range<usize>,
-    prefix: Option<u8>,
+    framing: Framing,
     digests: &wgpu::Buffer,
 ) -> Vec<wgpu::Buffer> {
+    // Only the SHA-256 kernel reads the double flag; SHA-512's would take it for a prefix length.
+    debug_assert!(framing != Framing::Double || hash.digest_len == 32);
     let offsets = msgs.offsets();
     let base = offsets[run.start];
     let bytes = &msgs.bytes()[base as usize..offsets[run.end] as usize];
@@ -181,12 +208,8 @@ pub(super) fn record_of(
     gpu.upload(&data, 0, bytes);
     gpu.upload(&offs, 0, &rebased);
     let grid = gpu.grid(count.div_ceil(WORKGROUP));
-    let params = gpu.uniform([
-        count,
-        u32::from(prefix.is_some()),
-        u32::from(prefix.unwrap_or(0)),
-        grid.0 * WORKGROUP,
-    ]);
+    let (flags, prefix) = framing.params();
+    let params = gpu.uniform([count, flags, prefix, grid.0 * WORKGROUP]);
     let out_size = u64::from(count) * hash.digest_len;
     gpu.dispatch(
         encoder,
@@ -215,23 +238,33 @@ pub(super) fn record_of(
     vec![data, offs]
 }
 
-/// SHA-256 of every message, in order. A message longer than [`max_message`] is hashed on the
-/// CPU, with the same result.
-pub(super) fn sha256(gpu: &GpuBackend, msgs: Messages<'_>) -> Result<Vec<[u8; 32]>> {
+/// SHA-256 of every message, or double SHA-256 when `double`, in order. A message longer than
+/// [`max_message`] is hashed on the CPU, with the same result.
+pub(super) fn sha256(gpu: &GpuBackend, msgs: Messages<'_>, double: bool) -> Result<Vec<[u8; 32]>> {
     gpu.check()?;
+    let framing = if double {
+        Framing::Double
+    } else {
+        Framing::Plain
+    };
     let mut out = vec![[0u8; 32]; msgs.len()];
     let mut start = 0;
     while start < msgs.len() {
         let run = next_run(gpu, msgs, start);
         if run.is_empty() {
-            out[start] = crate::backend::cpu::sha256::sha256(msgs.get(start).unwrap_or_default());
+            let msg = msgs.get(start).unwrap_or_default();
+            out[start] = if double {
+                crate::backend::cpu::sha256::sha256d(msg)
+            } else {
+                crate::backend::cpu::sha256::sha256(msg)
+            };
             start += 1;
             continue;
         }
         let size = run.len() as u64 * 32;
         let digests = gpu.storage("vera sha256 digests", size);
         let mut encoder = gpu.encoder("vera sha256");
-        let temps = record(gpu, &mut encoder, msgs, run.clone(), None, &digests);
+        let temps = record(gpu, &mut encoder, msgs, run.clone(), framing, &digests);
         let bytes = gpu.submit_and_read(encoder, &[(&digests, 0, size)])?;
         for (o, d) in out[run.clone()].iter_mut().zip(bytes.chunks_exact(32)) {
             o.copy_from_slice(d);

@@ -7,7 +7,7 @@
 
 use sha2::{Digest, Sha512};
 
-use super::sha256::{next_run_of, record_of, BatchHash};
+use super::sha256::{next_run_of, record_of, BatchHash, Framing};
 use super::GpuBackend;
 use crate::batch::Messages;
 use crate::error::Result;
@@ -56,7 +56,7 @@ pub(super) fn sha512(gpu: &GpuBackend, msgs: Messages<'_>) -> Result<Vec<[u8; 64
             &mut encoder,
             msgs,
             run.clone(),
-            None,
+            Framing::Plain,
             &digests,
         );
         let bytes = gpu.submit_and_read(encoder, &[(&digests, 0, size)])?;
