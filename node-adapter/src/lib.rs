@@ -6,8 +6,8 @@
 //!
 //! # Layout
 //! - [`accelerator`]: micro-batching of single requests into engine batches, with backpressure.
-//! - [`chains`]: chain adapters — Bitcoin blocks' Merkle check, Solana transactions'
-//!   signatures.
+//! - [`chains`]: chain adapters — Bitcoin blocks' mutation check (Merkle root and witness
+//!   commitment), Solana transactions' signatures.
 //! - [`cli`]: the `vera` binary's subcommands — `verify`, `merkle`, `hash`, `block`, `tx` (JSON
 //!   lines), `info`, `calibrate`, `bench`, `serve`.
 //! - [`server`]: JSON lines over TCP or a Unix socket into a shared accelerator, and the

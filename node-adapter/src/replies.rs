@@ -4,7 +4,7 @@
 
 use vera_engine::{MerkleRoot, Verdict};
 
-use crate::chains::bitcoin::BlockCheck;
+use crate::chains::bitcoin::{BlockCheck, WitnessCommitment};
 use crate::chains::solana::TxCheck;
 
 /// `{` + what `fields` writes + `}`.
@@ -59,8 +59,9 @@ pub(crate) fn tx_fields(out: &mut String, c: &TxCheck) {
     verdicts_field(out, &c.verdicts);
 }
 
-/// A block check's fields. The header's root is given when it differs from the computed one.
-pub(crate) fn block_fields(out: &mut String, c: &BlockCheck, with_txids: bool) {
+/// A block check's fields, judged with segwit active or not at its height. The header's root is
+/// given when it differs from the computed one, the witness root when one was computed.
+pub(crate) fn block_fields(out: &mut String, c: &BlockCheck, with_txids: bool, segwit: bool) {
     let mut hash = c.block_hash;
     hash.reverse();
     out.push_str(&format!(
@@ -79,6 +80,32 @@ pub(crate) fn block_fields(out: &mut String, c: &BlockCheck, with_txids: bool) {
             hex::encode(c.header_merkle_root)
         ));
     }
+    let commitment = match c.witness {
+        WitnessCommitment::Absent => "absent",
+        WitnessCommitment::BadReservedValue { .. } => "bad-reserved-value",
+        WitnessCommitment::Found {
+            committed,
+            computed,
+            witness_root,
+            ..
+        } => {
+            out.push_str(&format!(
+                ",\"witness_root\":\"{}\"",
+                hex::encode(witness_root)
+            ));
+            if committed == computed {
+                "match"
+            } else {
+                "mismatch"
+            }
+        }
+    };
+    let mutation = c.mutation(segwit);
+    out.push_str(&format!(
+        ",\"witness_commitment\":\"{commitment}\",\"ok\":{},\"mutation\":{}",
+        mutation.is_none(),
+        mutation.map_or("null".to_string(), |m| format!("\"{m}\""))
+    ));
     if with_txids {
         let ids: Vec<String> = c
             .txids

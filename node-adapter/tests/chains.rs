@@ -1,10 +1,12 @@
-//! Chain adapters against real chain data: the Bitcoin Merkle check on mainnet blocks (genesis,
-//! 1, 170 … 100014, 277647 with 213 transactions), on every engine; tampered and mutated blocks
-//! (CVE-2012-2459); segwit serialization; and hostile bytes, which must be errors, never panics.
+//! Chain adapters against real chain data: the Bitcoin block check on mainnet blocks (genesis,
+//! 1, 170 … 100014, 277647 with 213 transactions) and on two real segwit blocks with their
+//! witness commitments, on every engine; tampered and mutated blocks (CVE-2012-2459, witness
+//! malleation, every bit flip of the segwit blocks, each of Bitcoin Core's `IsBlockMutated`
+//! reasons); segwit serialization; and hostile bytes, which must be errors, never panics.
 
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use vera_engine::Engine;
-use vera_node_adapter::chains::bitcoin::{check_block, BlockError};
+use vera_node_adapter::chains::bitcoin::{check_block, BlockError, Mutation, WitnessCommitment};
 use vera_tests::reference::{bitcoin_root, sha256, Hash};
 use vera_tests::{engines, field_str, load_vectors, unhex, unhex_n, vector_array};
 
@@ -65,7 +67,120 @@ fn real_blocks_pass_the_merkle_check_on_every_engine() {
             assert_eq!(&hex::encode(display), hash, "{engine_name} {name}");
             assert!(c.merkle_ok() && !c.mutated, "{engine_name} {name}");
             assert_eq!(c.segwit_txs, 0);
+            // Before segwit and after, with no commitment and no witness, nothing is mutated.
+            assert!(c.coinbase, "{engine_name} {name}");
+            assert_eq!(c.witness, WitnessCommitment::Absent, "{engine_name} {name}");
+            assert_eq!(c.mutation(true), None, "{engine_name} {name}");
+            assert_eq!(c.mutation(false), None, "{engine_name} {name}");
         }
+    }
+}
+
+/// A real segwit block from `bitcoin/segwit_blocks.json`.
+struct SegwitBlock {
+    name: String,
+    raw: Vec<u8>,
+    txids: Vec<Hash>,
+    segwit_txs: usize,
+    hash: String,
+    output: usize,
+    commitment: Hash,
+    witness_root: Hash,
+}
+
+fn segwit_blocks() -> Vec<SegwitBlock> {
+    let file = load_vectors("bitcoin/segwit_blocks.json");
+    vector_array(&file, "cases")
+        .iter()
+        .map(|c| SegwitBlock {
+            name: field_str(c, "name").to_string(),
+            raw: unhex(field_str(c, "raw_block_hex")),
+            txids: c["txids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| unhex_n::<32>(t.as_str().unwrap()))
+                .collect(),
+            segwit_txs: c["segwit_txs"].as_u64().unwrap() as usize,
+            hash: field_str(c, "block_hash_display").to_string(),
+            output: c["commitment_output"].as_u64().unwrap() as usize,
+            commitment: unhex_n::<32>(field_str(c, "witness_commitment")),
+            witness_root: unhex_n::<32>(field_str(c, "witness_root")),
+        })
+        .collect()
+}
+
+#[test]
+fn real_segwit_blocks_pass_the_witness_commitment_check_on_every_engine() {
+    let blocks = segwit_blocks();
+    assert_eq!(blocks.len(), 2);
+    for (engine_name, engine) in engines() {
+        for b in &blocks {
+            let name = format!("{engine_name} {}", b.name);
+            let c = check_block(&engine, &b.raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(c.txids, b.txids, "{name}");
+            assert!(c.merkle_ok(), "{name}");
+            assert_eq!(bitcoin_root(&c.txids).0, c.merkle_root, "{name}");
+            let mut display = c.block_hash;
+            display.reverse();
+            assert_eq!(hex::encode(display), b.hash, "{name}");
+            assert_eq!(c.segwit_txs, b.segwit_txs, "{name}");
+            assert!(c.coinbase, "{name}");
+            assert_eq!(
+                c.witness,
+                WitnessCommitment::Found {
+                    output: b.output,
+                    committed: b.commitment,
+                    witness_root: b.witness_root,
+                    computed: b.commitment,
+                },
+                "{name}"
+            );
+            assert_eq!(c.mutation(true), None, "{name}");
+            // The same block where segwit is not active: witness data it may not carry.
+            assert_eq!(
+                c.mutation(false),
+                Some(Mutation::UnexpectedWitness),
+                "{name}"
+            );
+        }
+    }
+}
+
+/// Every single-bit flip of the real segwit blocks: a flip in the header's root, or anywhere in
+/// the transactions, witnesses included, makes the block malformed or mutated; one elsewhere
+/// in the header (version, previous hash, time, bits, nonce) changes nothing this check sees.
+#[test]
+fn every_bit_flip_of_a_segwit_block_is_caught() {
+    let engine = Engine::cpu();
+    for b in segwit_blocks() {
+        let (mut malformed, mut by_reason) = (0, std::collections::BTreeMap::new());
+        for i in 0..b.raw.len() {
+            for bit in 0..8 {
+                let mut flipped = b.raw.clone();
+                flipped[i] ^= 1 << bit;
+                let at = format!("{}: byte {i} bit {bit}", b.name);
+                match check_block(&engine, &flipped) {
+                    Err(BlockError::Malformed(_)) => malformed += 1,
+                    Err(e) => panic!("{at}: {e}"),
+                    Ok(c) if (36..68).contains(&i) || i >= 80 => {
+                        let m = c
+                            .mutation(true)
+                            .unwrap_or_else(|| panic!("{at}: not caught"));
+                        *by_reason.entry(m.reason()).or_insert(0) += 1;
+                    }
+                    Ok(c) => assert_eq!(c.mutation(true), None, "{at}"),
+                }
+            }
+        }
+        // Both ways of failing occur, and the witness ones among the mutations.
+        assert!(malformed > 0, "{}: {by_reason:?}", b.name);
+        assert!(
+            by_reason.contains_key("bad-txnmrklroot")
+                && by_reason.contains_key("bad-witness-merkle-match"),
+            "{}: {by_reason:?}",
+            b.name
+        );
     }
 }
 
@@ -236,6 +351,242 @@ fn hostile_bytes_are_errors_never_panics() {
             assert_eq!(c.merkle_ok(), b == raw);
         }
     }
+}
+
+/// A coinbase: one input spending the null outpoint, the given output scripts, and (when
+/// `witness` is given) marker, flag and that witness stack for its input.
+fn coinbase(scripts: &[Vec<u8>], witness: Option<&[Vec<u8>]>) -> Vec<u8> {
+    let mut tx = vec![2, 0, 0, 0];
+    if witness.is_some() {
+        tx.extend_from_slice(&[0, 1]);
+    }
+    tx.push(1);
+    tx.extend_from_slice(&[0; 32]);
+    tx.extend_from_slice(&[0xff; 4]);
+    tx.extend_from_slice(&[4, 3, 0x42, 0x42, 0x08]); // script: the height push
+    tx.extend_from_slice(&[0xff; 4]);
+    tx.push(scripts.len() as u8);
+    for script in scripts {
+        tx.extend_from_slice(&625_000_000u64.to_le_bytes());
+        tx.push(script.len() as u8);
+        tx.extend_from_slice(script);
+    }
+    if let Some(stack) = witness {
+        tx.push(stack.len() as u8);
+        for item in stack {
+            tx.push(item.len() as u8);
+            tx.extend_from_slice(item);
+        }
+    }
+    tx.extend_from_slice(&[0, 0, 0, 0]);
+    tx
+}
+
+/// A BIP141 commitment output's script: `6a24aa21a9ed` and the hash, then `extra` bytes.
+fn commitment_script(hash: &Hash, extra: usize) -> Vec<u8> {
+    let mut s = vec![0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed];
+    s.extend_from_slice(hash);
+    s.extend(std::iter::repeat_n(0x00, extra));
+    s
+}
+
+fn sha256d(data: &[u8]) -> Hash {
+    sha256(&[&sha256(&[data])])
+}
+
+/// The serialization without witness of a transaction built by `coinbase` or `with_witness`.
+fn stripped(tx: &[u8]) -> Vec<u8> {
+    if tx[4..6] != [0, 1] {
+        return tx.to_vec();
+    }
+    // Walk the body (inputs and outputs) as the builders lay it out to find the witness.
+    let mut at = 6;
+    let inputs = tx[at] as usize;
+    at += 1;
+    for _ in 0..inputs {
+        at += 36;
+        at += 1 + tx[at] as usize + 4;
+    }
+    let outputs = tx[at] as usize;
+    at += 1;
+    for _ in 0..outputs {
+        at += 8;
+        at += 1 + tx[at] as usize;
+    }
+    let mut s = tx[..4].to_vec();
+    s.extend_from_slice(&tx[6..at]);
+    s.extend_from_slice(&tx[tx.len() - 4..]);
+    s
+}
+
+/// The commitment of Bitcoin Core's definition for `txs` (first one a coinbase) and a reserved
+/// value, computed here from sha2: wtxids with the first as zero, their root, then SHA256d.
+fn reference_commitment(txs: &[Vec<u8>], reserved: &[u8]) -> Hash {
+    let mut wtxids: Vec<Hash> = txs.iter().map(|t| sha256d(t)).collect();
+    wtxids[0] = [0; 32];
+    let (root, _) = bitcoin_root(&wtxids);
+    sha256d(&[&root[..], reserved].concat())
+}
+
+/// A block of `txs` whose header commits to the root of their txids.
+fn block_of(txs: &[Vec<u8>]) -> Vec<u8> {
+    let txids: Vec<Hash> = txs.iter().map(|t| sha256d(&stripped(t))).collect();
+    block(&bitcoin_root(&txids).0, txs)
+}
+
+/// Each of Bitcoin Core's `IsBlockMutated` outcomes on constructed segwit blocks, the commitment
+/// computed independently with sha2. Above all witness malleation: a witness changed or
+/// stripped keeps every txid, and so the header's root, and only the commitment catches it.
+#[test]
+fn witness_malleation_and_each_mutation_reason() {
+    let reserved = vec![0x5a; 32];
+    let payout = vec![0x51];
+    let spend = with_witness(&legacy_tx(3), &[71, 33]);
+    let plain = legacy_tx(2);
+    // The honest block: the commitment over the wtxids of [coinbase, plain, spend].
+    let body = |cb: Vec<u8>, spend: &[u8]| vec![cb, plain.clone(), spend.to_vec()];
+    let probe = body(
+        coinbase(
+            std::slice::from_ref(&payout),
+            Some(std::slice::from_ref(&reserved)),
+        ),
+        &spend,
+    );
+    let good = reference_commitment(&probe, &reserved);
+    let cb = |scripts: Vec<Vec<u8>>, witness: Option<&[Vec<u8>]>| coinbase(&scripts, witness);
+    let honest_cb = cb(
+        vec![payout.clone(), commitment_script(&good, 0)],
+        Some(std::slice::from_ref(&reserved)),
+    );
+    let check = |txs: &[Vec<u8>]| check_block(&Engine::cpu(), &block_of(txs)).unwrap();
+
+    for (engine_name, engine) in engines() {
+        let c = check_block(&engine, &block_of(&body(honest_cb.clone(), &spend))).unwrap();
+        assert!(c.coinbase && c.merkle_ok(), "{engine_name}");
+        assert_eq!(c.segwit_txs, 2, "{engine_name}");
+        match c.witness {
+            WitnessCommitment::Found {
+                output,
+                committed,
+                computed,
+                ..
+            } => assert_eq!(
+                (output, committed, computed),
+                (1, good, good),
+                "{engine_name}"
+            ),
+            other => panic!("{engine_name}: {other:?}"),
+        }
+        assert_eq!(c.mutation(true), None, "{engine_name}");
+    }
+
+    // The spend's witness changed, or stripped: same txids, so the header still matches.
+    let mut forged = spend.clone();
+    let n = forged.len();
+    forged[n - 10] ^= 1; // inside the 33-byte witness item
+    for malleated in [forged, legacy_tx(3)] {
+        let c = check(&body(honest_cb.clone(), &malleated));
+        assert!(c.merkle_ok());
+        assert_eq!(c.mutation(true), Some(Mutation::WitnessMerkleRoot));
+    }
+    // Another reserved value, or a commitment to anything else.
+    let other_reserved = cb(
+        vec![payout.clone(), commitment_script(&good, 0)],
+        Some(&[vec![0x5b; 32]]),
+    );
+    let other_commitment = cb(
+        vec![payout.clone(), commitment_script(&[7; 32], 0)],
+        Some(std::slice::from_ref(&reserved)),
+    );
+    for bad in [other_reserved, other_commitment] {
+        let c = check(&body(bad, &spend));
+        assert_eq!(c.mutation(true), Some(Mutation::WitnessMerkleRoot));
+    }
+    // The last commitment output counts, and a longer script is still one.
+    let last_counts = cb(
+        vec![
+            commitment_script(&[7; 32], 0),
+            payout.clone(),
+            commitment_script(&good, 2),
+        ],
+        Some(std::slice::from_ref(&reserved)),
+    );
+    let c = check(&body(last_counts, &spend));
+    assert!(matches!(
+        c.witness,
+        WitnessCommitment::Found { output: 2, .. }
+    ));
+    assert_eq!(c.mutation(true), None);
+    let first_only = cb(
+        vec![commitment_script(&good, 0), commitment_script(&[7; 32], 0)],
+        Some(std::slice::from_ref(&reserved)),
+    );
+    assert_eq!(
+        check(&body(first_only, &spend)).mutation(true),
+        Some(Mutation::WitnessMerkleRoot)
+    );
+    // A 37-byte script is not a commitment: with witness data present, that is unexpected.
+    let short = cb(
+        vec![commitment_script(&good, 0)[..37].to_vec()],
+        Some(std::slice::from_ref(&reserved)),
+    );
+    let c = check(&body(short, &spend));
+    assert_eq!(c.witness, WitnessCommitment::Absent);
+    assert_eq!(c.mutation(true), Some(Mutation::UnexpectedWitness));
+    // The reserved value must be one 32-byte item.
+    for stack in [
+        None,
+        Some(vec![vec![0x5a; 31]]),
+        Some(vec![vec![0x5a; 33]]),
+        Some(vec![reserved.clone(), reserved.clone()]),
+    ] {
+        let c = check(&body(
+            cb(vec![commitment_script(&good, 0)], stack.as_deref()),
+            &spend,
+        ));
+        assert_eq!(c.witness, WitnessCommitment::BadReservedValue { output: 0 });
+        assert_eq!(c.mutation(true), Some(Mutation::WitnessReservedValue));
+        // Before segwit the commitment is not looked at; the spend's witness is unexpected.
+        assert_eq!(c.mutation(false), Some(Mutation::UnexpectedWitness));
+    }
+    // No commitment and no witness anywhere: not mutated, whether segwit is active or not.
+    let c = check(&[cb(vec![payout.clone()], None), plain.clone()]);
+    assert_eq!((c.mutation(true), c.mutation(false)), (None, None));
+
+    // The first transaction not a coinbase: Core looks only for a 64-byte transaction.
+    let mut sixty_four = legacy_tx(9);
+    sixty_four.truncate(4 + 1 + 36);
+    sixty_four.extend_from_slice(&[4, 0x51, 0x51, 0x51, 0x51]);
+    sixty_four.extend_from_slice(&[0xff; 4]);
+    sixty_four.push(1);
+    sixty_four.extend_from_slice(&[0; 8]);
+    sixty_four.push(0);
+    sixty_four.extend_from_slice(&[0; 4]);
+    assert_eq!(sixty_four.len(), 64);
+    let c = check(&[plain.clone(), sixty_four.clone()]);
+    assert!(!c.coinbase && c.has_64_byte_tx && c.merkle_ok());
+    assert_eq!(c.mutation(true), Some(Mutation::SixtyFourByteTx));
+    // Without one, such a block is not "mutated" (it is invalid for other reasons), even with
+    // witness data and no commitment.
+    let c = check(&[plain.clone(), spend.clone()]);
+    assert!(!c.coinbase && !c.has_64_byte_tx);
+    assert_eq!(c.mutation(true), None);
+    // With a coinbase first, a 64-byte transaction is left alone (Core: 224 bits of work).
+    let c = check(&[cb(vec![payout.clone()], None), sixty_four]);
+    assert!(c.coinbase && c.has_64_byte_tx);
+    assert_eq!(c.mutation(true), None);
+
+    // The header's root wrong, and a duplicated transaction (CVE-2012-2459), come first.
+    let mut wrong_root = block_of(&body(honest_cb.clone(), &spend));
+    wrong_root[40] ^= 1;
+    let c = check_block(&Engine::cpu(), &wrong_root).unwrap();
+    assert_eq!(c.mutation(true), Some(Mutation::MerkleRoot));
+    let triple = body(honest_cb.clone(), &spend);
+    let txids: Vec<Hash> = triple.iter().map(|t| sha256d(&stripped(t))).collect();
+    let mut doubled = triple.clone();
+    doubled.push(spend.clone());
+    let c = check_block(&Engine::cpu(), &block(&bitcoin_root(&txids).0, &doubled)).unwrap();
+    assert_eq!(c.mutation(true), Some(Mutation::DuplicateTxs));
 }
 
 // ---------------------------------------------------------------------------------------------

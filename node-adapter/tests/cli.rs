@@ -5,6 +5,8 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use sha2::{Digest, Sha256};
+
 fn vera(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vera"))
         .args(args)
@@ -362,6 +364,60 @@ fn block_checks_each_line() {
     assert_eq!(bad["merkle_ok"], false);
     assert_eq!(bad["merkle_root"], genesis["root"]);
     assert_ne!(bad["header_merkle_root"], genesis["root"]);
+    assert_eq!(
+        (&bad["ok"], &bad["mutation"]),
+        (&false.into(), &"bad-txnmrklroot".into())
+    );
+    assert_eq!(
+        (&ok["ok"], &ok["mutation"]),
+        (&true.into(), &serde_json::Value::Null)
+    );
+    assert_eq!(ok["witness_commitment"], "absent");
+}
+
+#[test]
+fn block_checks_the_witness_commitment_of_a_segwit_block() {
+    let file = vera_tests::load_vectors("bitcoin/segwit_blocks.json");
+    let block = &vera_tests::vector_array(&file, "cases")[0];
+    let raw = block["raw_block_hex"].as_str().unwrap();
+    let wants = [
+        (vec![], true, serde_json::Value::Null),
+        (vec!["--before-segwit"], false, "unexpected-witness".into()),
+    ];
+    for (flags, ok, mutation) in wants {
+        let mut args = vec!["block", "--chain", "bitcoin"];
+        args.extend(flags);
+        let lines = stdout_lines(&vera(&args, &format!("{raw}\n")));
+        let c: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(c["block_hash"], block["block_hash_display"], "{args:?}");
+        assert_eq!(c["segwit_txs"], block["segwit_txs"], "{args:?}");
+        assert_eq!(c["witness_root"], block["witness_root"], "{args:?}");
+        assert_eq!(c["witness_commitment"], "match", "{args:?}");
+        assert_eq!(
+            (&c["ok"], &c["mutation"]),
+            (&ok.into(), &mutation),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn hash_double_gives_block_hashes() {
+    // The genesis header's double SHA-256 is the genesis block hash (reversed for display).
+    let file = vera_tests::load_vectors("merkle/bitcoin_merkle.json");
+    let genesis = &vera_tests::vector_array(&file, "cases")[0];
+    let header = genesis["header_hex"].as_str().unwrap();
+    let lines = stdout_lines(&vera(&["hash", "--double"], &format!("{header}\n\n")));
+    let mut hash = vera_tests::unhex(genesis["block_hash_display"].as_str().unwrap());
+    hash.reverse();
+    let empty = Sha256::digest(Sha256::digest(b""));
+    assert_eq!(
+        lines,
+        [
+            format!("{{\"sha256d\":\"{}\"}}", hex::encode(hash)),
+            format!("{{\"sha256d\":\"{}\"}}", hex::encode(empty)),
+        ]
+    );
 }
 
 #[test]

@@ -847,6 +847,35 @@ async fn blocks_are_checked_over_the_socket() {
         "{}",
         replies[1]
     );
+    // A segwit block: the witness commitment checked, unless segwit is said not to be active.
+    let file = vera_tests::load_vectors("bitcoin/segwit_blocks.json");
+    let segwit = &vera_tests::vector_array(&file, "cases")[1];
+    let raw = segwit["raw_block_hex"].as_str().unwrap();
+    let input = format!(
+        "{{\"op\":\"block\",\"chain\":\"bitcoin\",\"block\":\"{raw}\"}}\n\
+         {{\"op\":\"block\",\"chain\":\"bitcoin\",\"block\":\"{raw}\",\"segwit\":false}}\n"
+    );
+    let replies = roundtrip(server.addr, input.as_bytes()).await;
+    assert_eq!(replies[0]["witness_root"], segwit["witness_root"]);
+    assert_eq!(replies[0]["witness_commitment"], "match");
+    assert_eq!(
+        (&replies[0]["ok"], &replies[0]["mutation"]),
+        (&true.into(), &serde_json::Value::Null)
+    );
+    assert_eq!(replies[1]["mutation"], "unexpected-witness");
+    // Double SHA-256 of the header, one and many: the block hash.
+    let header = &raw[..160];
+    let input = format!(
+        "{{\"op\":\"sha256\",\"msg\":\"{header}\",\"double\":true}}\n\
+         {{\"op\":\"sha256\",\"msgs\":[\"{header}\",\"\"],\"double\":true}}\n"
+    );
+    let replies = roundtrip(server.addr, input.as_bytes()).await;
+    let mut hash = vera_tests::unhex(segwit["block_hash_display"].as_str().unwrap());
+    hash.reverse();
+    let hash = hex::encode(hash);
+    let empty = hex::encode(Sha256::digest(Sha256::digest(b"")));
+    assert_eq!(replies[0], serde_json::json!({ "sha256d": hash }));
+    assert_eq!(replies[1], serde_json::json!({ "sha256d": [hash, empty] }));
     server.finish().await;
 }
 

@@ -131,6 +131,12 @@ int vera_sha256(const vera_engine *engine, size_t n,
                 const uint8_t *msg_bytes, const uint32_t *msg_offsets,
                 uint8_t *digests);
 
+/* Double SHA-256, SHA-256(SHA-256(m)), of n messages (Bitcoin's txids, wtxids and block
+   hashes, in internal byte order); writes n * 32 bytes to digests. */
+int vera_sha256d(const vera_engine *engine, size_t n,
+                 const uint8_t *msg_bytes, const uint32_t *msg_offsets,
+                 uint8_t *digests);
+
 /* The Merkle root of n leaves under scheme, a vera_scheme (for VERA_SCHEME_BITCOIN every leaf must be 32
    bytes). Writes 32 bytes to root. For Bitcoin, *mutated is set to 1 when two identical
    siblings were hashed together (CVE-2012-2459: such a block must be rejected), else 0; it may
@@ -139,26 +145,49 @@ int vera_merkle_root(const vera_engine *engine, int scheme, size_t n,
                      const uint8_t *leaf_bytes, const uint32_t *leaf_offsets,
                      uint8_t *root, uint8_t *mutated);
 
-/* A Bitcoin block's Merkle check (see vera_bitcoin_check_block). Hashes are in internal byte
-   order, as in the header (explorers show block hashes reversed). */
+/* vera_block_check.witness_commitment: the block's BIP141 witness commitment. */
+#define VERA_WITNESS_ABSENT 0             /* the coinbase has no commitment output */
+#define VERA_WITNESS_MATCH 1              /* it matches the wtxids and the reserved value */
+#define VERA_WITNESS_MISMATCH 2           /* it does not */
+#define VERA_WITNESS_BAD_RESERVED_VALUE 3 /* the coinbase's witness is not one 32-byte item */
+
+/* vera_block_check.mutation: why the block is not the one its header commits to (Bitcoin
+   Core's IsBlockMutated), with Core's reject reason; 0 when it is. */
+#define VERA_MUTATION_NONE 0
+#define VERA_MUTATION_MERKLE_ROOT 1             /* bad-txnmrklroot */
+#define VERA_MUTATION_DUPLICATE_TXS 2           /* bad-txns-duplicate (CVE-2012-2459) */
+#define VERA_MUTATION_64_BYTE_TX 3              /* no coinbase first, a 64-byte transaction */
+#define VERA_MUTATION_WITNESS_RESERVED_VALUE 4  /* bad-witness-nonce-size */
+#define VERA_MUTATION_WITNESS_MERKLE_ROOT 5     /* bad-witness-merkle-match */
+#define VERA_MUTATION_UNEXPECTED_WITNESS 6      /* unexpected-witness */
+
+/* A Bitcoin block's check (see vera_bitcoin_check_block). Hashes are in internal byte order, as
+   in the header (explorers show block hashes reversed). */
 typedef struct vera_block_check {
     uint8_t block_hash[32];
     uint8_t merkle_root[32];        /* of the txids, computed */
     uint8_t header_merkle_root[32]; /* the header's */
+    uint8_t witness_root[32];       /* of the wtxids, when a commitment was checked; else 0 */
     uint64_t txs;
     uint64_t segwit_txs;
     uint8_t merkle_ok;              /* 1: the roots match and the tree is not mutated */
     uint8_t mutated;                /* 1: identical siblings were hashed (CVE-2012-2459) */
+    uint8_t coinbase;               /* 1: the first transaction is a coinbase */
+    uint8_t witness_commitment;     /* a VERA_WITNESS_* code */
+    uint8_t mutation;               /* a VERA_MUTATION_* code; 0: the block is intact */
 } vera_block_check;
 
-/* Bitcoin Core's Merkle check of a serialized block of len bytes: every transaction hashed
-   without its witness (batched on the engine), the root of the txids with the mutated flag,
-   compared with the header's. A malformed block (truncated, non-canonical sizes, Core's
-   witness-format errors, bytes after the last transaction — which Core's network path would
-   ignore) is VERA_ERR_INVALID_ARGUMENT. Scripts, amounts and the witness
-   commitment are not checked. */
+/* Bitcoin Core's IsBlockMutated on a serialized block of len bytes, every hash batched on the
+   engine: the Merkle root of the txids (transactions without witness) with the mutated flag,
+   against the header's; then, when segwit_active is non-zero (segwit is active at the block's
+   height; mainnet: from 481,824), the witness commitment: the wtxids' root and the coinbase's
+   reserved value against the coinbase's commitment output. Without a commitment, or with
+   segwit_active 0, no transaction may carry a witness. The verdict is out->mutation.
+   A malformed block (truncated, non-canonical sizes, Core's witness-format errors, bytes after
+   the last transaction — which Core's network path would ignore) is
+   VERA_ERR_INVALID_ARGUMENT. Proof of work, scripts, amounts and weight are not checked. */
 int vera_bitcoin_check_block(const vera_engine *engine, const uint8_t *block, size_t len,
-                             vera_block_check *out);
+                             int segwit_active, vera_block_check *out);
 
 /* Solana transactions, as a validator's sigverify stage checks them: signature i over the
    message with account key i, strict rule, exactly the required count, legacy and v0 messages,

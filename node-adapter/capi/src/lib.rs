@@ -28,6 +28,7 @@ pub use batcher::vera_batcher;
 use ::vera_engine::{
     BackendChoice, Engine, Error, MerkleScheme, Messages, Reason, Rule, SignatureBatch, Verdict,
 };
+use vera_node_adapter::chains::bitcoin::{Mutation, WitnessCommitment};
 
 /// `VERA_OK`.
 pub const VERA_OK: c_int = 0;
@@ -418,6 +419,38 @@ pub unsafe extern "C" fn vera_sha256(
     msg_offsets: *const u32,
     digests: *mut u8,
 ) -> c_int {
+    // SAFETY: the caller's contract, passed on unchanged.
+    unsafe { hash_into(engine, n, msg_bytes, msg_offsets, digests, false) }
+}
+
+/// `vera_sha256d`.
+///
+/// # Safety
+/// As for `vera_sha256`.
+#[no_mangle]
+pub unsafe extern "C" fn vera_sha256d(
+    engine: *const vera_engine,
+    n: usize,
+    msg_bytes: *const u8,
+    msg_offsets: *const u32,
+    digests: *mut u8,
+) -> c_int {
+    // SAFETY: the caller's contract, passed on unchanged.
+    unsafe { hash_into(engine, n, msg_bytes, msg_offsets, digests, true) }
+}
+
+/// `vera_sha256` and, when `double`, `vera_sha256d`.
+///
+/// # Safety
+/// As for `vera_sha256`.
+unsafe fn hash_into(
+    engine: *const vera_engine,
+    n: usize,
+    msg_bytes: *const u8,
+    msg_offsets: *const u32,
+    digests: *mut u8,
+    double: bool,
+) -> c_int {
     guard(|| {
         let engine = engine_ref(engine)?;
         // SAFETY: the caller's arrays, per the contract above.
@@ -426,7 +459,11 @@ pub unsafe extern "C" fn vera_sha256(
             .checked_mul(32)
             .ok_or_else(|| invalid("digests: size overflows"))?;
         let out = out_ptr(digests, len, "digests")?;
-        let result = engine.sha256(msgs)?;
+        let result = if double {
+            engine.sha256d(msgs)?
+        } else {
+            engine.sha256(msgs)?
+        };
         expect_len(&result, n)?;
         // SAFETY: `out` was checked for n * 32 bytes; the inputs are no longer used.
         unsafe { write_out(out, result.as_flattened()) };
@@ -480,6 +517,8 @@ pub struct vera_block_check {
     pub merkle_root: [u8; 32],
     /// The header's root.
     pub header_merkle_root: [u8; 32],
+    /// The wtxids' root when a commitment was checked, else zeros.
+    pub witness_root: [u8; 32],
     /// Transactions in the block.
     pub txs: u64,
     /// Transactions with witness data.
@@ -488,6 +527,41 @@ pub struct vera_block_check {
     pub merkle_ok: u8,
     /// 1 when identical siblings were hashed together.
     pub mutated: u8,
+    /// 1 when the first transaction is a coinbase.
+    pub coinbase: u8,
+    /// A `VERA_WITNESS_*` code.
+    pub witness_commitment: u8,
+    /// A `VERA_MUTATION_*` code: 0 when the block is the one its header commits to.
+    pub mutation: u8,
+}
+
+/// `VERA_WITNESS_*`: what became of the block's witness commitment.
+fn witness_code(w: &WitnessCommitment) -> u8 {
+    match w {
+        WitnessCommitment::Absent => 0,
+        WitnessCommitment::Found {
+            committed,
+            computed,
+            ..
+        } if committed == computed => 1,
+        WitnessCommitment::Found { .. } => 2,
+        WitnessCommitment::BadReservedValue { .. } => 3,
+    }
+}
+
+/// `VERA_MUTATION_*`: 0 for none, else the reason.
+fn mutation_code(m: Option<Mutation>) -> u8 {
+    match m {
+        None => 0,
+        Some(Mutation::MerkleRoot) => 1,
+        Some(Mutation::DuplicateTxs) => 2,
+        Some(Mutation::SixtyFourByteTx) => 3,
+        Some(Mutation::WitnessReservedValue) => 4,
+        Some(Mutation::WitnessMerkleRoot) => 5,
+        Some(Mutation::UnexpectedWitness) => 6,
+        // A reason added later than this ABI: still a mutation.
+        Some(_) => 255,
+    }
 }
 
 /// `vera_bitcoin_check_block`.
@@ -500,6 +574,7 @@ pub unsafe extern "C" fn vera_bitcoin_check_block(
     engine: *const vera_engine,
     block: *const u8,
     len: usize,
+    segwit_active: c_int,
     out: *mut vera_block_check,
 ) -> c_int {
     use vera_node_adapter::chains::bitcoin::{check_block, BlockError};
@@ -518,10 +593,17 @@ pub unsafe extern "C" fn vera_bitcoin_check_block(
             block_hash: c.block_hash,
             merkle_root: c.merkle_root,
             header_merkle_root: c.header_merkle_root,
+            witness_root: match c.witness {
+                WitnessCommitment::Found { witness_root, .. } => witness_root,
+                _ => [0; 32],
+            },
             txs: c.txids.len() as u64,
             segwit_txs: c.segwit_txs as u64,
             merkle_ok: u8::from(c.merkle_ok()),
             mutated: u8::from(c.mutated),
+            coinbase: u8::from(c.coinbase),
+            witness_commitment: witness_code(&c.witness),
+            mutation: mutation_code(c.mutation(segwit_active != 0)),
         };
         // SAFETY: `out` is non-null and writable (the contract); written after the block was
         // read.

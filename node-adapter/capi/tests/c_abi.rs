@@ -149,13 +149,20 @@ fn run(backend: u32, items: &[Item], dir: &Path, exe: &Path) {
     items.iter().for_each(|i| input.extend_from_slice(&i.1));
     let (inp, outp) = (dir.join("in.bin"), dir.join(format!("out-{backend}.bin")));
     std::fs::write(&inp, &input).unwrap();
-    // Block 277647 (213 transactions), for the block check.
-    let file = vera_tests::load_vectors("merkle/bitcoin_merkle.json");
+    // Mainnet block 542213 (4 transactions, 2 with witness, a witness commitment), for the
+    // block check.
+    let file = vera_tests::load_vectors("bitcoin/segwit_blocks.json");
     let block = vera_tests::vector_array(&file, "cases")
         .iter()
-        .find(|c| c["tx_count"] == 213)
-        .expect("block 277647")
+        .find(|c| c["height"] == 542213)
+        .expect("block 542213")
         .clone();
+    let txids: Vec<[u8; 32]> = block["txids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| vera_tests::unhex_n(t.as_str().unwrap()))
+        .collect();
     let blockp = dir.join("block.bin");
     std::fs::write(
         &blockp,
@@ -188,16 +195,23 @@ fn run(backend: u32, items: &[Item], dir: &Path, exe: &Path) {
         "{log}"
     );
 
+    // VERA_WITNESS_MATCH, VERA_MUTATION_NONE; before segwit, VERA_MUTATION_UNEXPECTED_WITNESS.
     let want = format!(
-        "block: txs=213 segwit=0 merkle_ok=1 mutated=0 hash={} root={}",
+        "block: txs=4 segwit=2 merkle_ok=1 mutated=0 coinbase=1 witness=1 mutation=0 hash={} \
+         root={} witness_root={}\nbefore segwit: mutation=6\n",
         block["block_hash_display"].as_str().unwrap(),
-        block["root"].as_str().unwrap()
+        reference::bitcoin_root(&txids)
+            .0
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
+        block["witness_root"].as_str().unwrap()
     );
     assert!(log.contains(&want), "{log}\nwanted {want}");
 
     let out = std::fs::read(&outp).unwrap();
     let n = items.len();
-    assert_eq!(out.len(), 35 * n + 65);
+    assert_eq!(out.len(), 67 * n + 65);
     let cpu = Engine::cpu();
     let mut b = SignatureBatchBuf::new();
     for (pk, msg, sig) in items {
@@ -227,12 +241,19 @@ fn run(backend: u32, items: &[Item], dir: &Path, exe: &Path) {
     for (d, item) in digests.iter().zip(items) {
         assert_eq!(d[..], Sha256::digest(&item.1)[..]);
     }
+    for (d, item) in out[35 * n..67 * n].chunks(32).zip(items) {
+        assert_eq!(
+            d[..],
+            Sha256::digest(Sha256::digest(&item.1))[..],
+            "sha256d"
+        );
+    }
     let msgs: Vec<&[u8]> = items.iter().map(|i| &i.1[..]).collect();
-    assert_eq!(out[35 * n..35 * n + 32], reference::rfc6962_root(&msgs));
+    assert_eq!(out[67 * n..67 * n + 32], reference::rfc6962_root(&msgs));
     let (root, mutated) = reference::bitcoin_root(&digests);
     assert!(mutated, "the batch ends in equal siblings");
-    assert_eq!(out[35 * n + 32..35 * n + 64], root);
-    assert_eq!(out[35 * n + 64], u8::from(mutated));
+    assert_eq!(out[67 * n + 32..67 * n + 64], root);
+    assert_eq!(out[67 * n + 64], u8::from(mutated));
 }
 
 #[test]

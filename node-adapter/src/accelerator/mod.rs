@@ -105,6 +105,7 @@ pub type MerkleTree = (MerkleScheme, Vec<Vec<u8>>);
 pub struct Accelerator {
     verify: [Lane<SignatureItem, Verdict>; 3],
     sha256: Lane<Vec<u8>, [u8; 32]>,
+    sha256d: Lane<Vec<u8>, [u8; 32]>,
     merkle: Lane<MerkleTree, Result<MerkleRoot, AcceleratorError>>,
     metrics: std::sync::Arc<metrics::Metrics>,
     engine: Engine,
@@ -135,12 +136,23 @@ impl Accelerator {
             });
             Lane::start(format!("verify-{rule}"), &config, work, &metrics)
         });
-        let e = engine.clone();
-        let sha: Work<Vec<u8>, [u8; 32]> = std::sync::Arc::new(move |msgs| {
-            let buf = vera_engine::MessageBuf::from_slices(&msgs).map_err(|e| e.to_string())?;
-            e.sha256(buf.as_messages()).map_err(|e| e.to_string())
-        });
-        let sha256 = Lane::start("sha256".into(), &config, sha, &metrics);
+        let hash_lane = |double: bool| {
+            let e = engine.clone();
+            let work: Work<Vec<u8>, [u8; 32]> = std::sync::Arc::new(move |msgs| {
+                let buf = vera_engine::MessageBuf::from_slices(&msgs).map_err(|e| e.to_string())?;
+                let msgs = buf.as_messages();
+                if double {
+                    e.sha256d(msgs)
+                } else {
+                    e.sha256(msgs)
+                }
+                .map_err(|e| e.to_string())
+            });
+            let name = if double { "sha256d" } else { "sha256" };
+            Lane::start(name.into(), &config, work, &metrics)
+        };
+        let sha256 = hash_lane(false);
+        let sha256d = hash_lane(true);
         // Trees are not merged: a gathered batch computes each tree in turn, and a bad tree is
         // an error for its caller alone.
         let e = engine.clone();
@@ -166,6 +178,7 @@ impl Accelerator {
         Accelerator {
             verify,
             sha256,
+            sha256d,
             merkle,
             metrics,
             engine,
@@ -246,6 +259,21 @@ impl Accelerator {
         msgs: Vec<Vec<u8>>,
     ) -> Result<Vec<[u8; 32]>, AcceleratorError> {
         self.sha256.submit(msgs).await
+    }
+
+    /// Double SHA-256, SHA-256(SHA-256(m)), of one message (Bitcoin's txids and block
+    /// hashes); these requests share batches of their own.
+    pub async fn sha256d(&self, msg: Vec<u8>) -> Result<[u8; 32], AcceleratorError> {
+        let mut v = self.sha256d.submit(vec![msg]).await?;
+        v.pop().ok_or(AcceleratorError::Closed)
+    }
+
+    /// Double SHA-256 of each message, in order.
+    pub async fn sha256d_batch(
+        &self,
+        msgs: Vec<Vec<u8>>,
+    ) -> Result<Vec<[u8; 32]>, AcceleratorError> {
+        self.sha256d.submit(msgs).await
     }
 
     /// Like [`sha256`](Self::sha256), but fails with [`AcceleratorError::Busy`] at once when

@@ -1,10 +1,17 @@
-//! Bitcoin blocks: the Merkle check a node runs on every block it receives.
+//! Bitcoin blocks: the checks a node runs on every block it receives before it looks at a
+//! single script: is this the block the header commits to, or a mutated copy of it?
 //!
-//! [`check_block`] parses a serialized block, hashes every transaction without its witness on
-//! the engine (double SHA-256, batched), builds the Merkle root from those txids (with Bitcoin
-//! Core's `mutated` flag, CVE-2012-2459) and compares it with the root in the header. That is
-//! `CheckMerkleRoot` of Bitcoin Core's `CheckBlock`; the rest of block validation (scripts,
-//! amounts, the segwit witness commitment) is the node's.
+//! [`check_block`] parses a serialized block and hashes, in one engine batch (double SHA-256),
+//! every transaction without its witness (txids) and, when the coinbase carries a BIP141
+//! witness commitment, every segwit transaction with it (wtxids). From these it builds:
+//! - the Merkle root of the txids, with Bitcoin Core's `mutated` flag (CVE-2012-2459), against
+//!   the root in the header (`CheckMerkleRoot`);
+//! - the witness root of the wtxids (the coinbase's counted as zero), hashed with the coinbase's
+//!   witness reserved value, against the commitment (`CheckWitnessMalleation`).
+//!
+//! [`BlockCheck::mutation`] then answers as Bitcoin Core's `IsBlockMutated` does, with Core's
+//! reject reasons. The rest of block validation (proof of work, scripts, amounts, weight) is
+//! the node's.
 //!
 //! The parser is hand-written rather than taken from rust-bitcoin: it needs only transaction
 //! boundaries and the witness layout, and rust-bitcoin would bring libsecp256k1's C build into
@@ -38,7 +45,73 @@ impl fmt::Display for BlockError {
 
 impl std::error::Error for BlockError {}
 
-/// What the Merkle check found.
+/// The BIP141 witness commitment of a block, as its coinbase holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WitnessCommitment {
+    /// No output of the first transaction holds a commitment (a script of at least 38 bytes
+    /// starting `6a24aa21a9ed`).
+    Absent,
+    /// Output `output` holds one, but the first input's witness is not one 32-byte item, the
+    /// witness reserved value.
+    BadReservedValue {
+        /// Index of the commitment's output (the last one that holds a commitment).
+        output: usize,
+    },
+    /// Output `output` commits to `committed`; the block gives `computed`.
+    Found {
+        /// Index of the commitment's output (the last one that holds a commitment).
+        output: usize,
+        /// The 32 bytes the output commits to.
+        committed: [u8; 32],
+        /// The Merkle root of the wtxids, the coinbase's taken as zero (internal byte order).
+        witness_root: [u8; 32],
+        /// Double SHA-256 of the witness root and the reserved value: must equal `committed`.
+        computed: [u8; 32],
+    },
+}
+
+/// How a block fails Bitcoin Core's `IsBlockMutated`: it is not the block its header commits
+/// to, so a node must drop it without marking the header invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mutation {
+    /// The txids' root is not the header's.
+    MerkleRoot,
+    /// Identical siblings were hashed together (CVE-2012-2459).
+    DuplicateTxs,
+    /// The first transaction is not a coinbase, and a transaction is 64 bytes long without its
+    /// witness, so that it could pass for an inner node of the tree.
+    SixtyFourByteTx,
+    /// A commitment, but the coinbase's witness is not one 32-byte reserved value.
+    WitnessReservedValue,
+    /// The witness commitment does not match the block's wtxids.
+    WitnessMerkleRoot,
+    /// Witness data in a block that does not commit to it (or before segwit).
+    UnexpectedWitness,
+}
+
+impl Mutation {
+    /// Bitcoin Core's reject reason (`bad-txnmrklroot`, …); Core gives the 64-byte case none,
+    /// and vera calls it `64-byte-transaction`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Mutation::MerkleRoot => "bad-txnmrklroot",
+            Mutation::DuplicateTxs => "bad-txns-duplicate",
+            Mutation::SixtyFourByteTx => "64-byte-transaction",
+            Mutation::WitnessReservedValue => "bad-witness-nonce-size",
+            Mutation::WitnessMerkleRoot => "bad-witness-merkle-match",
+            Mutation::UnexpectedWitness => "unexpected-witness",
+        }
+    }
+}
+
+impl fmt::Display for Mutation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+/// What the block check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockCheck {
     /// The block hash, double SHA-256 of the header, in internal byte order (explorers show it
@@ -55,6 +128,12 @@ pub struct BlockCheck {
     /// Two identical siblings were hashed together somewhere in the tree: Bitcoin Core rejects
     /// such a block (`bad-txns-duplicate`) whatever its root.
     pub mutated: bool,
+    /// The first transaction is a coinbase: one input, spending the null outpoint.
+    pub coinbase: bool,
+    /// Some transaction is exactly 64 bytes long without its witness.
+    pub has_64_byte_tx: bool,
+    /// The witness commitment and what the block's wtxids give.
+    pub witness: WitnessCommitment,
 }
 
 impl BlockCheck {
@@ -63,10 +142,58 @@ impl BlockCheck {
     pub fn merkle_ok(&self) -> bool {
         self.merkle_root == self.header_merkle_root && !self.mutated
     }
+
+    /// Bitcoin Core's `IsBlockMutated(block, segwit_active)`, step for step: `None` when the
+    /// block is the one its header commits to. `segwit_active` says whether segwit is active
+    /// at the block's height (mainnet: from 481,824); only then is the commitment checked,
+    /// and without one (or before segwit) no transaction may carry a witness.
+    pub fn mutation(&self, segwit_active: bool) -> Option<Mutation> {
+        if self.merkle_root != self.header_merkle_root {
+            return Some(Mutation::MerkleRoot);
+        }
+        if self.mutated {
+            return Some(Mutation::DuplicateTxs);
+        }
+        if !self.coinbase {
+            // Core stops here: such a block is invalid anyway, and only a 64-byte
+            // transaction could make it a mutation of a valid one.
+            return self.has_64_byte_tx.then_some(Mutation::SixtyFourByteTx);
+        }
+        if segwit_active {
+            match self.witness {
+                WitnessCommitment::Absent => {}
+                WitnessCommitment::BadReservedValue { .. } => {
+                    return Some(Mutation::WitnessReservedValue)
+                }
+                WitnessCommitment::Found {
+                    committed,
+                    computed,
+                    ..
+                } => {
+                    return (committed != computed).then_some(Mutation::WitnessMerkleRoot);
+                }
+            }
+        }
+        (self.segwit_txs > 0).then_some(Mutation::UnexpectedWitness)
+    }
 }
 
 /// Largest `CompactSize` Bitcoin Core accepts (`MAX_SIZE`).
 const MAX_SIZE: u64 = 0x0200_0000;
+
+/// How a BIP141 commitment output's script starts: OP_RETURN, a 36-byte push, `aa21a9ed`.
+const COMMITMENT_PREFIX: [u8; 6] = [0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed];
+
+/// The outpoint of a coinbase input: no previous transaction, index 0xffffffff.
+const NULL_OUTPOINT: [u8; 36] = {
+    let mut o = [0u8; 36];
+    let mut i = 32;
+    while i < 36 {
+        o[i] = 0xff;
+        i += 1;
+    }
+    o
+};
 
 /// A cursor over the block's bytes; every read is bounds-checked.
 struct Reader<'a> {
@@ -142,45 +269,68 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
-    /// Skips a length-prefixed byte string.
-    fn skip_bytes(&mut self, what: &str) -> Result<(), BlockError> {
+    /// A length-prefixed byte string.
+    fn var_bytes(&mut self, what: &str) -> Result<&'a [u8], BlockError> {
         let n = self.compact_size(what)? as usize;
-        self.take(n, what).map(|_| ())
+        self.take(n, what)
     }
 }
 
-/// One transaction's bytes without its witness: `version ‖ inputs and outputs ‖ locktime` for a
-/// segwit transaction (two ranges around the marker, flag and witnesses), or the whole
-/// transaction.
-struct Stripped {
-    /// Byte ranges of the block, in order, that make up the serialization without witness.
-    parts: [std::ops::Range<usize>; 3],
+/// One transaction's place in the block.
+struct Tx {
+    /// The whole transaction as serialized in the block, witness included.
+    full: std::ops::Range<usize>,
+    /// Byte ranges of the block, in order, that make up the serialization without witness:
+    /// `version ‖ inputs and outputs ‖ locktime` around a segwit transaction's marker, flag
+    /// and witnesses, or the whole transaction.
+    stripped: [std::ops::Range<usize>; 3],
     segwit: bool,
+    /// What the block check needs of the first transaction (read for that one only).
+    first: First,
 }
 
-/// Reads `count` inputs.
-fn inputs(r: &mut Reader<'_>, count: usize) -> Result<(), BlockError> {
+/// The first transaction's part in the checks.
+#[derive(Default)]
+struct First {
+    /// One input, spending the null outpoint (Bitcoin Core's `IsCoinBase`).
+    coinbase: bool,
+    /// The last output holding a witness commitment: its index and the committed hash.
+    commitment: Option<(usize, [u8; 32])>,
+    /// The first input's witness, when it is one 32-byte item (the witness reserved value).
+    reserved: Option<[u8; 32]>,
+}
+
+/// Reads `count` inputs; returns the first one's outpoint.
+fn inputs<'a>(r: &mut Reader<'a>, count: usize) -> Result<Option<&'a [u8]>, BlockError> {
+    let mut first = None;
     for _ in 0..count {
-        r.take(36, "an input's outpoint")?;
-        r.skip_bytes("an input's script")?;
+        let outpoint = r.take(36, "an input's outpoint")?;
+        first = first.or(Some(outpoint));
+        r.var_bytes("an input's script")?;
         r.take(4, "an input's sequence")?;
     }
-    Ok(())
+    Ok(first)
 }
 
-fn outputs(r: &mut Reader<'_>) -> Result<(), BlockError> {
+/// Reads the outputs; returns the last one holding a witness commitment (index and hash).
+fn outputs(r: &mut Reader<'_>) -> Result<Option<(usize, [u8; 32])>, BlockError> {
     // An output is at least 9 bytes: an 8-byte amount and an empty script.
     let count = r.count(9, "outputs")?;
-    for _ in 0..count {
+    let mut commitment = None;
+    for i in 0..count {
         r.take(8, "an output's amount")?;
-        r.skip_bytes("an output's script")?;
+        let script = r.var_bytes("an output's script")?;
+        if script.len() >= 38 && script.starts_with(&COMMITMENT_PREFIX) {
+            commitment = Some((i, script[6..38].try_into().expect("32 bytes")));
+        }
     }
-    Ok(())
+    Ok(commitment)
 }
 
 /// Reads one transaction the way Bitcoin Core's `UnserializeTransaction` does, noting where its
-/// witness-free serialization lies.
-fn transaction(r: &mut Reader<'_>) -> Result<Stripped, BlockError> {
+/// witness-free serialization lies, and for the `first` transaction, its coinbase input,
+/// commitment and witness reserved value.
+fn transaction(r: &mut Reader<'_>, first: bool) -> Result<Tx, BlockError> {
     let start = r.at;
     r.take(4, "a transaction's version")?;
     let after_version = r.at;
@@ -188,29 +338,32 @@ fn transaction(r: &mut Reader<'_>) -> Result<Stripped, BlockError> {
     let mut vin = r.count(41, "inputs")?;
     let mut flags = 0u8;
     let mut body_start = after_version;
+    let mut seen = (None, None);
     if vin == 0 {
         // An empty input list followed by a non-zero flag byte is the extended (segwit) format.
         flags = r.byte("the segwit flag")?;
         if flags != 0 {
             body_start = r.at;
             vin = r.count(41, "inputs")?;
-            inputs(r, vin)?;
-            outputs(r)?;
+            seen = (inputs(r, vin)?, outputs(r)?);
         }
         // flags == 0: no inputs and no outputs (Bitcoin Core reads none either).
     } else {
-        inputs(r, vin)?;
-        outputs(r)?;
+        seen = (inputs(r, vin)?, outputs(r)?);
     }
     let body_end = r.at;
     let segwit = flags & 1 != 0;
+    let mut reserved = None;
     if segwit {
         // Bitcoin Core refuses a witness flag when every input's witness stack is empty.
         let mut any = false;
-        for _ in 0..vin {
+        for i in 0..vin {
             let items = r.count(1, "witness items")?;
             for _ in 0..items {
-                r.skip_bytes("a witness item")?;
+                let item = r.var_bytes("a witness item")?;
+                if i == 0 && items == 1 {
+                    reserved = <[u8; 32]>::try_from(item).ok();
+                }
             }
             any |= items > 0;
         }
@@ -225,18 +378,32 @@ fn transaction(r: &mut Reader<'_>) -> Result<Stripped, BlockError> {
     }
     let lock = r.at;
     r.take(4, "a transaction's locktime")?;
-    let parts = if flags != 0 {
+    let stripped = if flags != 0 {
         [start..after_version, body_start..body_end, lock..r.at]
     } else {
         // No marker or witness: the transaction as it stands.
         [start..r.at, 0..0, 0..0]
     };
-    Ok(Stripped { parts, segwit })
+    let first = if first {
+        First {
+            coinbase: vin == 1 && seen.0 == Some(&NULL_OUTPOINT[..]),
+            commitment: seen.1,
+            reserved,
+        }
+    } else {
+        First::default()
+    };
+    Ok(Tx {
+        full: start..r.at,
+        stripped,
+        segwit,
+        first,
+    })
 }
 
-/// Runs the Merkle check on one serialized block (header, then transactions); see the module
-/// docs. Transactions are hashed on `engine`, so a big block's hashing runs batched on the GPU
-/// or every core, as the engine routes it.
+/// Runs the block check on one serialized block (header, then transactions); see the module
+/// docs. Transactions are hashed on `engine` in one batch, so a big block's hashing runs on the
+/// GPU or every core, as the engine routes it.
 pub fn check_block(engine: &Engine, raw: &[u8]) -> Result<BlockCheck, BlockError> {
     let mut r = Reader { bytes: raw, at: 0 };
     let header = r.take(80, "the header")?;
@@ -247,19 +414,30 @@ pub fn check_block(engine: &Engine, raw: &[u8]) -> Result<BlockCheck, BlockError
             "a block has at least one transaction".into(),
         ));
     }
-    let mut stripped = MessageBuf::new();
+    // The serializations to hash: every transaction without its witness, then (when the
+    // commitment is to be checked) every segwit transaction but the first with it.
+    let mut hashed = MessageBuf::new();
+    let mut with_witness = Vec::new();
     let mut segwit_txs = 0;
+    let mut has_64_byte_tx = false;
+    let mut first = First::default();
     let mut tx = Vec::new();
-    for _ in 0..count {
-        let s = transaction(&mut r)?;
-        segwit_txs += usize::from(s.segwit);
+    for i in 0..count {
+        let t = transaction(&mut r, i == 0)?;
+        segwit_txs += usize::from(t.segwit);
         tx.clear();
-        for part in s.parts {
+        for part in t.stripped {
             tx.extend_from_slice(&raw[part]);
         }
-        stripped
+        has_64_byte_tx |= tx.len() == 64;
+        hashed
             .push(&tx)
             .map_err(|e| BlockError::Engine(e.to_string()))?;
+        if i == 0 {
+            first = t.first;
+        } else if t.segwit {
+            with_witness.push((i, t.full));
+        }
     }
     if r.at != raw.len() {
         return Err(BlockError::Malformed(format!(
@@ -267,22 +445,67 @@ pub fn check_block(engine: &Engine, raw: &[u8]) -> Result<BlockCheck, BlockError
             raw.len() - r.at
         )));
     }
+    let commitment = first.commitment.map(|c| (c, first.reserved));
+    let wtxids_needed = matches!(commitment, Some((_, Some(_))));
+    if wtxids_needed {
+        for (_, full) in &with_witness {
+            hashed
+                .push(&raw[full.clone()])
+                .map_err(|e| BlockError::Engine(e.to_string()))?;
+        }
+    }
     let engine_err = |e: vera_engine::Error| BlockError::Engine(e.to_string());
-    let once = engine.sha256(stripped.as_messages()).map_err(engine_err)?;
-    let digests = MessageBuf::from_slices(&once).map_err(engine_err)?;
-    let txids = engine.sha256(digests.as_messages()).map_err(engine_err)?;
+    let mut digests = engine.sha256d(hashed.as_messages()).map_err(engine_err)?;
+    let witness_hashes = digests.split_off(count);
+    let txids = digests;
     let root = engine
         .merkle_root_from_hashes(MerkleScheme::Bitcoin, &txids)
         .map_err(engine_err)?;
-    let block_hash = Sha256::digest(Sha256::digest(header)).into();
+    let witness = match commitment {
+        None => WitnessCommitment::Absent,
+        Some(((output, _), None)) => WitnessCommitment::BadReservedValue { output },
+        Some(((output, committed), Some(reserved))) => {
+            // Core's BlockWitnessMerkleRoot: the first leaf is zero, a transaction without
+            // witness counts with its txid. (Its mutated flag is ignored, as Core does: the
+            // txid tree already refuses duplicates.)
+            let mut wtxids = txids.clone();
+            wtxids[0] = [0; 32];
+            for ((i, _), w) in with_witness.iter().zip(&witness_hashes) {
+                wtxids[*i] = *w;
+            }
+            let witness_root = engine
+                .merkle_root_from_hashes(MerkleScheme::Bitcoin, &wtxids)
+                .map_err(engine_err)?
+                .root;
+            let computed = sha256d(&[&witness_root, &reserved]);
+            WitnessCommitment::Found {
+                output,
+                committed,
+                witness_root,
+                computed,
+            }
+        }
+    };
     Ok(BlockCheck {
-        block_hash,
+        block_hash: sha256d(&[header]),
         txids,
         segwit_txs,
         merkle_root: root.root,
         header_merkle_root: header[36..68].try_into().expect("32 bytes"),
         mutated: root.mutated == Some(true),
+        coinbase: first.coinbase,
+        has_64_byte_tx,
+        witness,
     })
+}
+
+/// Double SHA-256 of the concatenated parts, on this thread (one hash is not worth a batch).
+fn sha256d(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    Sha256::digest(h.finalize()).into()
 }
 
 #[cfg(test)]

@@ -172,8 +172,14 @@ pub fn verify(
     }
 }
 
-/// `vera hash`.
-pub fn hash(engine: &Engine, input: impl BufRead, out: &mut impl Write) -> Result<(), CliError> {
+/// `vera hash` (`--double`: double SHA-256, answered as `sha256d`).
+pub fn hash(
+    engine: &Engine,
+    double: bool,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let key = if double { "sha256d" } else { "sha256" };
     let mut lines = Lines::new(input);
     let mut msgs = MessageBuf::new();
     let mut slots = Vec::new();
@@ -199,16 +205,19 @@ pub fn hash(engine: &Engine, input: impl BufRead, out: &mut impl Write) -> Resul
             || bytes >= CHUNK_BYTES
             || slots.len() >= 8 * CHUNK_ITEMS
         {
-            let digests = engine
-                .sha256(msgs.as_messages())
-                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let digests = if double {
+                engine.sha256d(msgs.as_messages())
+            } else {
+                engine.sha256(msgs.as_messages())
+            }
+            .map_err(|e| CliError::Usage(e.to_string()))?;
             let mut digests = digests.iter();
             for slot in slots.drain(..) {
                 match slot {
                     Slot::Error(n, e) => write_error(out, n, &e)?,
                     Slot::Item => {
                         let d = digests.next().expect("one digest per message");
-                        writeln!(out, "{{\"sha256\":\"{}\"}}", hex::encode(d)).map_err(write_err)?
+                        writeln!(out, "{{\"{key}\":\"{}\"}}", hex::encode(d)).map_err(write_err)?
                     }
                 }
             }
@@ -317,10 +326,12 @@ pub fn solana_txs(
     }
 }
 
-/// `vera block --chain bitcoin`: the Merkle check of each block, one hex block per line.
+/// `vera block --chain bitcoin`: the check of each block, one hex block per line, with segwit
+/// active at their height or not.
 pub fn block(
     engine: &Engine,
     with_txids: bool,
+    segwit: bool,
     input: impl BufRead,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
@@ -338,7 +349,7 @@ pub fn block(
             Ok(c) => writeln!(
                 out,
                 "{}",
-                replies::object(|o| replies::block_fields(o, &c, with_txids))
+                replies::object(|o| replies::block_fields(o, &c, with_txids, segwit))
             )
             .map_err(write_err)?,
         }

@@ -54,20 +54,27 @@ enum Command {
         common: Common,
     },
     /// SHA-256 of each message, one hex message per line (an empty line is the empty message)
-    /// → {"sha256":hex}.
+    /// → {"sha256":hex}; with --double, double SHA-256 → {"sha256d":hex}.
     Hash {
+        /// Double SHA-256, SHA-256(SHA-256(m)): Bitcoin's txids (of transactions without
+        /// witness), wtxids and block hashes (of 80-byte headers), in internal byte order.
+        #[arg(long)]
+        double: bool,
         #[command(flatten)]
         common: Common,
     },
-    /// Check blocks' Merkle roots, one hex serialized block per line →
-    /// {"block_hash":hex,"txs":n,"merkle_ok":bool,…}.
+    /// Check that blocks are what their headers commit to, one hex serialized block per line →
+    /// {"block_hash":hex,…,"ok":bool,"mutation":null|reason}.
     ///
-    /// Every transaction is hashed without its witness (batched on the engine), and the Merkle
-    /// root of the txids is compared with the header's; a mutated tree (CVE-2012-2459) fails
-    /// too. Output: {"block_hash":hex,"txs":n,"segwit_txs":n,"merkle_root":hex,
-    /// "merkle_ok":bool,"mutated":bool}, plus "header_merkle_root" when the roots differ.
-    /// block_hash is in display order (as explorers show it), merkle_root and txids in
-    /// internal order (as in the header).
+    /// Bitcoin Core's IsBlockMutated, with the hashing batched on the engine: the Merkle root
+    /// of the txids (transactions without witness) against the header's, a mutated tree
+    /// (CVE-2012-2459), and the segwit witness commitment (the wtxids' root and the coinbase's
+    /// reserved value against the coinbase's commitment output). Output:
+    /// {"block_hash":hex,"txs":n,"segwit_txs":n,"merkle_root":hex,"merkle_ok":bool,
+    /// "mutated":bool,["header_merkle_root":hex,]["witness_root":hex,]
+    /// "witness_commitment":"absent"|"match"|"mismatch"|"bad-reserved-value","ok":bool,
+    /// "mutation":null or Core's reject reason}. block_hash is in display order (as explorers
+    /// show it), the roots and txids in internal order (as in the header).
     Block {
         /// The chain: bitcoin (and its forks with the same block format).
         #[arg(long, value_parser = ["bitcoin"])]
@@ -75,6 +82,10 @@ enum Command {
         /// Also list every txid.
         #[arg(long)]
         txids: bool,
+        /// The blocks are from before segwit's activation (mainnet height 481,824): the
+        /// witness commitment is not checked, and no transaction may carry a witness.
+        #[arg(long)]
+        before_segwit: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -215,9 +226,9 @@ pub fn run(cli: Cli, matches: Option<&clap::ArgMatches>) -> Result<(), CliError>
             let (engine, input) = open(&common)?;
             jsonl::merkle(&engine, scheme, input, &mut stdout())
         }
-        Command::Hash { common } => {
+        Command::Hash { double, common } => {
             let (engine, input) = open(&common)?;
-            jsonl::hash(&engine, input, &mut stdout())
+            jsonl::hash(&engine, double, input, &mut stdout())
         }
         Command::Tx { chain: _, common } => {
             let (engine, input) = open(&common)?;
@@ -226,10 +237,11 @@ pub fn run(cli: Cli, matches: Option<&clap::ArgMatches>) -> Result<(), CliError>
         Command::Block {
             chain: _,
             txids,
+            before_segwit,
             common,
         } => {
             let (engine, input) = open(&common)?;
-            jsonl::block(&engine, txids, input, &mut stdout())
+            jsonl::block(&engine, txids, !before_segwit, input, &mut stdout())
         }
         Command::Info {
             json,

@@ -677,12 +677,20 @@ async fn work(shared: &Shared, line: Line) -> (Option<Box<RawValue>>, Answer) {
             Request::VerifyBatch(rule, items) => {
                 acc.verify_batch(rule, items).await.map(Answer::Verdicts)
             }
-            Request::Sha256(msg) => acc.sha256(msg).await.map(Answer::Digest),
-            Request::Sha256Batch(msgs) => acc.sha256_batch(msgs).await.map(Answer::Digests),
+            Request::Sha256(msg, false) => acc.sha256(msg).await.map(|d| Answer::Digest(d, false)),
+            Request::Sha256(msg, true) => acc.sha256d(msg).await.map(|d| Answer::Digest(d, true)),
+            Request::Sha256Batch(msgs, double) => {
+                let digests = if double {
+                    acc.sha256d_batch(msgs).await
+                } else {
+                    acc.sha256_batch(msgs).await
+                };
+                digests.map(|ds| Answer::Digests(ds, double))
+            }
             Request::Merkle(scheme, leaves) => {
                 acc.merkle_root(scheme, leaves).await.map(Answer::Root)
             }
-            Request::Block(raw) => {
+            Request::Block(raw, segwit) => {
                 // One block is one big item: it runs on a blocking thread, on the engine itself.
                 let engine = acc.engine().clone();
                 match tokio::task::spawn_blocking(move || {
@@ -690,7 +698,7 @@ async fn work(shared: &Shared, line: Line) -> (Option<Box<RawValue>>, Answer) {
                 })
                 .await
                 {
-                    Ok(Ok(c)) => Ok(Answer::Block(Box::new(c))),
+                    Ok(Ok(c)) => Ok(Answer::Block(Box::new(c), segwit)),
                     Ok(Err(e)) => Ok(Answer::Error(e.to_string())),
                     Err(_) => Ok(Answer::Error("internal error".into())),
                 }

@@ -20,14 +20,15 @@ pub enum Request {
     Verify(Rule, SignatureItem),
     /// `{"op":"verify","rule":…,"items":[{"pk":…,"msg":…,"sig":…},…]}`
     VerifyBatch(Rule, Vec<SignatureItem>),
-    /// `{"op":"sha256","msg":…}`
-    Sha256(Vec<u8>),
-    /// `{"op":"sha256","msgs":[…]}`
-    Sha256Batch(Vec<Vec<u8>>),
+    /// `{"op":"sha256","msg":…}`; with `"double":true`, double SHA-256 (the flag).
+    Sha256(Vec<u8>, bool),
+    /// `{"op":"sha256","msgs":[…]}`; with `"double":true`, double SHA-256 (the flag).
+    Sha256Batch(Vec<Vec<u8>>, bool),
     /// `{"op":"merkle","scheme":…,"leaves":[…]}`
     Merkle(MerkleScheme, Vec<Vec<u8>>),
-    /// `{"op":"block","chain":"bitcoin","block":hex}`
-    Block(Vec<u8>),
+    /// `{"op":"block","chain":"bitcoin","block":hex}`; `"segwit":false` for a block from before
+    /// segwit's activation (the flag: segwit active, true by default).
+    Block(Vec<u8>, bool),
     /// `{"op":"tx","chain":"solana","tx":hex}`
     SolanaTx(Vec<u8>),
     /// `{"op":"ping"}`
@@ -70,6 +71,10 @@ struct Wire<'a> {
     block: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     tx: Option<Cow<'a, str>>,
+    #[serde(default)]
+    double: Option<bool>,
+    #[serde(default)]
+    segwit: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -146,6 +151,8 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
         ("chain", w.chain.is_some()),
         ("block", w.block.is_some()),
         ("tx", w.tx.is_some()),
+        ("double", w.double.is_some()),
+        ("segwit", w.segwit.is_some()),
     ];
     let allow = |fields: &[&str]| -> Result<(), String> {
         match present
@@ -185,12 +192,14 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
         }
         "sha256" => match (w.msg, w.msgs) {
             (Some(msg), None) => {
-                allow(&["msg"])?;
-                Ok(Request::Sha256(hex_bytes("msg", &msg)?))
+                allow(&["msg", "double"])?;
+                let double = w.double.unwrap_or(false);
+                Ok(Request::Sha256(hex_bytes("msg", &msg)?, double))
             }
             (None, Some(msgs)) => {
-                allow(&["msgs"])?;
-                Ok(Request::Sha256Batch(hex_list("msgs", &msgs)?))
+                allow(&["msgs", "double"])?;
+                let double = w.double.unwrap_or(false);
+                Ok(Request::Sha256Batch(hex_list("msgs", &msgs)?, double))
             }
             _ => Err("sha256 needs either \"msg\" or \"msgs\"".into()),
         },
@@ -219,12 +228,13 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
             Ok(Request::Merkle(scheme, leaves))
         }
         "block" => {
-            allow(&["chain", "block"])?;
+            allow(&["chain", "block", "segwit"])?;
             chain(op, w.chain.as_deref(), "bitcoin")?;
             let block = w
                 .block
                 .ok_or("block needs \"block\" (the serialized block, hex)")?;
-            Ok(Request::Block(hex_bytes("block", &block)?))
+            let segwit = w.segwit.unwrap_or(true);
+            Ok(Request::Block(hex_bytes("block", &block)?, segwit))
         }
         "tx" => {
             allow(&["chain", "tx"])?;
@@ -281,20 +291,29 @@ pub enum Answer {
     Verdict(Verdict),
     /// A verdict per item, in order.
     Verdicts(Vec<Verdict>),
-    /// One digest.
-    Digest([u8; 32]),
-    /// A digest per message, in order.
-    Digests(Vec<[u8; 32]>),
+    /// One digest; the flag: double SHA-256 (answered as `sha256d`).
+    Digest([u8; 32], bool),
+    /// A digest per message, in order; the flag: double SHA-256.
+    Digests(Vec<[u8; 32]>, bool),
     /// A Merkle root.
     Root(MerkleRoot),
-    /// A block's Merkle check.
-    Block(Box<crate::chains::bitcoin::BlockCheck>),
+    /// A block's check; the flag: segwit active at its height.
+    Block(Box<crate::chains::bitcoin::BlockCheck>, bool),
     /// A transaction's signatures, checked (a whole object of its own).
     Tx(crate::chains::solana::TxCheck),
     /// The answer to `ping`.
     Pong,
     /// The request was not carried out, and why.
     Error(String),
+}
+
+/// The key a digest answer goes under, with its colon.
+fn digest_key(double: bool) -> &'static str {
+    if double {
+        "\"sha256d\":"
+    } else {
+        "\"sha256\":"
+    }
 }
 
 /// Encodes the reply line (with its newline) to the request numbered `line` on its
@@ -311,13 +330,15 @@ pub fn encode(id: Option<&RawValue>, line: u64, answer: &Answer) -> String {
     match answer {
         Answer::Verdict(v) => replies::verdict_fields(&mut out, *v),
         Answer::Verdicts(vs) => replies::verdicts_field(&mut out, vs),
-        Answer::Digest(d) => {
-            out.push_str("\"sha256\":\"");
+        Answer::Digest(d, double) => {
+            out.push_str(digest_key(*double));
+            out.push('"');
             out.push_str(&hex::encode(d));
             out.push('"');
         }
-        Answer::Digests(ds) => {
-            out.push_str("\"sha256\":[");
+        Answer::Digests(ds, double) => {
+            out.push_str(digest_key(*double));
+            out.push('[');
             for (i, d) in ds.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
@@ -329,7 +350,7 @@ pub fn encode(id: Option<&RawValue>, line: u64, answer: &Answer) -> String {
             out.push(']');
         }
         Answer::Root(r) => replies::root_fields(&mut out, r),
-        Answer::Block(c) => replies::block_fields(&mut out, c, false),
+        Answer::Block(c, segwit) => replies::block_fields(&mut out, c, false, *segwit),
         Answer::Tx(c) => replies::tx_fields(&mut out, c),
         Answer::Pong => out.push_str(&format!(
             "\"pong\":true,\"version\":\"{}\"",
@@ -380,11 +401,27 @@ mod tests {
         );
         assert_eq!(
             req(r#"{"op":"sha256","msg":""}"#),
-            Ok(Request::Sha256(vec![]))
+            Ok(Request::Sha256(vec![], false))
         );
         assert_eq!(
             req(r#"{"op":"sha256","msgs":["00","ABcd"]}"#),
-            Ok(Request::Sha256Batch(vec![vec![0], vec![0xab, 0xcd]]))
+            Ok(Request::Sha256Batch(vec![vec![0], vec![0xab, 0xcd]], false))
+        );
+        assert_eq!(
+            req(r#"{"op":"sha256","msgs":["00"],"double":true}"#),
+            Ok(Request::Sha256Batch(vec![vec![0]], true))
+        );
+        assert_eq!(
+            req(r#"{"op":"sha256","msg":"01","double":false}"#),
+            Ok(Request::Sha256(vec![1], false))
+        );
+        assert_eq!(
+            req(r#"{"op":"block","chain":"bitcoin","block":"00"}"#),
+            Ok(Request::Block(vec![0], true))
+        );
+        assert_eq!(
+            req(r#"{"op":"block","chain":"bitcoin","block":"00","segwit":false}"#),
+            Ok(Request::Block(vec![0], false))
         );
         assert_eq!(
             req(r#"{"op":"merkle","scheme":"rfc6962","leaves":[]}"#),
@@ -417,6 +454,15 @@ mod tests {
                 "block: odd number",
             ),
             (r#"{"op":"sha256","mgs":""}"#, "unknown field `mgs`"),
+            (r#"{"op":"sha256","msg":"","double":1}"#, "invalid type"),
+            (
+                r#"{"op":"merkle","scheme":"bitcoin","leaves":[],"double":true}"#,
+                "takes no field \"double\"",
+            ),
+            (
+                r#"{"op":"sha256","msg":"","segwit":true}"#,
+                "takes no field \"segwit\"",
+            ),
             (r#"{"op":"verify","pk":"00"}"#, "needs a \"rule\""),
             (r#"{"op":"verify","rule":"ed25519"}"#, "unknown rule"),
             (
@@ -547,8 +593,12 @@ mod tests {
                 ),
             ),
             (
-                Answer::Digests(vec![[1; 32]]),
+                Answer::Digests(vec![[1; 32]], false),
                 format!(r#"{{"sha256":["{}"]}}"#, "01".repeat(32)),
+            ),
+            (
+                Answer::Digest([2; 32], true),
+                format!(r#"{{"sha256d":"{}"}}"#, "02".repeat(32)),
             ),
             (
                 Answer::Root(root),

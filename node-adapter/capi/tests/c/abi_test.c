@@ -8,8 +8,8 @@
  *   OUTPUT   written: n verdict codes per rule (strict, zip215, dalek), n * 32 SHA-256 digests
  *            of the messages, the RFC 6962 root of the messages as leaves (32 bytes), the Bitcoin
  *            root of the digests as txids (32 bytes) and its mutated flag (1 byte)
- *   BLOCK    a serialized Bitcoin block: its Merkle check is printed, and a truncated copy must
- *            be refused
+ *   BLOCK    a serialized Bitcoin block: its check is printed, with segwit active and not, and
+ *            a truncated copy must be refused
  *
  * It also checks the error paths itself, and verifies the batch from four threads at once on
  * one engine, comparing every thread's verdicts. Exit status 0 only if every check passed.
@@ -312,24 +312,33 @@ static void block_checks(vera_engine *engine, const char *path) {
     if (!raw) return;
     vera_block_check c;
     memset(&c, 0xee, sizeof c);
-    int rc = vera_bitcoin_check_block(engine, raw, len, &c);
+    int rc = vera_bitcoin_check_block(engine, raw, len, 1, &c);
     CHECK(rc == VERA_OK, "check block: %s", vera_last_error());
     CHECK(memcmp(c.merkle_root, c.header_merkle_root, 32) == 0, "the header's root");
     CHECK(memcmp(c.header_merkle_root, raw + 36, 32) == 0, "header_merkle_root is the header's");
-    printf("block: txs=%llu segwit=%llu merkle_ok=%u mutated=%u hash=", (unsigned long long)c.txs,
-           (unsigned long long)c.segwit_txs, c.merkle_ok, c.mutated);
+    printf("block: txs=%llu segwit=%llu merkle_ok=%u mutated=%u coinbase=%u witness=%u "
+           "mutation=%u hash=",
+           (unsigned long long)c.txs, (unsigned long long)c.segwit_txs, c.merkle_ok, c.mutated,
+           c.coinbase, c.witness_commitment, c.mutation);
     for (int i = 31; i >= 0; i--) printf("%02x", c.block_hash[i]);
     printf(" root=");
     for (int i = 0; i < 32; i++) printf("%02x", c.merkle_root[i]);
+    printf(" witness_root=");
+    for (int i = 0; i < 32; i++) printf("%02x", c.witness_root[i]);
     printf("\n");
+    /* The same block where segwit is not active: its witnesses are unexpected. */
+    rc = vera_bitcoin_check_block(engine, raw, len, 0, &c);
+    CHECK(rc == VERA_OK, "check block before segwit: %s", vera_last_error());
+    printf("before segwit: mutation=%u\n", c.mutation);
     vera_block_check before;
     memset(&before, 0x5a, sizeof before);
     memcpy(&c, &before, sizeof c);
-    CHECK(vera_bitcoin_check_block(engine, raw, len - 1, &c) == VERA_ERR_INVALID_ARGUMENT,
+    CHECK(vera_bitcoin_check_block(engine, raw, len - 1, 1, &c) == VERA_ERR_INVALID_ARGUMENT,
           "a truncated block");
     CHECK(strstr(vera_last_error(), "truncated") != NULL, "message: %s", vera_last_error());
     CHECK(memcmp(&c, &before, sizeof c) == 0, "out untouched on error");
-    CHECK(vera_bitcoin_check_block(engine, raw, len, NULL) == VERA_ERR_INVALID_ARGUMENT, "NULL out");
+    CHECK(vera_bitcoin_check_block(engine, raw, len, 1, NULL) == VERA_ERR_INVALID_ARGUMENT,
+          "NULL out");
     free(raw);
 }
 
@@ -370,7 +379,7 @@ int main(int argc, char **argv) {
     printf("has gpu: %d\n", vera_engine_has_gpu(engine));
     error_paths(engine);
 
-    size_t out_len = 3 * (size_t)b.n + 32 * (size_t)b.n + 32 + 32 + 1;
+    size_t out_len = 3 * (size_t)b.n + 64 * (size_t)b.n + 32 + 32 + 1;
     uint8_t *out = calloc(out_len, 1), *o = out;
     for (int rule = 0; rule < 3; rule++) {
         rc = vera_verify(engine, rule, b.n, b.pks, b.sigs, b.msgs, b.offsets, o);
@@ -380,6 +389,9 @@ int main(int argc, char **argv) {
     uint8_t *digests = o;
     rc = vera_sha256(engine, b.n, b.msgs, b.offsets, digests);
     CHECK(rc == VERA_OK, "sha256: %s", vera_last_error());
+    o += 32 * (size_t)b.n;
+    rc = vera_sha256d(engine, b.n, b.msgs, b.offsets, o);
+    CHECK(rc == VERA_OK, "sha256d: %s", vera_last_error());
     o += 32 * (size_t)b.n;
     rc = vera_merkle_root(engine, VERA_SCHEME_RFC6962, b.n, b.msgs, b.offsets, o, NULL);
     CHECK(rc == VERA_OK, "rfc6962: %s", vera_last_error());
