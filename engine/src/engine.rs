@@ -493,6 +493,45 @@ impl Engine {
         }
     }
 
+    /// One verdict per Merkle inclusion proof under `scheme`, in input order: `Ok(())` when the
+    /// path leads from the leaf to the root, else why not (see [`crate::proofs`]). A proof that
+    /// fails is a verdict, not an error. Routed like Merkle roots: a proof of `d` hashes costs
+    /// about what `d` leaves of a tree do, on either side, and large batches are split between
+    /// the GPU and the CPU.
+    pub fn verify_inclusion(
+        &self,
+        scheme: MerkleScheme,
+        proofs: crate::proofs::Proofs<'_>,
+    ) -> Result<Vec<crate::proofs::ProofVerdict>> {
+        let cpu = |p: crate::proofs::Proofs<'_>| self.inner.cpu.verify_inclusion(scheme, p);
+        let Some((gpu, route)) = &self.inner.gpu else {
+            return Ok(self.on_cpu(proofs.len(), || cpu(proofs)));
+        };
+        let on_gpu = |p: crate::proofs::Proofs<'_>| {
+            let sharded = || {
+                self.sharded(gpu, p.len(), MIN_HASH_SHARD, |g, r| {
+                    let part = p
+                        .slice(r)
+                        .ok_or_else(|| Error::Gpu("shard out of range".into()))?;
+                    g.verify_inclusion(scheme, part)
+                })
+            };
+            self.on_gpu("proofs", p.len(), *route, sharded, || cpu(p))
+        };
+        let work = proofs.total_path_len() + proofs.len();
+        match route.proof_plan(proofs.len(), work, self.gpu_count()) {
+            Plan::Cpu => Ok(self.on_cpu(proofs.len(), || cpu(proofs))),
+            Plan::Gpu => on_gpu(proofs),
+            Plan::Split(m) => match (proofs.slice(0..m), proofs.slice(m..proofs.len())) {
+                (Some(head), Some(tail)) => self.split(
+                    || on_gpu(head),
+                    || Ok(self.on_cpu(tail.len(), || cpu(tail))),
+                ),
+                _ => Ok(self.on_cpu(proofs.len(), || cpu(proofs))),
+            },
+        }
+    }
+
     /// One [`Verdict`] per signature under `rule`, in input order. An invalid signature is a
     /// verdict, not an error.
     pub fn verify(&self, rule: Rule, batch: SignatureBatch<'_>) -> Result<Vec<Verdict>> {

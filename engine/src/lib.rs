@@ -37,6 +37,7 @@ mod engine;
 pub mod error;
 mod health;
 pub mod merkle;
+pub mod proofs;
 mod route;
 
 pub use backend::{BackendChoice, BackendKind};
@@ -46,4 +47,5 @@ pub use ed25519::{Reason, Rule, Verdict};
 pub use engine::{Engine, EngineBuilder};
 pub use error::{Error, Result};
 pub use health::{BackendLoad, EngineStats, LATENCY_BOUNDS};
-pub use merkle::{MerkleRoot, MerkleScheme};
+pub use merkle::{MerkleRoot, MerkleScheme, ProofError};
+pub use proofs::{ProofVerdict, Proofs, ProofsBuf};

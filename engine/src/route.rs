@@ -42,6 +42,22 @@ fn by_threshold(work: usize, threshold: usize) -> Plan {
     }
 }
 
+/// A plan made in units of work, for a batch of `n` items and `work` units: a split at `units`
+/// becomes a split at the same share of the items.
+fn split_by_share(n: usize, work: usize, plan: Plan) -> Plan {
+    match plan {
+        Plan::Split(units) => {
+            let m = (n as u128 * units as u128 / work.max(1) as u128) as usize;
+            if m == 0 || m >= n {
+                Plan::Cpu
+            } else {
+                Plan::Split(m)
+            }
+        }
+        p => p,
+    }
+}
+
 impl Route {
     pub(crate) fn is_auto(self) -> bool {
         matches!(self, Route::Auto(_))
@@ -54,18 +70,22 @@ impl Route {
         match self {
             Route::Gpu => Plan::Gpu,
             Route::Auto(None) => by_threshold(work, GPU_MIN_HASH_BYTES),
-            Route::Auto(Some(cal)) => match cal.sha256.on_gpus(gpus).plan(work, true) {
-                // The costs are per unit of work; split by messages in the same proportion.
-                Plan::Split(units) => {
-                    let m = (msgs.len() as u128 * units as u128 / work.max(1) as u128) as usize;
-                    if m == 0 || m >= msgs.len() {
-                        Plan::Cpu
-                    } else {
-                        Plan::Split(m)
-                    }
-                }
-                p => p,
-            },
+            Route::Auto(Some(cal)) => {
+                split_by_share(msgs.len(), work, cal.sha256.on_gpus(gpus).plan(work, true))
+            }
+        }
+    }
+
+    /// The plan for `n` inclusion proofs of `work` units (path hashes plus one per proof) on
+    /// `gpus` identical GPUs, costed as that many Merkle leaves: a path hash is a node hash, and
+    /// a tree costs about one node hash per leaf on either side.
+    pub(crate) fn proof_plan(self, n: usize, work: usize, gpus: usize) -> Plan {
+        match self {
+            Route::Gpu => Plan::Gpu,
+            Route::Auto(None) => by_threshold(work, GPU_MIN_MERKLE_LEAVES),
+            Route::Auto(Some(cal)) => {
+                split_by_share(n, work, cal.merkle.on_gpus(gpus).plan(work, true))
+            }
         }
     }
 

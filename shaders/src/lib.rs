@@ -16,7 +16,9 @@
 //!   double SHA-256.
 //! - `wgsl/sha256_fixed.wgsl`: SHA-256 of many 64-byte messages laid end to end, and RFC 6962
 //!   leaf hashes of 32-byte leaves.
+//! - `wgsl/merkle_nodes.wgsl`: RFC 6962 and Bitcoin node hashes, shared.
 //! - `wgsl/merkle_reduce.wgsl`: one Merkle pass, 256 nodes to one per workgroup.
+//! - `wgsl/merkle_proofs.wgsl`: inclusion proofs, one per invocation.
 //! - `wgsl/sha512.wgsl`: SHA-512 on 64-bit words emulated as `vec2<u32>` (no SHADER_INT64
 //!   needed), shared; [`sha512_rounds_wgsl`] adds the unrolled compression function after it.
 //! - `wgsl/sha512_batch.wgsl`: SHA-512 of many messages, the building block of Ed25519's
@@ -316,7 +318,25 @@ pub const MERKLE_REDUCE: Shader = Shader::new(
     &[
         SHA256,
         SHA256_ROUNDS,
+        MERKLE_NODES,
         Part::File(include_str!("../wgsl/merkle_reduce.wgsl")),
+    ],
+);
+
+const MERKLE_NODES: Part = Part::File(include_str!("../wgsl/merkle_nodes.wgsl"));
+
+/// Merkle inclusion proofs: `Params { count, row }` at binding 0, proofs at 1 (20 words each:
+/// leaf, root, the sides as two words, the path's start and length), path hashes at 2 (8 words
+/// each), one verdict word per proof at 3 (1: the path leads to the root). The SCHEME constant
+/// (0: RFC 6962, 1: Bitcoin) is set when the pipeline is built. Workgroup size 64, one
+/// invocation per proof.
+pub const MERKLE_PROOFS: Shader = Shader::new(
+    "merkle_proofs",
+    &[
+        SHA256,
+        SHA256_ROUNDS,
+        MERKLE_NODES,
+        Part::File(include_str!("../wgsl/merkle_proofs.wgsl")),
     ],
 );
 
@@ -786,6 +806,7 @@ pub const ALL: &[Shader] = &[
     SHA256_FIXED64,
     SHA256_LEAF32,
     MERKLE_REDUCE,
+    MERKLE_PROOFS,
     SHA512_BATCH,
     FIELD_SELFTEST,
     FIELD_SELFTEST_U64,

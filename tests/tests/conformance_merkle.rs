@@ -12,7 +12,7 @@ use vera_engine::merkle::{
     bitcoin_branch, bitcoin_root_from_branch, rfc6962_consistency_proof, rfc6962_inclusion_proof,
     rfc6962_verify_consistency, rfc6962_verify_inclusion,
 };
-use vera_engine::{Engine, MerkleRoot, MerkleScheme, MessageBuf};
+use vera_engine::{Engine, MerkleRoot, MerkleScheme, MessageBuf, ProofError, ProofsBuf};
 use vera_tests::{
     engines, field_bool, field_hex, field_hex_list, field_str, field_u64, load_vectors, unhex,
     unhex_n, vector_array,
@@ -273,6 +273,9 @@ fn rfc6962_transparency_dev_probes() {
     let inclusion = vector_array(&file, "inclusion");
     assert_eq!(inclusion.len(), 98);
     let (mut run, mut run_valid, mut untyped) = (0, 0, 0);
+    // Every typed probe also goes into one batch for `Engine::verify_inclusion`.
+    let mut batch = ProofsBuf::new();
+    let mut single = Vec::new();
     for p in inclusion {
         let label = format!("{} ({})", field_str(p, "file"), field_str(p, "desc"));
         let valid = field_bool(p, "valid");
@@ -292,6 +295,8 @@ fn rfc6962_transparency_dev_probes() {
         let (index, size) = (field_u64(p, "leaf_index"), field_u64(p, "tree_size"));
         let got = rfc6962_verify_inclusion(&leaf_hash, index, size, &proof, &root);
         assert_eq!(got.is_ok(), valid, "{label}: verdict {got:?}");
+        batch.push(&leaf_hash, index, size, &proof, &root).unwrap();
+        single.push((label, got));
         run += 1;
         run_valid += usize::from(valid);
     }
@@ -300,6 +305,15 @@ fn rfc6962_transparency_dev_probes() {
         (72, 6, 26),
         "inclusion probes run / valid / untyped"
     );
+    for (engine_name, engine) in engines() {
+        let verdicts = engine
+            .verify_inclusion(MerkleScheme::Rfc6962, batch.as_proofs())
+            .unwrap();
+        assert_eq!(verdicts.len(), single.len());
+        for ((label, want), got) in single.iter().zip(&verdicts) {
+            assert_eq!(got, want, "{engine_name}: {label}: batch verdict");
+        }
+    }
 
     let consistency = vector_array(&file, "consistency");
     assert_eq!(consistency.len(), 98);
@@ -603,6 +617,67 @@ fn bitcoin_block_hashes_by_sha256d() {
         hex::encode(reversed(&want[0])),
         "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
     );
+}
+
+/// `Engine::verify_inclusion` on published data: the 36 RFC 6962 proofs of the vectors, and a
+/// branch for every transaction of 13 real blocks against their headers' roots, with each
+/// proof also damaged once (a path hash, or the index). Every engine, one batch per scheme.
+#[test]
+fn batch_inclusion_on_published_proofs_and_real_blocks() {
+    let file = load_vectors("merkle/rfc6962_inclusion_proofs.json");
+    let mut rfc = ProofsBuf::new();
+    let mut want = Vec::new();
+    for c in vector_array(&file, "cases") {
+        let (index, size) = (field_u64(c, "leaf_index"), field_u64(c, "tree_size"));
+        let leaf: [u8; 32] = unhex_n(field_str(c, "leaf_hash"));
+        let root: [u8; 32] = unhex_n(field_str(c, "root"));
+        let proof = to_hashes(&field_hex_list(c, "proof"));
+        rfc.push(&leaf, index, size, &proof, &root).unwrap();
+        want.push(Ok(()));
+        if let Some(first) = proof.first() {
+            let mut bad = proof.clone();
+            bad[0] = Sha256::digest(first).into();
+            rfc.push(&leaf, index, size, &bad, &root).unwrap();
+            want.push(Err(ProofError::RootMismatch));
+        }
+    }
+    let mut btc = ProofsBuf::new();
+    let mut btc_want = Vec::new();
+    // Producing a branch rebuilds the tree, so the 3,315-transaction block is left out.
+    for b in bitcoin_blocks()
+        .into_iter()
+        .filter(|b| b.txids.len() < 1000)
+    {
+        let n = b.txids.len() as u64;
+        for (i, txid) in b.txids.iter().enumerate() {
+            let branch = bitcoin_branch(&b.txids, i as u64).unwrap();
+            btc.push(txid, i as u64, n, &branch, &b.root).unwrap();
+            btc_want.push(Ok(()));
+            // Another index: a different fold (unless the tree is one transaction), or past the end.
+            let other = (i as u64 + 1) % n;
+            btc.push(txid, other, n, &branch, &b.root).unwrap();
+            btc_want.push(if n == 1 {
+                Ok(())
+            } else {
+                Err(ProofError::RootMismatch)
+            });
+            btc.push(txid, n, n, &branch, &b.root).unwrap();
+            btc_want.push(Err(ProofError::IndexOutOfRange { index: n, size: n }));
+        }
+    }
+    assert_eq!(btc.len(), 3 * (1 + 1 + 7 * 2 + 4 + 7 + 213 + 230));
+    for (engine_name, engine) in engines() {
+        for (scheme, batch, want) in [
+            (MerkleScheme::Rfc6962, &rfc, &want),
+            (MerkleScheme::Bitcoin, &btc, &btc_want),
+        ] {
+            let got = engine.verify_inclusion(scheme, batch.as_proofs()).unwrap();
+            assert_eq!(got.len(), want.len());
+            for (i, (g, w)) in got.iter().zip(want.iter()).enumerate() {
+                assert_eq!(g, w, "{engine_name} {scheme:?} proof {i}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -66,6 +66,17 @@ impl CpuBackend {
         out
     }
 
+    /// Every inclusion proof's verdict, in order.
+    pub fn verify_inclusion(
+        &self,
+        scheme: crate::MerkleScheme,
+        proofs: crate::proofs::Proofs<'_>,
+    ) -> Vec<crate::proofs::ProofVerdict> {
+        let mut out = vec![Ok(()); proofs.len()];
+        crate::proofs::verify_batch(&self.workers(), scheme, proofs, &mut out);
+        out
+    }
+
     /// The RFC 6962 root over leaf data (each leaf hashed with the 0x00 prefix).
     pub fn rfc6962_root(&self, leaves: Messages<'_>) -> MerkleRoot {
         let w = self.workers();

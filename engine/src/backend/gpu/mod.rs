@@ -27,6 +27,7 @@ mod edwards;
 mod field;
 mod merkle;
 mod profile;
+mod proofs;
 mod sha256;
 mod sha512;
 
@@ -208,6 +209,8 @@ pub struct GpuBackend {
     sha256_fixed64: std::sync::OnceLock<Kernel>,
     /// Built on first use.
     sha256_leaf32: std::sync::OnceLock<Kernel>,
+    /// Built on first use: `merkle_proofs.wgsl` for RFC 6962 and for Bitcoin.
+    merkle_proofs: [std::sync::OnceLock<Kernel>; 2],
     /// Built on first use: only tests run it.
     field_selftest: field::PerPath,
     /// Built on first use: only tests run it.
@@ -404,6 +407,7 @@ impl GpuBackend {
             sha512,
             sha256_fixed64: Default::default(),
             sha256_leaf32: Default::default(),
+            merkle_proofs: Default::default(),
             field_selftest: Default::default(),
             decompress_selftest: Default::default(),
             has_int64: features.contains(wgpu::Features::SHADER_INT64),
@@ -443,8 +447,17 @@ impl GpuBackend {
     }
 
     fn build_kernel(&self, shader: &vera_shaders::Shader) -> Kernel {
+        self.build_kernel_with(shader, &[])
+    }
+
+    /// [`GpuBackend::build_kernel`] with values for pipeline-overridable constants.
+    fn build_kernel_with(
+        &self,
+        shader: &vera_shaders::Shader,
+        constants: &[(&str, f64)],
+    ) -> Kernel {
         let cache = self.pipeline_cache.as_ref();
-        let kernel = Kernel::build(&self.device, cache.map(|c| &c.cache), shader);
+        let kernel = Kernel::build_with(&self.device, cache.map(|c| &c.cache), shader, constants);
         if let Some(c) = cache {
             c.save();
         }
@@ -510,6 +523,16 @@ impl GpuBackend {
     /// so every adapter runs it, with or without SHADER_INT64.
     pub fn sha512(&self, msgs: Messages<'_>) -> Result<Vec<[u8; 64]>> {
         sha512::sha512(self, msgs)
+    }
+
+    /// Every inclusion proof's verdict, in order: the sides worked out on the host, the paths
+    /// folded on the GPU.
+    pub fn verify_inclusion(
+        &self,
+        scheme: MerkleScheme,
+        proofs: crate::proofs::Proofs<'_>,
+    ) -> Result<Vec<crate::proofs::ProofVerdict>> {
+        proofs::verify_inclusion(self, scheme, proofs)
     }
 
     /// The RFC 6962 root over leaf data.
