@@ -95,6 +95,18 @@ pub enum ProofError {
     RootMismatch,
 }
 
+impl ProofError {
+    /// A short name for JSON answers: `index-out-of-range`, `sizes`, `length`, `root-mismatch`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProofError::IndexOutOfRange { .. } => "index-out-of-range",
+            ProofError::Sizes { .. } => "sizes",
+            ProofError::Length => "length",
+            ProofError::RootMismatch => "root-mismatch",
+        }
+    }
+}
+
 /// RFC 6962 §2.1.1 audit path for `leaf_hashes[index]`, ordered from the leaf up.
 ///
 /// ```

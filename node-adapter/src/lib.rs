@@ -8,8 +8,8 @@
 //! - [`accelerator`]: micro-batching of single requests into engine batches, with backpressure.
 //! - [`chains`]: chain adapters — Bitcoin blocks' mutation check (Merkle root and witness
 //!   commitment), Solana transactions' signatures.
-//! - [`cli`]: the `vera` binary's subcommands — `verify`, `merkle`, `hash`, `block`, `tx` (JSON
-//!   lines), `info`, `calibrate`, `bench`, `serve`.
+//! - [`cli`]: the `vera` binary's subcommands — `verify`, `merkle`, `proof`, `hash`, `block`,
+//!   `tx` (JSON lines), `info`, `calibrate`, `bench`, `serve`.
 //! - [`server`]: JSON lines over TCP or a Unix socket into a shared accelerator, and the
 //!   Prometheus endpoint.
 
@@ -20,3 +20,4 @@ mod hexfmt;
 mod lines;
 mod replies;
 pub mod server;
+mod wire;

@@ -2,7 +2,7 @@
 //! function appends an object's fields (no braces) to a reply being built, so that the server
 //! can put an `id` before them and `vera` can print them alone.
 
-use vera_engine::{MerkleRoot, Verdict};
+use vera_engine::{MerkleRoot, ProofVerdict, Verdict};
 
 use crate::chains::bitcoin::{BlockCheck, WitnessCommitment};
 use crate::chains::solana::TxCheck;
@@ -29,16 +29,38 @@ pub(crate) fn verdict_fields(out: &mut String, v: Verdict) {
 
 /// `"results":[{verdict},…]`.
 pub(crate) fn verdicts_field(out: &mut String, vs: &[Verdict]) {
+    results_field(out, vs, |o, v| verdict_fields(o, *v));
+}
+
+/// `"results":[{…},…]`, each object's fields written by `fields`.
+fn results_field<T>(out: &mut String, items: &[T], fields: impl Fn(&mut String, &T)) {
     out.push_str("\"results\":[");
-    for (i, v) in vs.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         out.push('{');
-        verdict_fields(out, *v);
+        fields(out, item);
         out.push('}');
     }
     out.push(']');
+}
+
+/// `"valid":true`, or `"valid":false,"reason":"…"` for an inclusion proof.
+pub(crate) fn proof_fields(out: &mut String, v: &ProofVerdict) {
+    match v {
+        Ok(()) => out.push_str("\"valid\":true"),
+        Err(e) => {
+            out.push_str("\"valid\":false,\"reason\":\"");
+            out.push_str(e.as_str());
+            out.push('"');
+        }
+    }
+}
+
+/// `"results":[{proof verdict},…]`.
+pub(crate) fn proofs_field(out: &mut String, vs: &[ProofVerdict]) {
+    results_field(out, vs, proof_fields);
 }
 
 /// `"root":hex,"leaves":n`, plus `"mutated":bool` for Bitcoin.

@@ -421,6 +421,75 @@ fn hash_double_gives_block_hashes() {
 }
 
 #[test]
+fn proof_checks_each_line() {
+    // Published RFC 6962 proofs (tests/vectors), as they are and damaged, and malformed lines.
+    let file = vera_tests::load_vectors("merkle/rfc6962_inclusion_proofs.json");
+    let cases = vera_tests::vector_array(&file, "cases");
+    let line = |c: &serde_json::Value, index: u64, root: &str| {
+        serde_json::json!({
+            "leaf": c["leaf_hash"],
+            "index": index,
+            "size": c["tree_size"],
+            "path": c["proof"],
+            "root": root,
+        })
+        .to_string()
+    };
+    let deep = cases
+        .iter()
+        .find(|c| c["tree_size"] == 8 && c["leaf_index"] == 5)
+        .unwrap();
+    let root = deep["root"].as_str().unwrap();
+    let mut wrong_root = root.to_string();
+    wrong_root.replace_range(0..2, if &root[..2] == "00" { "01" } else { "00" });
+    let input = [
+        line(deep, 5, root),
+        line(deep, 4, root),
+        line(deep, 8, root),
+        line(deep, 5, &wrong_root),
+        "{\"leaf\":\"00\"}".to_string(),
+        String::new(),
+    ]
+    .join("\n");
+    let lines = stdout_lines(&vera(
+        &["proof", "--scheme", "rfc6962"],
+        &format!("{input}\n"),
+    ));
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert_eq!(lines[0], "{\"valid\":true}");
+    assert_eq!(lines[1], "{\"valid\":false,\"reason\":\"root-mismatch\"}");
+    assert_eq!(
+        lines[2],
+        "{\"valid\":false,\"reason\":\"index-out-of-range\"}"
+    );
+    assert_eq!(lines[3], "{\"valid\":false,\"reason\":\"root-mismatch\"}");
+    assert!(
+        lines[4].contains("invalid JSON") && lines[4].ends_with("\"line\":5}"),
+        "{}",
+        lines[4]
+    );
+    assert!(
+        lines[5].contains("empty line") && lines[5].ends_with("\"line\":6}"),
+        "{}",
+        lines[5]
+    );
+    // Every published proof is valid.
+    let all: String = cases
+        .iter()
+        .map(|c| {
+            line(
+                c,
+                c["leaf_index"].as_u64().unwrap(),
+                c["root"].as_str().unwrap(),
+            ) + "\n"
+        })
+        .collect();
+    let lines = stdout_lines(&vera(&["proof", "--scheme", "rfc6962"], &all));
+    assert_eq!(lines.len(), 36);
+    assert!(lines.iter().all(|l| l == "{\"valid\":true}"), "{lines:?}");
+}
+
+#[test]
 fn tx_checks_solana_transactions_line_by_line() {
     // An spl-token transfer from Solana mainnet (see tests/chains.rs for its provenance).
     let tx = "0192375e20c0095d2a5a4b5b5900e4c8149876abd749340646f5698aa28116214dd3ddc8eb94a231842dc0ca5bf3ead79714afc38d657dc0525f5b52b49d845e030100020594c3890fa8d4bc04ab2a676d2cafea5cdc899ecd95a9cbe593e9df258759685ac45358bf73b2c596739d02afc1f9cd1da7b8755f91fc4a7a860a0810c04794e22544558bb05c2698f88852a7925c5c0ee5ea8711ddb3fe1262150283eee81163068310861a98327d0550574d84418aa6e10c3352ddaa7fd7f58152cceeb2388706ddf6e1d765a193d9cbe146ceeb79ac1cb485ed5f5b37913a8cf5857eff00a9a8f76432ee9bf7af1063ea2d8b7e5a3eec2a5a01cd67aba11a5978c1a403b065010404010302000a0ca00f00000000000006";

@@ -880,6 +880,51 @@ async fn blocks_are_checked_over_the_socket() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proofs_are_checked_over_the_socket() {
+    let server = start(ServerConfig::default()).await;
+    // Published RFC 6962 proofs: one at a time, then all in one request with one damaged.
+    let file = vera_tests::load_vectors("merkle/rfc6962_inclusion_proofs.json");
+    let cases = vera_tests::vector_array(&file, "cases");
+    let proof = |c: &Value, index: &Value| {
+        serde_json::json!({
+            "leaf": c["leaf_hash"], "index": index, "size": c["tree_size"],
+            "path": c["proof"], "root": c["root"],
+        })
+    };
+    let mut input = String::new();
+    for c in cases {
+        let mut request = proof(c, &c["leaf_index"]);
+        request["op"] = "proof".into();
+        request["scheme"] = "rfc6962".into();
+        input.push_str(&format!("{request}\n"));
+    }
+    let mut batch: Vec<Value> = cases.iter().map(|c| proof(c, &c["leaf_index"])).collect();
+    batch[7]["index"] = (cases[7]["tree_size"].as_u64().unwrap()).into();
+    let request = serde_json::json!({"op": "proof", "scheme": "rfc6962", "proofs": batch, "id": 9});
+    input.push_str(&format!("{request}\n"));
+    input.push_str("{\"op\":\"proof\",\"scheme\":\"rfc6962\",\"leaf\":\"00\"}\n");
+    let replies = roundtrip(server.addr, input.as_bytes()).await;
+    assert_eq!(replies.len(), cases.len() + 2);
+    for r in &replies[..cases.len()] {
+        assert_eq!(r, &serde_json::json!({"valid": true}));
+    }
+    let results = replies[cases.len()]["results"].as_array().unwrap();
+    assert_eq!(replies[cases.len()]["id"], 9);
+    assert_eq!(results.len(), cases.len());
+    for (i, r) in results.iter().enumerate() {
+        let want = if i == 7 {
+            serde_json::json!({"valid": false, "reason": "index-out-of-range"})
+        } else {
+            serde_json::json!({"valid": true})
+        };
+        assert_eq!(r, &want, "proof {i}");
+    }
+    let error = replies[cases.len() + 1]["error"].as_str().unwrap();
+    assert!(error.contains("proof needs either"), "{error}");
+    server.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn solana_transactions_join_the_strict_lane() {
     let server = start(ServerConfig::default()).await;
     // An spl-token transfer from Solana mainnet (provenance in tests/chains.rs), the same with

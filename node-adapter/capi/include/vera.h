@@ -145,6 +145,25 @@ int vera_merkle_root(const vera_engine *engine, int scheme, size_t n,
                      const uint8_t *leaf_bytes, const uint32_t *leaf_offsets,
                      uint8_t *root, uint8_t *mutated);
 
+/* Verdicts of vera_verify_proofs. */
+#define VERA_PROOF_VALID 0
+#define VERA_PROOF_INDEX_OUT_OF_RANGE 1 /* the index is not below the tree size */
+#define VERA_PROOF_LENGTH 2             /* the path has the wrong length for index and size */
+#define VERA_PROOF_ROOT_MISMATCH 3      /* the path leads to another root */
+
+/* Checks n Merkle inclusion proofs under scheme (a vera_scheme) and writes one VERA_PROOF_*
+   code per proof to verdicts[0 .. n]. Proof i: the leaf leaves[32 i ..] (the RFC 6962 leaf hash
+   SHA-256(0x00 || data), or a Bitcoin txid in internal byte order), its index indexes[i] in a
+   tree of sizes[i] leaves, the sibling hashes from the leaf up, path_hashes[32 path_offsets[i]
+   .. 32 path_offsets[i + 1]], and the root roots[32 i ..]. RFC 6962 follows RFC 9162's
+   verification algorithm; Bitcoin folds the branch as Bitcoin Core's
+   ComputeMerkleRootFromBranch, the branch as long as the tree is deep. indexes and sizes must
+   be 8-byte aligned, path_offsets 4-byte aligned. */
+int vera_verify_proofs(const vera_engine *engine, int scheme, size_t n,
+                       const uint8_t *leaves, const uint64_t *indexes, const uint64_t *sizes,
+                       const uint8_t *roots, const uint8_t *path_hashes,
+                       const uint32_t *path_offsets, uint8_t *verdicts);
+
 /* vera_block_check.witness_commitment: the block's BIP141 witness commitment. */
 #define VERA_WITNESS_ABSENT 0             /* the coinbase has no commitment output */
 #define VERA_WITNESS_MATCH 1              /* it matches the wtxids and the reserved value */

@@ -26,7 +26,8 @@ mod batcher;
 pub use batcher::vera_batcher;
 
 use ::vera_engine::{
-    BackendChoice, Engine, Error, MerkleScheme, Messages, Reason, Rule, SignatureBatch, Verdict,
+    BackendChoice, Engine, Error, MerkleScheme, Messages, ProofError, ProofVerdict, Proofs, Reason,
+    Rule, SignatureBatch, Verdict,
 };
 use vera_node_adapter::chains::bitcoin::{Mutation, WitnessCommitment};
 
@@ -169,6 +170,50 @@ unsafe fn arrays<'a, const N: usize>(
     Ok(items)
 }
 
+/// The `n + 1` offsets at `ptr`, checked for NULL and alignment; `None` for NULL with `n` 0
+/// (even an empty list has its one offset, but NULL is allowed there all the same).
+///
+/// # Safety
+/// Unless NULL, `ptr` must point to `n + 1` readable `u32`s, valid and unchanged for `'a`.
+unsafe fn offsets<'a>(n: usize, ptr: *const u32, what: &str) -> Result<Option<&'a [u32]>, Fail> {
+    if ptr.is_null() {
+        if n == 0 {
+            return Ok(None);
+        }
+        return Err(invalid(format!("{what} offsets are NULL")));
+    }
+    let count = n
+        .checked_add(1)
+        .filter(|&c| c <= isize::MAX as usize / 4)
+        .ok_or_else(|| invalid(format!("{what}: too many items")))?;
+    if !ptr.is_aligned() {
+        return Err(invalid(format!("{what} offsets are not 4-byte aligned")));
+    }
+    // SAFETY: non-null and, per the contract, `n + 1` readable u32s for 'a.
+    Ok(Some(unsafe { std::slice::from_raw_parts(ptr, count) }))
+}
+
+/// The `n` `u64`s at `ptr`, checked for NULL and alignment (NULL only when `n` is 0).
+///
+/// # Safety
+/// Unless NULL, `ptr` must point to `n` readable `u64`s, valid and unchanged for `'a`.
+unsafe fn u64s<'a>(ptr: *const u64, n: usize, what: &str) -> Result<&'a [u64], Fail> {
+    if n == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(invalid(format!("{what} is NULL")));
+    }
+    if n > isize::MAX as usize / 8 {
+        return Err(invalid(format!("{what}: too many items")));
+    }
+    if !ptr.is_aligned() {
+        return Err(invalid(format!("{what} is not 8-byte aligned")));
+    }
+    // SAFETY: non-null, aligned, and per the contract `n` readable u64s for 'a.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, n) })
+}
+
 /// The `n` messages at `msg_bytes` / `msg_offsets` (n + 1 offsets; the buffer holds at least
 /// `offsets[n]` bytes), checked.
 ///
@@ -181,22 +226,10 @@ unsafe fn messages<'a>(
     msg_offsets: *const u32,
     what: &str,
 ) -> Result<Messages<'a>, Fail> {
-    if msg_offsets.is_null() {
-        // Even an empty list has its one offset; be lenient with NULL for n = 0 all the same.
-        if n == 0 {
-            return Ok(Messages::empty());
-        }
-        return Err(invalid(format!("{what} offsets are NULL")));
-    }
-    let count = n
-        .checked_add(1)
-        .filter(|&c| c <= isize::MAX as usize / 4)
-        .ok_or_else(|| invalid(format!("{what}: too many items")))?;
-    if !msg_offsets.is_aligned() {
-        return Err(invalid(format!("{what} offsets are not 4-byte aligned")));
-    }
-    // SAFETY: non-null and, per the contract, `n + 1` readable u32s for 'a.
-    let offsets = unsafe { std::slice::from_raw_parts(msg_offsets, count) };
+    // SAFETY: forwarded from the caller.
+    let Some(offsets) = unsafe { offsets(n, msg_offsets, what) }? else {
+        return Ok(Messages::empty());
+    };
     let end = offsets[n] as usize;
     // SAFETY: the contract promises `offsets[n]` readable bytes at `msg_bytes`.
     let data = unsafe { bytes(msg_bytes, end, 1, what) }?;
@@ -488,11 +521,7 @@ pub unsafe extern "C" fn vera_merkle_root(
 ) -> c_int {
     guard(|| {
         let engine = engine_ref(engine)?;
-        let scheme = match scheme {
-            0 => MerkleScheme::Rfc6962,
-            1 => MerkleScheme::Bitcoin,
-            s => return Err(invalid(format!("unknown scheme {s}; expected 0 or 1"))),
-        };
+        let scheme = scheme_of(scheme)?;
         // SAFETY: the caller's arrays, per the contract above.
         let leaves = unsafe { messages(n, leaf_bytes, leaf_offsets, "leaves") }?;
         let out = out_ptr(root, 32, "root")?;
@@ -505,6 +534,70 @@ pub unsafe extern "C" fn vera_merkle_root(
         }
         Ok(())
     })
+}
+
+/// A `vera_scheme` value.
+fn scheme_of(scheme: c_int) -> Result<MerkleScheme, Fail> {
+    match scheme {
+        0 => Ok(MerkleScheme::Rfc6962),
+        1 => Ok(MerkleScheme::Bitcoin),
+        s => Err(invalid(format!("unknown scheme {s}; expected 0 or 1"))),
+    }
+}
+
+/// `vera_verify_proofs`.
+///
+/// # Safety
+/// `leaves` and `roots` must point to n * 32 readable bytes, `indexes` and `sizes` to n
+/// readable `u64`s, `path_offsets` to n + 1 readable `u32`s and `path_hashes` to
+/// `path_offsets[n] * 32` readable bytes; `verdicts` to n writable bytes.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)] // reason: the C signature, one array per argument
+pub unsafe extern "C" fn vera_verify_proofs(
+    engine: *const vera_engine,
+    scheme: c_int,
+    n: usize,
+    leaves: *const u8,
+    indexes: *const u64,
+    sizes: *const u64,
+    roots: *const u8,
+    path_hashes: *const u8,
+    path_offsets: *const u32,
+    verdicts: *mut u8,
+) -> c_int {
+    guard(|| {
+        let engine = engine_ref(engine)?;
+        let scheme = scheme_of(scheme)?;
+        // SAFETY (all five): the caller's arrays, per the contract above.
+        let leaves = unsafe { arrays::<32>(leaves, n, "leaves") }?;
+        let roots = unsafe { arrays::<32>(roots, n, "roots") }?;
+        let indexes = unsafe { u64s(indexes, n, "indexes") }?;
+        let sizes = unsafe { u64s(sizes, n, "sizes") }?;
+        let offsets = unsafe { offsets(n, path_offsets, "path") }?.unwrap_or(&[0]);
+        let hashes = offsets.last().map_or(0, |&l| l as usize);
+        // SAFETY: the contract promises `path_offsets[n]` hashes at `path_hashes`.
+        let path = unsafe { arrays::<32>(path_hashes, hashes, "path hashes") }?;
+        let proofs = Proofs::new(leaves, indexes, sizes, roots, path, offsets)?;
+        let out = out_ptr(verdicts, n, "verdicts")?;
+        let result = engine.verify_inclusion(scheme, proofs)?;
+        expect_len(&result, n)?;
+        let codes: Vec<u8> = result.iter().map(proof_code).collect();
+        // SAFETY: `out` was checked for n bytes; the inputs are no longer used.
+        unsafe { write_out(out, &codes) };
+        Ok(())
+    })
+}
+
+/// `VERA_PROOF_*`: 0 for a valid proof, else why not.
+fn proof_code(v: &ProofVerdict) -> u8 {
+    match v {
+        Ok(()) => 0,
+        Err(ProofError::IndexOutOfRange { .. }) => 1,
+        Err(ProofError::Length) => 2,
+        Err(ProofError::RootMismatch) => 3,
+        // Not an inclusion proof's verdict; a reason added later than this ABI.
+        Err(_) => 255,
+    }
 }
 
 /// `vera_block_check`, as vera.h lays it out.

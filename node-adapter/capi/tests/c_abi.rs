@@ -208,6 +208,8 @@ fn run(backend: u32, items: &[Item], dir: &Path, exe: &Path) {
         block["witness_root"].as_str().unwrap()
     );
     assert!(log.contains(&want), "{log}\nwanted {want}");
+    // Valid, valid, root mismatch, index out of range, length.
+    assert!(log.contains("proofs: 0 0 3 1 2\n"), "{log}");
 
     let out = std::fs::read(&outp).unwrap();
     let n = items.len();

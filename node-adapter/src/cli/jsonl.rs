@@ -1,4 +1,4 @@
-//! The JSON-lines subcommands: `verify`, `hash`, `merkle`, `block`, `tx`.
+//! The JSON-lines subcommands: `verify`, `hash`, `merkle`, `proof`, `block`, `tx`.
 //!
 //! Every input line gets exactly one output line, in order (`merkle` answers the whole input with
 //! one line). Input is streamed in chunks, so memory stays bounded however long the input is.
@@ -6,7 +6,7 @@
 use std::io::{BufRead, Write};
 
 use serde::Deserialize;
-use vera_engine::{Engine, MerkleScheme, MessageBuf, Rule, SignatureBatchBuf};
+use vera_engine::{Engine, MerkleScheme, MessageBuf, ProofsBuf, Rule, SignatureBatchBuf};
 
 use super::{flush, write_err, CliError};
 use crate::hexfmt::hex_array;
@@ -164,6 +164,72 @@ pub fn verify(
             }
             batch.clear();
             bytes = 0;
+            flush(out)?;
+        }
+        if end {
+            return Ok(());
+        }
+    }
+}
+
+/// Path hashes per engine call, whatever the proof count.
+const CHUNK_PATH_HASHES: usize = 1 << 20;
+
+fn parse_proof(line: &[u8], batch: &mut ProofsBuf) -> Result<(), String> {
+    if line.trim_ascii().is_empty() {
+        return Err(
+            "empty line; expected {\"leaf\":hex,\"index\":n,\"size\":n,\"path\":[hex,…],\"root\":hex}"
+                .into(),
+        );
+    }
+    let proof: crate::wire::WireProof<'_> =
+        serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    proof.push_to(batch)
+}
+
+/// `vera proof`: each line's inclusion proof, checked in engine batches.
+pub fn proofs(
+    engine: &Engine,
+    scheme: MerkleScheme,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let mut lines = Lines::new(input);
+    let mut batch = ProofsBuf::new();
+    let mut slots = Vec::new();
+    loop {
+        let next = lines.next_line()?;
+        let end = next.is_none();
+        if let Some((n, line)) = next {
+            let parsed = match line {
+                Line::TooLong => Err(too_long()),
+                Line::Text(t) => parse_proof(&t, &mut batch),
+            };
+            slots.push(match parsed {
+                Ok(()) => Slot::Item,
+                Err(e) => Slot::Error(n, e),
+            });
+        }
+        if end
+            || batch.len() >= CHUNK_ITEMS
+            || batch.as_proofs().total_path_len() >= CHUNK_PATH_HASHES
+            || slots.len() >= 4 * CHUNK_ITEMS
+        {
+            let verdicts = engine
+                .verify_inclusion(scheme, batch.as_proofs())
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let mut verdicts = verdicts.iter();
+            for slot in slots.drain(..) {
+                match slot {
+                    Slot::Error(n, e) => write_error(out, n, &e)?,
+                    Slot::Item => {
+                        let v = verdicts.next().expect("one verdict per proof");
+                        writeln!(out, "{}", replies::object(|o| replies::proof_fields(o, v)))
+                            .map_err(write_err)?
+                    }
+                }
+            }
+            batch.clear();
             flush(out)?;
         }
         if end {

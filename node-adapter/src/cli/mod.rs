@@ -53,6 +53,23 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Check Merkle inclusion proofs, one per line:
+    /// {"leaf":hex,"index":n,"size":n,"path":[hex,…],"root":hex} → {"valid":true} or
+    /// {"valid":false,"reason":"index-out-of-range"|"length"|"root-mismatch"}.
+    ///
+    /// leaf is the leaf hash (rfc6962: SHA-256(0x00 ‖ data)) or the txid (bitcoin), path the
+    /// sibling hashes from the leaf up, all 32-byte hashes in hex (internal byte order for
+    /// bitcoin). rfc6962 follows RFC 9162's verification algorithm; bitcoin folds the branch as
+    /// Bitcoin Core's ComputeMerkleRootFromBranch (bit i of index: the node at level i is a right
+    /// child), with the branch as long as a tree of size leaves is deep. Checked in batches, on
+    /// every core or the GPU.
+    Proof {
+        /// rfc6962 or bitcoin. There is no default.
+        #[arg(long, value_parser = parse_with::<MerkleScheme>)]
+        scheme: MerkleScheme,
+        #[command(flatten)]
+        common: Common,
+    },
     /// SHA-256 of each message, one hex message per line (an empty line is the empty message)
     /// → {"sha256":hex}; with --double, double SHA-256 → {"sha256d":hex}.
     Hash {
@@ -225,6 +242,10 @@ pub fn run(cli: Cli, matches: Option<&clap::ArgMatches>) -> Result<(), CliError>
         Command::Merkle { scheme, common } => {
             let (engine, input) = open(&common)?;
             jsonl::merkle(&engine, scheme, input, &mut stdout())
+        }
+        Command::Proof { scheme, common } => {
+            let (engine, input) = open(&common)?;
+            jsonl::proofs(&engine, scheme, input, &mut stdout())
         }
         Command::Hash { double, common } => {
             let (engine, input) = open(&common)?;

@@ -29,6 +29,9 @@ pub enum Request {
     /// `{"op":"block","chain":"bitcoin","block":hex}`; `"segwit":false` for a block from before
     /// segwit's activation (the flag: segwit active, true by default).
     Block(Vec<u8>, bool),
+    /// `{"op":"proof","scheme":…,"leaf":…,"index":n,"size":n,"path":[…],"root":…}` (the flag
+    /// set: one proof, answered as one verdict) or `{"op":"proof","scheme":…,"proofs":[{…},…]}`.
+    Proofs(MerkleScheme, vera_engine::ProofsBuf, bool),
     /// `{"op":"tx","chain":"solana","tx":hex}`
     SolanaTx(Vec<u8>),
     /// `{"op":"ping"}`
@@ -71,6 +74,18 @@ struct Wire<'a> {
     block: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     tx: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    leaf: Option<Cow<'a, str>>,
+    #[serde(default)]
+    index: Option<u64>,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(borrow, default)]
+    path: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    root: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    proofs: Option<Vec<crate::wire::WireProof<'a>>>,
     #[serde(default)]
     double: Option<bool>,
     #[serde(default)]
@@ -151,6 +166,12 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
         ("chain", w.chain.is_some()),
         ("block", w.block.is_some()),
         ("tx", w.tx.is_some()),
+        ("leaf", w.leaf.is_some()),
+        ("index", w.index.is_some()),
+        ("size", w.size.is_some()),
+        ("path", w.path.is_some()),
+        ("root", w.root.is_some()),
+        ("proofs", w.proofs.is_some()),
         ("double", w.double.is_some()),
         ("segwit", w.segwit.is_some()),
     ];
@@ -203,6 +224,41 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
             }
             _ => Err("sha256 needs either \"msg\" or \"msgs\"".into()),
         },
+        "proof" => {
+            let scheme: MerkleScheme = w
+                .scheme
+                .as_deref()
+                .ok_or("proof needs a \"scheme\": rfc6962 or bitcoin")?
+                .parse()?;
+            let mut batch = vera_engine::ProofsBuf::new();
+            match (w.proofs, w.leaf, w.index, w.size, w.path, w.root) {
+                (Some(proofs), None, None, None, None, None) => {
+                    allow(&["scheme", "proofs"])?;
+                    for (i, p) in proofs.iter().enumerate() {
+                        p.push_to(&mut batch)
+                            .map_err(|e| format!("proofs[{i}].{e}"))?;
+                    }
+                    Ok(Request::Proofs(scheme, batch, false))
+                }
+                (None, Some(leaf), Some(index), Some(size), Some(path), Some(root)) => {
+                    allow(&["scheme", "leaf", "index", "size", "path", "root"])?;
+                    let proof = crate::wire::WireProof {
+                        leaf,
+                        index,
+                        size,
+                        path,
+                        root,
+                    };
+                    proof.push_to(&mut batch)?;
+                    Ok(Request::Proofs(scheme, batch, true))
+                }
+                _ => Err(
+                    "proof needs either \"leaf\", \"index\", \"size\", \"path\" and \
+                          \"root\", or \"proofs\""
+                        .into(),
+                ),
+            }
+        }
         "merkle" => {
             allow(&["scheme", "leaves"])?;
             let scheme: MerkleScheme = w
@@ -248,7 +304,7 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
             Ok(Request::Ping)
         }
         other => Err(format!(
-            "unknown op {other:?}; expected verify, sha256, merkle, block, tx or ping"
+            "unknown op {other:?}; expected verify, sha256, merkle, proof, block, tx or ping"
         )),
     }
 }
@@ -297,6 +353,10 @@ pub enum Answer {
     Digests(Vec<[u8; 32]>, bool),
     /// A Merkle root.
     Root(MerkleRoot),
+    /// One inclusion proof's verdict.
+    Proof(vera_engine::ProofVerdict),
+    /// A verdict per proof, in order.
+    Proofs(Vec<vera_engine::ProofVerdict>),
     /// A block's check; the flag: segwit active at its height.
     Block(Box<crate::chains::bitcoin::BlockCheck>, bool),
     /// A transaction's signatures, checked (a whole object of its own).
@@ -350,6 +410,8 @@ pub fn encode(id: Option<&RawValue>, line: u64, answer: &Answer) -> String {
             out.push(']');
         }
         Answer::Root(r) => replies::root_fields(&mut out, r),
+        Answer::Proof(v) => replies::proof_fields(&mut out, v),
+        Answer::Proofs(vs) => replies::proofs_field(&mut out, vs),
         Answer::Block(c, segwit) => replies::block_fields(&mut out, c, false, *segwit),
         Answer::Tx(c) => replies::tx_fields(&mut out, c),
         Answer::Pong => out.push_str(&format!(
@@ -427,6 +489,22 @@ mod tests {
             req(r#"{"op":"merkle","scheme":"rfc6962","leaves":[]}"#),
             Ok(Request::Merkle(MerkleScheme::Rfc6962, vec![]))
         );
+        let h = "11".repeat(32);
+        let mut one = vera_engine::ProofsBuf::new();
+        one.push(&[0x11; 32], 3, 9, &[[0x11; 32]; 4], &[0x11; 32])
+            .unwrap();
+        assert_eq!(
+            req(&format!(
+                r#"{{"op":"proof","scheme":"rfc6962","leaf":"{h}","index":3,"size":9,"path":["{h}","{h}","{h}","{h}"],"root":"{h}"}}"#
+            )),
+            Ok(Request::Proofs(MerkleScheme::Rfc6962, one.clone(), true))
+        );
+        assert_eq!(
+            req(&format!(
+                r#"{{"op":"proof","scheme":"bitcoin","proofs":[{{"leaf":"{h}","index":3,"size":9,"path":["{h}","{h}","{h}","{h}"],"root":"{h}"}}]}}"#
+            )),
+            Ok(Request::Proofs(MerkleScheme::Bitcoin, one, false))
+        );
         assert_eq!(req(r#"{"op":"ping","id":7}"#), Ok(Request::Ping));
     }
 
@@ -455,6 +533,23 @@ mod tests {
             ),
             (r#"{"op":"sha256","mgs":""}"#, "unknown field `mgs`"),
             (r#"{"op":"sha256","msg":"","double":1}"#, "invalid type"),
+            (r#"{"op":"proof","leaf":"00"}"#, "needs a \"scheme\""),
+            (
+                r#"{"op":"proof","scheme":"rfc6962","leaf":"00","index":0,"size":1,"path":[],"root":"00"}"#,
+                "leaf: expected 64 hex characters",
+            ),
+            (
+                r#"{"op":"proof","scheme":"rfc6962","proofs":[],"index":1}"#,
+                "proof needs either",
+            ),
+            (
+                r#"{"op":"proof","scheme":"rfc6962","proofs":[{"leaf":"00"}]}"#,
+                "missing field",
+            ),
+            (
+                r#"{"op":"sha256","msg":"","index":1}"#,
+                "takes no field \"index\"",
+            ),
             (
                 r#"{"op":"merkle","scheme":"bitcoin","leaves":[],"double":true}"#,
                 "takes no field \"double\"",
@@ -509,6 +604,15 @@ mod tests {
             r#"{"op":"merkle","scheme":"bitcoin","leaves":[]}"#.to_string(),
             r#"{"op":"block","chain":"bitcoin","block":"0001"}"#.to_string(),
             r#"{"op":"tx","chain":"solana","tx":"01","id":null}"#.to_string(),
+            r#"{"op":"sha256","msg":"00","double":true}"#.to_string(),
+            format!(
+                r#"{{"op":"proof","scheme":"rfc6962","leaf":"{0}","index":1,"size":2,"path":["{0}"],"root":"{0}"}}"#,
+                "ab".repeat(32)
+            ),
+            format!(
+                r#"{{"op":"proof","scheme":"bitcoin","proofs":[{{"leaf":"{0}","index":0,"size":1,"path":[],"root":"{0}"}}]}}"#,
+                "cd".repeat(32)
+            ),
         ];
         let mut rng = StdRng::seed_from_u64(7);
         for _ in 0..20_000 {
@@ -551,7 +655,7 @@ mod tests {
         assert_eq!(
             line,
             "{\"id\":{\"n\":[1, 2.50]},\"error\":\"unknown op \\\"nope\\\"; expected verify, \
-             sha256, merkle, block, tx or ping\",\"line\":3}\n"
+             sha256, merkle, proof, block, tx or ping\",\"line\":3}\n"
         );
         // null is an id like any other; an id over the limit is refused, not echoed.
         let p = parse(br#"{"id":null,"op":"ping"}"#);

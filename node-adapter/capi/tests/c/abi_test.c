@@ -279,6 +279,49 @@ static size_t unhex(const char *hex, uint8_t *out) {
 /* Four transactions in one call: the real one (valid), the same with its last byte changed
    (the signature fails: equation), one byte (malformed), and an all-zero signer (a small-order
    key, which the strict rule refuses). */
+/* Inclusion proofs in a two-leaf RFC 6962 tree over "a" and "b", its leaf hashes and root
+   from vera itself: both proofs valid, then a wrong index, an index past the end and a path
+   too short. Prints the five codes. */
+static void proof_checks(vera_engine *engine) {
+    uint8_t prefixed[4] = {0, 'a', 0, 'b'};
+    uint32_t halves[3] = {0, 2, 4};
+    uint8_t leaf[2][32], root[32];
+    CHECK(vera_sha256(engine, 2, prefixed, halves, &leaf[0][0]) == VERA_OK, "leaf hashes");
+    uint32_t data_offsets[3] = {0, 1, 2};
+    CHECK(vera_merkle_root(engine, VERA_SCHEME_RFC6962, 2, (const uint8_t *)"ab", data_offsets,
+                           root, NULL) == VERA_OK, "root: %s", vera_last_error());
+    uint8_t leaves[5][32], roots[5][32], path[5][32];
+    uint64_t indexes[5] = {0, 1, 1, 2, 0}, sizes[5] = {2, 2, 2, 2, 2};
+    uint32_t offsets[6] = {0, 1, 2, 3, 4, 4};
+    for (int i = 0; i < 5; i++) {
+        memcpy(leaves[i], leaf[i == 1], 32);
+        memcpy(path[i], leaf[i != 1], 32);
+        memcpy(roots[i], root, 32);
+    }
+    uint8_t codes[5];
+    memset(codes, 0xee, sizeof codes);
+    int rc = vera_verify_proofs(engine, VERA_SCHEME_RFC6962, 5, &leaves[0][0], indexes, sizes,
+                                &roots[0][0], &path[0][0], offsets, codes);
+    CHECK(rc == VERA_OK, "proofs: %s", vera_last_error());
+    printf("proofs: %u %u %u %u %u\n", codes[0], codes[1], codes[2], codes[3], codes[4]);
+    uint64_t words[3] = {0, 2, 0};
+    memset(codes, 0xee, sizeof codes);
+    CHECK(vera_verify_proofs(engine, VERA_SCHEME_RFC6962, 1, &leaves[0][0],
+                             (const uint64_t *)((uint8_t *)words + 4), sizes, &roots[0][0],
+                             &path[0][0], offsets, codes) == VERA_ERR_INVALID_ARGUMENT,
+          "misaligned indexes");
+    CHECK(strstr(vera_last_error(), "aligned") != NULL, "message: %s", vera_last_error());
+    CHECK(vera_verify_proofs(engine, 7, 1, &leaves[0][0], indexes, sizes, &roots[0][0],
+                             &path[0][0], offsets, codes) == VERA_ERR_INVALID_ARGUMENT,
+          "scheme 7");
+    CHECK(vera_verify_proofs(engine, VERA_SCHEME_BITCOIN, 1, NULL, indexes, sizes, &roots[0][0],
+                             &path[0][0], offsets, codes) == VERA_ERR_INVALID_ARGUMENT,
+          "NULL leaves");
+    CHECK(codes[0] == 0xee, "verdicts untouched on error");
+    CHECK(vera_verify_proofs(engine, VERA_SCHEME_BITCOIN, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+                             NULL) == VERA_OK, "an empty batch: %s", vera_last_error());
+}
+
 static void solana_checks(vera_engine *engine) {
     uint8_t txs[1024];
     memset(txs, 0, sizeof txs);
@@ -418,6 +461,7 @@ int main(int argc, char **argv) {
     batcher_checks(engine, &b, out + b.n);
     if (argc == 5) block_checks(engine, argv[4]);
     solana_checks(engine);
+    proof_checks(engine);
     vera_engine_free(engine);
     vera_engine_free(NULL);
 
