@@ -124,7 +124,8 @@ pub(crate) fn block_fields(out: &mut String, c: &BlockCheck, with_txids: bool, s
     };
     let mutation = c.mutation(segwit);
     out.push_str(&format!(
-        ",\"witness_commitment\":\"{commitment}\",\"ok\":{},\"mutation\":{}",
+        ",\"witness_commitment\":\"{commitment}\",\"coinbase\":{},\"ok\":{},\"mutation\":{}",
+        c.coinbase,
         mutation.is_none(),
         mutation.map_or("null".to_string(), |m| format!("\"{m}\""))
     ));

@@ -267,7 +267,7 @@ fn info_and_bench_report_json() {
         &[
             "bench",
             "--ops",
-            "sha256,merkle",
+            "sha256,merkle,proofs",
             "--sizes",
             "64",
             "--time-ms",
@@ -282,12 +282,14 @@ fn info_and_bench_report_json() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).expect("bench JSON");
     let rows = report["rows"].as_array().unwrap();
-    // sha256: vera all cores, vera one thread, sha2; merkle: the same three for each scheme.
-    assert_eq!(rows.len(), 9);
+    // sha256: vera all cores, vera one thread, sha2; merkle and proofs: the same three for each
+    // scheme.
+    assert_eq!(rows.len(), 15);
     assert!(rows
         .iter()
         .all(|r| r["items_per_s"].as_f64().unwrap() > 0.0));
-    assert_eq!(rows.iter().filter(|r| r["reference"] == true).count(), 3);
+    assert_eq!(rows.iter().filter(|r| r["reference"] == true).count(), 5);
+    assert_eq!(rows.iter().filter(|r| r["op"] == "proofs").count(), 6);
     std::fs::remove_file(&file).ok();
 }
 
@@ -373,6 +375,7 @@ fn block_checks_each_line() {
         (&true.into(), &serde_json::Value::Null)
     );
     assert_eq!(ok["witness_commitment"], "absent");
+    assert_eq!(ok["coinbase"], true);
 }
 
 #[test]

@@ -32,6 +32,10 @@
  *
  * Rules, schemes and backends are passed as int (the values of the enums below), so that the
  * ABI does not depend on the compiler's choice of enum size.
+ *
+ * Before 1.0 the ABI may change between versions (0.1 changed vera_block_check and
+ * vera_bitcoin_check_block): build against the vera.h that comes with the library, and check
+ * vera_version() at start-up.
  */
 #ifndef VERA_H
 #define VERA_H
@@ -179,6 +183,7 @@ int vera_verify_proofs(const vera_engine *engine, int scheme, size_t n,
 #define VERA_MUTATION_WITNESS_RESERVED_VALUE 4  /* bad-witness-nonce-size */
 #define VERA_MUTATION_WITNESS_MERKLE_ROOT 5     /* bad-witness-merkle-match */
 #define VERA_MUTATION_UNEXPECTED_WITNESS 6      /* unexpected-witness */
+/* A code above these is a reason added by a later vera: a mutation all the same. */
 
 /* A Bitcoin block's check (see vera_bitcoin_check_block). Hashes are in internal byte order, as
    in the header (explorers show block hashes reversed). */
@@ -186,14 +191,17 @@ typedef struct vera_block_check {
     uint8_t block_hash[32];
     uint8_t merkle_root[32];        /* of the txids, computed */
     uint8_t header_merkle_root[32]; /* the header's */
-    uint8_t witness_root[32];       /* of the wtxids, when a commitment was checked; else 0 */
+    uint8_t witness_root[32];       /* of the wtxids: set when witness_commitment is MATCH or
+                                       MISMATCH (a commitment and a 32-byte reserved value),
+                                       whatever segwit_active; else 0 */
     uint64_t txs;
     uint64_t segwit_txs;
     uint8_t merkle_ok;              /* 1: the roots match and the tree is not mutated */
     uint8_t mutated;                /* 1: identical siblings were hashed (CVE-2012-2459) */
     uint8_t coinbase;               /* 1: the first transaction is a coinbase */
     uint8_t witness_commitment;     /* a VERA_WITNESS_* code */
-    uint8_t mutation;               /* a VERA_MUTATION_* code; 0: the block is intact */
+    uint8_t mutation;               /* a VERA_MUTATION_* code; 0: the block is the one its
+                                       header commits to (not that it is valid) */
 } vera_block_check;
 
 /* Bitcoin Core's IsBlockMutated on a serialized block of len bytes, every hash batched on the
@@ -201,10 +209,13 @@ typedef struct vera_block_check {
    against the header's; then, when segwit_active is non-zero (segwit is active at the block's
    height; mainnet: from 481,824), the witness commitment: the wtxids' root and the coinbase's
    reserved value against the coinbase's commitment output. Without a commitment, or with
-   segwit_active 0, no transaction may carry a witness. The verdict is out->mutation.
+   segwit_active 0, no transaction may carry a witness. The verdict is out->mutation. As in
+   Core, a block whose first transaction is not a coinbase is only checked for a 64-byte
+   transaction: out->coinbase says whether it has one (such a block is invalid in any case).
    A malformed block (truncated, non-canonical sizes, Core's witness-format errors, bytes after
-   the last transaction — which Core's network path would ignore) is
-   VERA_ERR_INVALID_ARGUMENT. Proof of work, scripts, amounts and weight are not checked. */
+   the last transaction — which Core's network path would ignore — or no transaction at all,
+   which Core reads and then rejects as bad-blk-length) is VERA_ERR_INVALID_ARGUMENT. Proof of
+   work, scripts, amounts and weight are not checked. */
 int vera_bitcoin_check_block(const vera_engine *engine, const uint8_t *block, size_t len,
                              int segwit_active, vera_block_check *out);
 

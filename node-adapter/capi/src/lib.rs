@@ -628,6 +628,16 @@ pub struct vera_block_check {
     pub mutation: u8,
 }
 
+// vera.h's layout, which the C test asserts too: four hashes, two u64 counts, five flags.
+const _: () = {
+    assert!(std::mem::size_of::<vera_block_check>() == 152);
+    assert!(std::mem::align_of::<vera_block_check>() == 8);
+    assert!(std::mem::offset_of!(vera_block_check, witness_root) == 96);
+    assert!(std::mem::offset_of!(vera_block_check, txs) == 128);
+    assert!(std::mem::offset_of!(vera_block_check, merkle_ok) == 144);
+    assert!(std::mem::offset_of!(vera_block_check, mutation) == 148);
+};
+
 /// `VERA_WITNESS_*`: what became of the block's witness commitment.
 fn witness_code(w: &WitnessCommitment) -> u8 {
     match w {

@@ -169,11 +169,25 @@ fn run(backend: u32, items: &[Item], dir: &Path, exe: &Path) {
         vera_tests::unhex(block["raw_block_hex"].as_str().unwrap()),
     )
     .unwrap();
+    // And mainnet block 277647 (213 transactions, before segwit: no commitment).
+    let file = vera_tests::load_vectors("merkle/bitcoin_merkle.json");
+    let legacy = vera_tests::vector_array(&file, "cases")
+        .iter()
+        .find(|c| c["tx_count"] == 213)
+        .expect("block 277647")
+        .clone();
+    let legacyp = dir.join("block-277647.bin");
+    std::fs::write(
+        &legacyp,
+        vera_tests::unhex(legacy["raw_block_hex"].as_str().unwrap()),
+    )
+    .unwrap();
     let o = Command::new(exe)
         .arg(backend.to_string())
         .arg(&inp)
         .arg(&outp)
         .arg(&blockp)
+        .arg(&legacyp)
         .output()
         .unwrap();
     let log = format!(
@@ -206,6 +220,15 @@ fn run(backend: u32, items: &[Item], dir: &Path, exe: &Path) {
             .map(|b| format!("{b:02x}"))
             .collect::<String>(),
         block["witness_root"].as_str().unwrap()
+    );
+    assert!(log.contains(&want), "{log}\nwanted {want}");
+    // VERA_WITNESS_ABSENT, witness_root all zero, intact with segwit active or not.
+    let want = format!(
+        "block: txs=213 segwit=0 merkle_ok=1 mutated=0 coinbase=1 witness=0 mutation=0 hash={} \
+         root={} witness_root={}\nbefore segwit: mutation=0\n",
+        legacy["block_hash_display"].as_str().unwrap(),
+        legacy["root"].as_str().unwrap(),
+        "00".repeat(32)
     );
     assert!(log.contains(&want), "{log}\nwanted {want}");
     // Valid, valid, root mismatch, index out of range, length.

@@ -3,7 +3,7 @@
 //!
 //! [`check_block`] parses a serialized block and hashes, in one engine batch (double SHA-256),
 //! every transaction without its witness (txids) and, when the coinbase carries a BIP141
-//! witness commitment, every segwit transaction with it (wtxids). From these it builds:
+//! witness commitment and a 32-byte reserved value, every segwit transaction with it (wtxids). From these it builds:
 //! - the Merkle root of the txids, with Bitcoin Core's `mutated` flag (CVE-2012-2459), against
 //!   the root in the header (`CheckMerkleRoot`);
 //! - the witness root of the wtxids (the coinbase's counted as zero), hashed with the coinbase's
@@ -404,6 +404,10 @@ fn transaction(r: &mut Reader<'_>, first: bool) -> Result<Tx, BlockError> {
 /// Runs the block check on one serialized block (header, then transactions); see the module
 /// docs. Transactions are hashed on `engine` in one batch, so a big block's hashing runs on the
 /// GPU or every core, as the engine routes it.
+///
+/// Two kinds of bytes Bitcoin Core reads are [`BlockError::Malformed`] here: bytes after the
+/// last transaction (Core's network path ignores them) and a block of no transactions (Core
+/// rejects it right after, `bad-blk-length`). Neither is a block a node could accept.
 pub fn check_block(engine: &Engine, raw: &[u8]) -> Result<BlockCheck, BlockError> {
     let mut r = Reader { bytes: raw, at: 0 };
     let header = r.take(80, "the header")?;

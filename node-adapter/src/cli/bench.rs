@@ -13,7 +13,9 @@ use ed25519_dalek::{Signer, SigningKey, Verifier as _};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use vera_engine::{BackendChoice, Engine, MerkleScheme, MessageBuf, Rule, SignatureBatchBuf};
+use vera_engine::{
+    BackendChoice, Engine, MerkleScheme, MessageBuf, ProofsBuf, Rule, SignatureBatchBuf,
+};
 
 use super::info::CpuInfo;
 use super::{engine, flush, write_err, CliError};
@@ -21,10 +23,15 @@ use super::{engine, flush, write_err, CliError};
 /// Options of `vera bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// What to measure (comma-separated): ed25519, sha256, merkle, and load (the in-process
+    /// What to measure (comma-separated): ed25519, sha256, merkle, proofs (inclusion proofs 20
+    /// levels deep), and load (the in-process
     /// accelerator, then `vera serve` on loopback, under a steady stream and bursts of
     /// single-signature requests).
-    #[arg(long, value_delimiter = ',', default_value = "ed25519,sha256,merkle")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "ed25519,sha256,merkle,proofs"
+    )]
     ops: Vec<Op>,
     /// Ed25519 rules to measure (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "strict,zip215,dalek", value_parser = super::parse_with::<Rule>)]
@@ -107,6 +114,8 @@ enum Op {
     Ed25519,
     Sha256,
     Merkle,
+    /// Merkle inclusion proofs, 20 levels deep.
+    Proofs,
     /// The accelerator under load, in process and through the server (not in the default set).
     Load,
 }
@@ -440,6 +449,11 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
             Op::Merkle => {
                 for n in sizes(&[1024, 65536, 1 << 20], &[1024, 65536]) {
                     bench_merkle(&mut b, &all, &one, gpu, n, &mut rng);
+                }
+            }
+            Op::Proofs => {
+                for n in sizes(&[64, 1024, 65536], &[64, 4096]) {
+                    bench_proofs(&mut b, &all, &one, gpu, n, &mut rng);
                 }
             }
             Op::Load => {
@@ -789,6 +803,89 @@ fn bench_merkle(
         g.run();
     }
 }
+/// Levels of the trees `bench_proofs` draws its proofs from (2^20 leaves).
+const PROOF_DEPTH: usize = 20;
+
+fn bench_proofs(
+    b: &mut Bench,
+    all: &Engine,
+    one: &Engine,
+    gpu: GpuRow<'_>,
+    n: usize,
+    rng: &mut StdRng,
+) {
+    for scheme in MerkleScheme::ALL {
+        // Valid proofs in full trees of 2^20 leaves: each a random leaf and path, with the root
+        // they fold to (every level full, so the sides are the index bits).
+        let mut batch = ProofsBuf::new();
+        for _ in 0..n {
+            let index = rng.gen_range(0..1u64 << PROOF_DEPTH);
+            let leaf: [u8; 32] = rng.gen();
+            let path: Vec<[u8; 32]> = (0..PROOF_DEPTH).map(|_| rng.gen()).collect();
+            let root = reference_fold(scheme, &leaf, &path, index);
+            batch
+                .push(&leaf, index, 1 << PROOF_DEPTH, &path, &root)
+                .expect("fits");
+        }
+        let proofs = batch.as_proofs();
+        let check = |v: Vec<vera_engine::ProofVerdict>| {
+            assert!(v.iter().all(Result::is_ok), "a benchmark proof failed");
+        };
+        let mut g = b.group("proofs", scheme.name(), n);
+        if let Some((e, label)) = gpu {
+            g.add(label, 0, true, false, || {
+                check(e.verify_inclusion(scheme, proofs).expect("proofs"));
+            });
+        }
+        g.add("vera cpu", all.cpu_threads(), true, false, || {
+            check(all.verify_inclusion(scheme, proofs).expect("proofs"));
+        });
+        g.add("vera cpu", 1, true, false, || {
+            check(one.verify_inclusion(scheme, proofs).expect("proofs"));
+        });
+        g.add("sha2 Digest, proof by proof", 1, true, true, || {
+            for i in 0..proofs.len() {
+                let p = proofs.get(i).expect("in range");
+                let root = reference_fold(scheme, p.leaf, p.path, p.index);
+                assert!(&root == p.root, "a benchmark proof failed");
+            }
+        });
+        g.run();
+    }
+}
+
+/// A full tree's path folded with sha2's `Digest` API, each side an index bit: what a node
+/// without vera does per proof.
+fn reference_fold(
+    scheme: MerkleScheme,
+    leaf: &[u8; 32],
+    path: &[[u8; 32]],
+    index: u64,
+) -> [u8; 32] {
+    let node = |l: &[u8; 32], r: &[u8; 32]| -> [u8; 32] {
+        match scheme {
+            MerkleScheme::Rfc6962 => Sha256::new()
+                .chain_update([1])
+                .chain_update(l)
+                .chain_update(r)
+                .finalize()
+                .into(),
+            MerkleScheme::Bitcoin => {
+                Sha256::digest(Sha256::new().chain_update(l).chain_update(r).finalize()).into()
+            }
+        }
+    };
+    let mut h = *leaf;
+    for (level, sibling) in path.iter().enumerate() {
+        h = if (index >> level) & 1 == 1 {
+            node(sibling, &h)
+        } else {
+            node(&h, sibling)
+        };
+    }
+    h
+}
+
 /// The textbook construction with sha2's `Digest` API: what a node without vera does.
 fn reference_root(scheme: MerkleScheme, leaves: &[[u8; 32]]) -> [u8; 32] {
     let mut level: Vec<[u8; 32]> = match scheme {

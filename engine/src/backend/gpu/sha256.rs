@@ -193,8 +193,13 @@ pub(super) fn record_of(
     framing: Framing,
     digests: &wgpu::Buffer,
 ) -> Vec<wgpu::Buffer> {
-    // Only the SHA-256 kernel reads the double flag; SHA-512's would take it for a prefix length.
-    debug_assert!(framing != Framing::Double || hash.digest_len == 32);
+    // Only the SHA-256 kernel reads the double flag; SHA-512's would take it for a prefix
+    // length and give wrong digests, so this is a hard stop (no caller can reach it: SHA-512's
+    // one call site passes `Plain`).
+    assert!(
+        framing != Framing::Double || hash.digest_len == 32,
+        "double SHA-256 framing on a kernel that does not take it"
+    );
     let offsets = msgs.offsets();
     let base = offsets[run.start];
     let bytes = &msgs.bytes()[base as usize..offsets[run.end] as usize];

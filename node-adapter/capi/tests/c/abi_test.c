@@ -1,15 +1,15 @@
 /*
  * Drives libvera through vera.h exactly as a C node would, for tests/c_abi.rs.
  *
- * Usage: abi_test BACKEND INPUT OUTPUT [BLOCK]
+ * Usage: abi_test BACKEND INPUT OUTPUT [BLOCK...]
  *   BACKEND  0 auto, 1 cpu, 2 gpu
  *   INPUT    u32 n (little-endian), n * 32 public keys, n * 64 signatures, (n + 1) u32 message
  *            offsets, then the message bytes
  *   OUTPUT   written: n verdict codes per rule (strict, zip215, dalek), n * 32 SHA-256 digests
  *            of the messages, the RFC 6962 root of the messages as leaves (32 bytes), the Bitcoin
  *            root of the digests as txids (32 bytes) and its mutated flag (1 byte)
- *   BLOCK    a serialized Bitcoin block: its check is printed, with segwit active and not, and
- *            a truncated copy must be refused
+ *   BLOCK    serialized Bitcoin blocks: each one's check is printed, with segwit active and
+ *            not, and a truncated copy must be refused
  *
  * It also checks the error paths itself, and verifies the batch from four threads at once on
  * one engine, comparing every thread's verdicts. Exit status 0 only if every check passed.
@@ -20,6 +20,15 @@
 #include <string.h>
 
 #include "vera.h"
+
+#include <stddef.h>
+
+/* The layout libvera's Rust side asserts too (node-adapter/capi/src/lib.rs). */
+_Static_assert(sizeof(vera_block_check) == 152, "vera_block_check size");
+_Static_assert(offsetof(vera_block_check, witness_root) == 96, "witness_root offset");
+_Static_assert(offsetof(vera_block_check, txs) == 128, "txs offset");
+_Static_assert(offsetof(vera_block_check, merkle_ok) == 144, "merkle_ok offset");
+_Static_assert(offsetof(vera_block_check, mutation) == 148, "mutation offset");
 
 static int failures = 0;
 
@@ -386,8 +395,8 @@ static void block_checks(vera_engine *engine, const char *path) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4 && argc != 5) {
-        fprintf(stderr, "usage: abi_test BACKEND INPUT OUTPUT [BLOCK]\n");
+    if (argc < 4) {
+        fprintf(stderr, "usage: abi_test BACKEND INPUT OUTPUT [BLOCK...]\n");
         return 2;
     }
     size_t len;
@@ -459,7 +468,7 @@ int main(int argc, char **argv) {
         free(jobs[t].verdicts);
     }
     batcher_checks(engine, &b, out + b.n);
-    if (argc == 5) block_checks(engine, argv[4]);
+    for (int i = 4; i < argc; i++) block_checks(engine, argv[i]);
     solana_checks(engine);
     proof_checks(engine);
     vera_engine_free(engine);
