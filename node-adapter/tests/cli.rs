@@ -263,6 +263,7 @@ fn info_and_bench_report_json() {
     }
 
     let file = std::env::temp_dir().join(format!("vera-bench-{}.json", std::process::id()));
+    let chart = std::env::temp_dir().join(format!("vera-bench-{}.svg", std::process::id()));
     let out = vera(
         &[
             "bench",
@@ -274,11 +275,19 @@ fn info_and_bench_report_json() {
             "1",
             "--json",
             file.to_str().unwrap(),
+            "--chart",
+            chart.to_str().unwrap(),
         ],
         "",
     );
     let table = stdout_lines(&out);
     assert!(table[0].contains("items/s"));
+    // The chart: a panel per operation and variant.
+    let svg = std::fs::read_to_string(&chart).expect("the chart is written");
+    for panel in ["sha256 64 B", "merkle rfc6962", "proofs bitcoin"] {
+        assert!(svg.contains(panel), "{panel} missing from the chart");
+    }
+    std::fs::remove_file(&chart).ok();
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).expect("bench JSON");
     let rows = report["rows"].as_array().unwrap();

@@ -79,6 +79,10 @@ pub struct BenchArgs {
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Also draw throughput against batch size as an SVG chart in FILE: a panel per operation,
+    /// a line per implementation, both axes logarithmic.
+    #[arg(long, value_name = "FILE")]
+    chart: Option<PathBuf>,
 }
 
 /// A verify kernel `--gpu-kernels` names.
@@ -534,6 +538,32 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
             )
             .map_err(write_err)?;
         }
+    }
+    if let Some(path) = &args.chart {
+        let points: Vec<super::chart::Point> = rows
+            .iter()
+            .map(|r| super::chart::Point {
+                panel: format!("{} {}", r.op, r.variant).trim().to_string(),
+                series: match r.threads {
+                    0 => r.implementation.clone(),
+                    1 => format!("{} (1 thread)", r.implementation),
+                    t => format!("{} ({t} threads)", r.implementation),
+                },
+                size: r.size,
+                items_per_s: r.items_per_s,
+            })
+            .collect();
+        let title = format!(
+            "vera {} bench: {}{}",
+            env!("CARGO_PKG_VERSION"),
+            CpuInfo::detect().model,
+            gpu_name
+                .as_deref()
+                .map(|g| format!(" + {g}"))
+                .unwrap_or_default()
+        );
+        super::chart::write(path, &title, &points).map_err(CliError::Usage)?;
+        eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &args.json {
         let report = Report {

@@ -3,6 +3,7 @@
 
 mod bench;
 mod calibrate;
+mod chart;
 mod info;
 mod jsonl;
 mod load;

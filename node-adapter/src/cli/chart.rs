@@ -1,0 +1,186 @@
+//! `vera bench --chart`: throughput against batch size as an SVG, one panel per operation and
+//! variant, one line per implementation, both axes logarithmic, so that the GPU's crossover
+//! with the CPU reads off at a glance.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use plotters::prelude::*;
+
+/// One measured point: `items_per_s` of `series` at batch size `size`, in panel `panel`.
+pub(super) struct Point {
+    pub(super) panel: String,
+    pub(super) series: String,
+    pub(super) size: usize,
+    pub(super) items_per_s: f64,
+}
+
+/// One line of a panel: its label and (batch size, items/s) points.
+type Series<'a> = (&'a str, Vec<(f64, f64)>);
+
+/// Line colours, one per implementation in order of appearance (the "tab10" palette: distinct
+/// on white and for the common colour-vision deficiencies); more implementations reuse them.
+const COLOURS: [(u8, u8, u8); 10] = [
+    (0xd6, 0x27, 0x28),
+    (0x1f, 0x77, 0xb4),
+    (0x2c, 0xa0, 0x2c),
+    (0xff, 0x7f, 0x0e),
+    (0x94, 0x67, 0xbd),
+    (0x8c, 0x56, 0x4b),
+    (0xe3, 0x77, 0xc2),
+    (0x7f, 0x7f, 0x7f),
+    (0xbc, 0xbd, 0x22),
+    (0x17, 0xbe, 0xcf),
+];
+
+/// Panel size in pixels, and panels per row.
+const PANEL: (u32, u32) = (560, 380);
+const COLUMNS: usize = 2;
+
+/// Writes the chart of `points` to `path` (an SVG file), under `title`.
+pub(super) fn write(path: &Path, title: &str, points: &[Point]) -> Result<(), String> {
+    // Panels in the order they were measured; series likewise within each.
+    let mut panels: Vec<(&str, Vec<Series<'_>>)> = Vec::new();
+    for p in points.iter().filter(|p| p.items_per_s > 0.0 && p.size > 0) {
+        let at = match panels.iter().position(|(name, _)| *name == p.panel) {
+            Some(i) => i,
+            None => {
+                panels.push((&p.panel, Vec::new()));
+                panels.len() - 1
+            }
+        };
+        let series = &mut panels[at].1;
+        let s = match series.iter().position(|(name, _)| *name == p.series) {
+            Some(i) => i,
+            None => {
+                series.push((&p.series, Vec::new()));
+                series.len() - 1
+            }
+        };
+        series[s].1.push((p.size as f64, p.items_per_s));
+    }
+    if panels.is_empty() {
+        return Err("no measurements to chart".into());
+    }
+    // One colour per implementation across all panels.
+    let mut colours: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, series) in &panels {
+        for (name, _) in series {
+            let next = colours.len();
+            colours.entry(name).or_insert(next);
+        }
+    }
+    let columns = panels.len().min(COLUMNS);
+    let rows = panels.len().div_ceil(columns);
+    let size = (PANEL.0 * columns as u32, PANEL.1 * rows as u32 + 40);
+    let root = SVGBackend::new(path, size).into_drawing_area();
+    let err = |e: &dyn std::fmt::Display| format!("cannot draw the chart: {e}");
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let root = root
+        .titled(title, ("sans-serif", 20))
+        .map_err(|e| err(&e))?;
+    for (area, (name, series)) in root.split_evenly((rows, columns)).iter().zip(&panels) {
+        let all = series.iter().flat_map(|(_, pts)| pts.iter());
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, 0f64, f64::MAX, 0f64);
+        for &(x, y) in all {
+            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+        }
+        // Some room around the points, a range even for a single size, and room above them
+        // for the legend.
+        let (x0, x1) = (x0 / 2.0, x1 * 2.0);
+        let (y0, y1) = (y0 / 3.0, y1 * 4.0 * (series.len() as f64 + 1.0));
+        let mut chart = ChartBuilder::on(area)
+            .caption(*name, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("batch size")
+            .y_desc("items/s")
+            .x_labels(8)
+            .y_labels(6)
+            .light_line_style(RGBColor(242, 242, 242))
+            .x_label_formatter(&|x| si(*x))
+            .y_label_formatter(&|y| si(*y))
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (label, pts) in series {
+            let (r, g, b) = COLOURS[colours[label] % COLOURS.len()];
+            let colour = RGBColor(r, g, b).to_rgba();
+            chart
+                .draw_series(LineSeries::new(pts.iter().copied(), colour.stroke_width(2)))
+                .map_err(|e| err(&e))?
+                .label(*label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                });
+            chart
+                .draw_series(pts.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                .map_err(|e| err(&e))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 12))
+            .draw()
+            .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))
+}
+
+/// 1.5 k, 2 M, …: axis labels.
+fn si(x: f64) -> String {
+    match x {
+        x if x >= 1e9 => format!("{:.3}G", x / 1e9),
+        x if x >= 1e6 => format!("{:.3}M", x / 1e6),
+        x if x >= 1e3 => format!("{:.3}k", x / 1e3),
+        x => format!("{x:.3}"),
+    }
+    .replace(".000", "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chart_has_a_panel_per_group_and_a_line_per_series() {
+        let mut points = Vec::new();
+        for (panel, scale) in [("sha256", 1.0), ("ed25519 zip215", 0.01)] {
+            for (series, k) in [("vera cpu (2 threads)", 1.0), ("gpu", 3.0)] {
+                for size in [64usize, 1024, 65536] {
+                    points.push(Point {
+                        panel: panel.into(),
+                        series: series.into(),
+                        size,
+                        items_per_s: scale * k * size as f64,
+                    });
+                }
+            }
+        }
+        let path = std::env::temp_dir().join(format!("vera-chart-{}.svg", std::process::id()));
+        write(&path, "vera bench", &points).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(80)]);
+        for text in [
+            "vera bench",
+            "sha256",
+            "ed25519 zip215",
+            "vera cpu (2 threads)",
+            "gpu",
+        ] {
+            assert!(svg.contains(text), "{text} missing");
+        }
+        // A marker per point: two panels × two series × three sizes.
+        assert_eq!(svg.matches("<circle").count(), 12);
+        assert_eq!(si(65536.0), "65.536k");
+        assert_eq!(si(2e6), "2M");
+        assert!(write(&path, "empty", &[]).is_err());
+    }
+}
