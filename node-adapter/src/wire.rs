@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
-use vera_engine::ProofsBuf;
+
+use crate::accelerator::ProofItem;
 
 use crate::hexfmt::hex_array;
 
@@ -23,8 +24,8 @@ pub(crate) struct WireProof<'a> {
 }
 
 impl WireProof<'_> {
-    /// Decodes the hashes and appends the proof to `batch`.
-    pub(crate) fn push_to(&self, batch: &mut ProofsBuf) -> Result<(), String> {
+    /// The proof, its hashes decoded.
+    pub(crate) fn decode(&self) -> Result<ProofItem, String> {
         let leaf = hex_array::<32>("leaf", &self.leaf)?;
         let root = hex_array::<32>("root", &self.root)?;
         let path = self
@@ -33,8 +34,6 @@ impl WireProof<'_> {
             .enumerate()
             .map(|(i, h)| hex_array::<32>(&format!("path[{i}]"), h))
             .collect::<Result<Vec<_>, _>>()?;
-        batch
-            .push(&leaf, self.index, self.size, &path, &root)
-            .map_err(|e| e.to_string())
+        Ok((leaf, self.index, self.size, path, root))
     }
 }

@@ -308,3 +308,74 @@ async fn try_hashing_and_merkle_are_busy_when_their_queue_is_full() {
     // With room again, the try_ forms go through.
     assert!(acc.try_sha256(b"x".to_vec()).await.is_ok());
 }
+
+/// Inclusion proofs from many callers, one at a time and in batches, both schemes: each caller
+/// gets the verdicts of the single-proof references (`vera_engine::merkle`), and the proofs
+/// shared engine batches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn inclusion_proofs_from_many_callers_each_get_their_verdicts() {
+    use vera_engine::merkle::{
+        bitcoin_branch, bitcoin_root_from_branch, rfc6962_inclusion_proof, rfc6962_verify_inclusion,
+    };
+    use vera_engine::MerkleScheme;
+    use vera_node_adapter::accelerator::ProofItem;
+
+    let acc = Accelerator::new(Engine::cpu(), config(256, Duration::from_millis(2), 4096));
+    let cpu = Engine::cpu();
+    let mut rng = StdRng::seed_from_u64(17);
+    let leaves: Vec<[u8; 32]> = (0..37).map(|_| rng.gen()).collect();
+    let mut expected = Vec::new();
+    for scheme in MerkleScheme::ALL {
+        let root = cpu.merkle_root_from_hashes(scheme, &leaves).unwrap().root;
+        for i in 0..leaves.len() as u64 {
+            let path = match scheme {
+                MerkleScheme::Rfc6962 => rfc6962_inclusion_proof(&leaves, i).unwrap(),
+                MerkleScheme::Bitcoin => bitcoin_branch(&leaves, i).unwrap(),
+            };
+            // Every third proof points at the wrong leaf.
+            let leaf = leaves[((i + u64::from(i % 3 == 0)) % 37) as usize];
+            let valid = match scheme {
+                MerkleScheme::Rfc6962 => {
+                    rfc6962_verify_inclusion(&leaf, i, 37, &path, &root).is_ok()
+                }
+                MerkleScheme::Bitcoin => bitcoin_root_from_branch(&leaf, &path, i) == root,
+            };
+            let item: ProofItem = (leaf, i, 37, path, root);
+            expected.push((scheme, item, valid));
+        }
+    }
+    let mut tasks = Vec::new();
+    for (k, chunk) in expected.chunks(5).enumerate() {
+        let acc = acc.clone();
+        let chunk = chunk.to_vec();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            if k % 2 == 0 {
+                for (scheme, item, _) in &chunk {
+                    got.push(acc.verify_inclusion(*scheme, item.clone()).await.unwrap());
+                }
+            } else {
+                for (scheme, item, _) in &chunk {
+                    let v = acc
+                        .verify_inclusion_batch(*scheme, vec![item.clone(), item.clone()])
+                        .await
+                        .unwrap();
+                    assert_eq!(v[0], v[1]);
+                    got.push(v[0]);
+                }
+            }
+            (chunk, got)
+        }));
+    }
+    let mut valid = 0;
+    for t in tasks {
+        let (chunk, got) = t.await.expect("task");
+        for ((_, item, want), got) in chunk.iter().zip(got) {
+            assert_eq!(got.is_ok(), *want, "proof of leaf {}", item.1);
+            valid += usize::from(*want);
+        }
+    }
+    assert!(valid > 0 && valid < expected.len());
+    let metrics = acc.metrics_text();
+    assert!(metrics.contains("proofs-rfc6962") && metrics.contains("proofs-bitcoin"));
+}

@@ -1,7 +1,8 @@
 //! The in-process accelerator: an async handle that turns a stream of individual requests into
 //! engine-sized batches.
 //!
-//! Each operation (verification per rule, SHA-256, Merkle roots) has a lane: a bounded queue and
+//! Each operation (verification per rule, SHA-256 and double SHA-256, inclusion proofs per
+//! scheme, Merkle roots) has a lane: a bounded queue and
 //! a task that gathers requests until a batch is full (`max_batch` items) or the oldest request
 //! has waited `max_delay`, then runs the batch on the engine off the async workers (`spawn_blocking`; the engine's CPU work runs on its own named
 //! thread pool) and sends every caller its own results, in input order. A full queue makes
@@ -30,7 +31,7 @@ mod metrics;
 use std::fmt;
 use std::time::Duration;
 
-use vera_engine::{Engine, MerkleRoot, MerkleScheme, Rule, Verdict};
+use vera_engine::{Engine, MerkleRoot, MerkleScheme, ProofVerdict, ProofsBuf, Rule, Verdict};
 
 use lane::{Lane, Work};
 
@@ -95,6 +96,10 @@ impl std::error::Error for AcceleratorError {}
 /// One signature to verify: public key, message, signature (`R ‖ S`).
 pub type SignatureItem = ([u8; 32], Vec<u8>, [u8; 64]);
 
+/// One inclusion proof to check: the leaf (RFC 6962 leaf hash or txid), its index, the tree's
+/// size, the path from the leaf up, and the root (see [`vera_engine::proofs`]).
+pub type ProofItem = ([u8; 32], u64, u64, Vec<[u8; 32]>, [u8; 32]);
+
 /// One Merkle tree to compute: the scheme and its leaves (leaf data for `rfc6962`, 32-byte txids
 /// for `bitcoin`).
 pub type MerkleTree = (MerkleScheme, Vec<Vec<u8>>);
@@ -106,9 +111,18 @@ pub struct Accelerator {
     verify: [Lane<SignatureItem, Verdict>; 3],
     sha256: Lane<Vec<u8>, [u8; 32]>,
     sha256d: Lane<Vec<u8>, [u8; 32]>,
+    /// By scheme: RFC 6962, Bitcoin.
+    proofs: [Lane<ProofItem, ProofVerdict>; 2],
     merkle: Lane<MerkleTree, Result<MerkleRoot, AcceleratorError>>,
     metrics: std::sync::Arc<metrics::Metrics>,
     engine: Engine,
+}
+
+fn scheme_index(scheme: MerkleScheme) -> usize {
+    match scheme {
+        MerkleScheme::Rfc6962 => 0,
+        MerkleScheme::Bitcoin => 1,
+    }
 }
 
 fn lane_index(rule: Rule) -> usize {
@@ -153,6 +167,20 @@ impl Accelerator {
         };
         let sha256 = hash_lane(false);
         let sha256d = hash_lane(true);
+        let proofs = MerkleScheme::ALL.map(|scheme| {
+            let e = engine.clone();
+            let work: Work<ProofItem, ProofVerdict> = std::sync::Arc::new(move |items| {
+                let mut batch = ProofsBuf::new();
+                for (leaf, index, size, path, root) in &items {
+                    batch
+                        .push(leaf, *index, *size, path, root)
+                        .map_err(|e| e.to_string())?;
+                }
+                e.verify_inclusion(scheme, batch.as_proofs())
+                    .map_err(|e| e.to_string())
+            });
+            Lane::start(format!("proofs-{}", scheme.name()), &config, work, &metrics)
+        });
         // Trees are not merged: a gathered batch computes each tree in turn, and a bad tree is
         // an error for its caller alone.
         let e = engine.clone();
@@ -179,6 +207,7 @@ impl Accelerator {
             verify,
             sha256,
             sha256d,
+            proofs,
             merkle,
             metrics,
             engine,
@@ -274,6 +303,27 @@ impl Accelerator {
         msgs: Vec<Vec<u8>>,
     ) -> Result<Vec<[u8; 32]>, AcceleratorError> {
         self.sha256d.submit(msgs).await
+    }
+
+    /// Checks one inclusion proof under `scheme`; proofs from all callers share engine batches.
+    pub async fn verify_inclusion(
+        &self,
+        scheme: MerkleScheme,
+        proof: ProofItem,
+    ) -> Result<ProofVerdict, AcceleratorError> {
+        let mut v = self.proofs[scheme_index(scheme)]
+            .submit(vec![proof])
+            .await?;
+        v.pop().ok_or(AcceleratorError::Closed)
+    }
+
+    /// Checks inclusion proofs under `scheme`; one verdict per proof, in order.
+    pub async fn verify_inclusion_batch(
+        &self,
+        scheme: MerkleScheme,
+        proofs: Vec<ProofItem>,
+    ) -> Result<Vec<ProofVerdict>, AcceleratorError> {
+        self.proofs[scheme_index(scheme)].submit(proofs).await
     }
 
     /// Like [`sha256`](Self::sha256), but fails with [`AcceleratorError::Busy`] at once when

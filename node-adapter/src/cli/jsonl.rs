@@ -184,7 +184,10 @@ fn parse_proof(line: &[u8], batch: &mut ProofsBuf) -> Result<(), String> {
     }
     let proof: crate::wire::WireProof<'_> =
         serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
-    proof.push_to(batch)
+    let (leaf, index, size, path, root) = proof.decode()?;
+    batch
+        .push(&leaf, index, size, &path, &root)
+        .map_err(|e| e.to_string())
 }
 
 /// `vera proof`: each line's inclusion proof, checked in engine batches.

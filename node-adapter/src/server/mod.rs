@@ -690,23 +690,15 @@ async fn work(shared: &Shared, line: Line) -> (Option<Box<RawValue>>, Answer) {
             Request::Merkle(scheme, leaves) => {
                 acc.merkle_root(scheme, leaves).await.map(Answer::Root)
             }
-            Request::Proofs(scheme, batch, single) => {
-                // Checked on the engine, off the async workers, like a block: a request carries
-                // its own batch of proofs.
-                let engine = acc.engine().clone();
-                match tokio::task::spawn_blocking(move || {
-                    engine.verify_inclusion(scheme, batch.as_proofs())
-                })
+            // Proofs from every connection share the scheme's lane, as signatures do.
+            Request::Proofs(scheme, mut items, true) => match items.pop() {
+                Some(item) => acc.verify_inclusion(scheme, item).await.map(Answer::Proof),
+                None => Ok(Answer::Error("no proof".into())),
+            },
+            Request::Proofs(scheme, items, false) => acc
+                .verify_inclusion_batch(scheme, items)
                 .await
-                {
-                    Ok(Ok(mut v)) if single => Ok(v
-                        .pop()
-                        .map_or(Answer::Error("no verdict".into()), Answer::Proof)),
-                    Ok(Ok(v)) => Ok(Answer::Proofs(v)),
-                    Ok(Err(e)) => Ok(Answer::Error(e.to_string())),
-                    Err(_) => Ok(Answer::Error("internal error".into())),
-                }
-            }
+                .map(Answer::Proofs),
             Request::Block(raw, segwit) => {
                 // One block is one big item: it runs on a blocking thread, on the engine itself.
                 let engine = acc.engine().clone();

@@ -31,7 +31,7 @@ pub enum Request {
     Block(Vec<u8>, bool),
     /// `{"op":"proof","scheme":…,"leaf":…,"index":n,"size":n,"path":[…],"root":…}` (the flag
     /// set: one proof, answered as one verdict) or `{"op":"proof","scheme":…,"proofs":[{…},…]}`.
-    Proofs(MerkleScheme, vera_engine::ProofsBuf, bool),
+    Proofs(MerkleScheme, Vec<crate::accelerator::ProofItem>, bool),
     /// `{"op":"tx","chain":"solana","tx":hex}`
     SolanaTx(Vec<u8>),
     /// `{"op":"ping"}`
@@ -230,15 +230,15 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
                 .as_deref()
                 .ok_or("proof needs a \"scheme\": rfc6962 or bitcoin")?
                 .parse()?;
-            let mut batch = vera_engine::ProofsBuf::new();
             match (w.proofs, w.leaf, w.index, w.size, w.path, w.root) {
                 (Some(proofs), None, None, None, None, None) => {
                     allow(&["scheme", "proofs"])?;
-                    for (i, p) in proofs.iter().enumerate() {
-                        p.push_to(&mut batch)
-                            .map_err(|e| format!("proofs[{i}].{e}"))?;
-                    }
-                    Ok(Request::Proofs(scheme, batch, false))
+                    let items = proofs
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| p.decode().map_err(|e| format!("proofs[{i}].{e}")))
+                        .collect::<Result<_, _>>()?;
+                    Ok(Request::Proofs(scheme, items, false))
                 }
                 (None, Some(leaf), Some(index), Some(size), Some(path), Some(root)) => {
                     allow(&["scheme", "leaf", "index", "size", "path", "root"])?;
@@ -249,8 +249,7 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
                         path,
                         root,
                     };
-                    proof.push_to(&mut batch)?;
-                    Ok(Request::Proofs(scheme, batch, true))
+                    Ok(Request::Proofs(scheme, vec![proof.decode()?], true))
                 }
                 _ => Err(
                     "proof needs either \"leaf\", \"index\", \"size\", \"path\" and \
@@ -490,9 +489,7 @@ mod tests {
             Ok(Request::Merkle(MerkleScheme::Rfc6962, vec![]))
         );
         let h = "11".repeat(32);
-        let mut one = vera_engine::ProofsBuf::new();
-        one.push(&[0x11; 32], 3, 9, &[[0x11; 32]; 4], &[0x11; 32])
-            .unwrap();
+        let one = vec![([0x11; 32], 3, 9, vec![[0x11; 32]; 4], [0x11; 32])];
         assert_eq!(
             req(&format!(
                 r#"{{"op":"proof","scheme":"rfc6962","leaf":"{h}","index":3,"size":9,"path":["{h}","{h}","{h}","{h}"],"root":"{h}"}}"#
