@@ -141,7 +141,7 @@ impl<'a> Proofs<'a> {
 }
 
 /// An owned batch of proofs in the layout of [`Proofs`], built proof by proof.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProofsBuf {
     leaves: Vec<[u8; 32]>,
     indexes: Vec<u64>,
@@ -151,12 +151,22 @@ pub struct ProofsBuf {
     offsets: Vec<u32>,
 }
 
+impl Default for ProofsBuf {
+    fn default() -> Self {
+        ProofsBuf::new()
+    }
+}
+
 impl ProofsBuf {
     /// An empty batch.
     pub fn new() -> Self {
         ProofsBuf {
+            leaves: Vec::new(),
+            indexes: Vec::new(),
+            sizes: Vec::new(),
+            roots: Vec::new(),
+            path: Vec::new(),
             offsets: vec![0],
-            ..Default::default()
         }
     }
 
@@ -174,9 +184,6 @@ impl ProofsBuf {
             found: (self.path.len() + path.len()) as u64,
             limit: u64::from(u32::MAX),
         })?;
-        if self.offsets.is_empty() {
-            self.offsets.push(0);
-        }
         self.leaves.push(*leaf);
         self.indexes.push(index);
         self.sizes.push(size);
@@ -209,18 +216,13 @@ impl ProofsBuf {
 
     /// The batch, borrowed.
     pub fn as_proofs(&self) -> Proofs<'_> {
-        const START: [u32; 1] = [0];
         Proofs {
             leaves: &self.leaves,
             indexes: &self.indexes,
             sizes: &self.sizes,
             roots: &self.roots,
             path: &self.path,
-            offsets: if self.offsets.is_empty() {
-                &START
-            } else {
-                &self.offsets
-            },
+            offsets: &self.offsets,
         }
     }
 }
@@ -435,6 +437,7 @@ mod tests {
         assert_eq!(p.slice(1..2).unwrap().get(0), p.get(1));
         assert!(p.get(2).is_none() && p.slice(1..3).is_none());
         assert_eq!(p.total_path_len(), 2);
+        assert_eq!(ProofsBuf::default(), ProofsBuf::new());
         assert_eq!(ProofsBuf::default().as_proofs().len(), 0);
     }
 }

@@ -30,6 +30,9 @@ const GPU_MIN_HASH_BYTES: usize = 4 << 20;
 /// Merkle leaves from which the GPU is used without a calibration: 2^16 leaves take 16 CPU
 /// cores about 1 ms.
 const GPU_MIN_MERKLE_LEAVES: usize = 1 << 16;
+/// Inclusion proofs from which the GPU checks them without a calibration (with enough path
+/// hashes in all, as for a Merkle tree): one invocation per proof needs thousands to fill a GPU.
+const GPU_MIN_PROOFS: usize = 4096;
 /// Signatures from which the GPU verifies without a calibration: 16 cores verify 4,096 in
 /// ≈ 8 ms.
 const GPU_MIN_VERIFY: usize = 4096;
@@ -82,6 +85,8 @@ impl Route {
     pub(crate) fn proof_plan(self, n: usize, work: usize, gpus: usize) -> Plan {
         match self {
             Route::Gpu => Plan::Gpu,
+            // One GPU invocation per proof: a few long proofs are work for a few threads only.
+            Route::Auto(None) if n < GPU_MIN_PROOFS => Plan::Cpu,
             Route::Auto(None) => by_threshold(work, GPU_MIN_MERKLE_LEAVES),
             Route::Auto(Some(cal)) => {
                 split_by_share(n, work, cal.merkle.on_gpus(gpus).plan(work, true))

@@ -10,6 +10,7 @@ use vera_engine::merkle::{
     bitcoin_branch, bitcoin_root_from_branch, rfc6962_consistency_proof, rfc6962_inclusion_proof,
     rfc6962_verify_consistency, rfc6962_verify_inclusion,
 };
+use vera_engine::proofs::inclusion_sides;
 use vera_engine::{
     Engine, Error, MerkleScheme, MessageBuf, Messages, ProofError, ProofVerdict, ProofsBuf,
 };
@@ -889,6 +890,48 @@ fn batch_inclusion_proofs_against_the_references() {
                 c
             });
         }
+        // Trees of over 2^63 leaves: paths of up to 64 hashes, the top bit of the sides' high
+        // word included. Each path's length and sides come from `inclusion_sides` (a wrong
+        // answer there would build a root the reference refuses, and the test would fail).
+        for _ in 0..40 {
+            let size = rng.gen_range((1u64 << 63) + 1..=u64::MAX);
+            let index = rng.gen_range(size / 2..size);
+            let (len, sides) = (0..=64)
+                .find_map(|len| {
+                    inclusion_sides(scheme, index, size, len)
+                        .ok()
+                        .map(|s| (len, s))
+                })
+                .expect("a proof length exists");
+            let path = rand_hashes(&mut rng, len);
+            let leaf = rand_hashes(&mut rng, 1)[0];
+            let mut root = leaf;
+            for (level, sibling) in path.iter().enumerate() {
+                let (l, r) = if (sides >> level) & 1 == 1 {
+                    (sibling, &root)
+                } else {
+                    (&root, sibling)
+                };
+                root = match scheme {
+                    MerkleScheme::Rfc6962 => node_hash(l, r),
+                    MerkleScheme::Bitcoin => bitcoin_node(l, r),
+                };
+            }
+            let c = Case {
+                leaf,
+                index,
+                size,
+                path,
+                root,
+            };
+            cases.push(if rng.gen_range(0..3) == 0 {
+                damage(&mut rng, c)
+            } else {
+                c
+            });
+        }
+        let longest = cases.iter().map(|c| c.path.len()).max();
+        assert!(longest >= Some(64), "{scheme:?}: longest path {longest:?}");
         cases.shuffle(&mut rng);
         let want: Vec<ProofVerdict> = cases
             .iter()

@@ -8,7 +8,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use vera_engine::backend::gpu::KernelLimits;
 use vera_engine::calibrate::{Costs, Plan};
-use vera_engine::{Calibration, Engine, MerkleScheme, MessageBuf, Rule, SignatureBatchBuf};
+use vera_engine::merkle::{bitcoin_branch, rfc6962_inclusion_proof};
+use vera_engine::{
+    Calibration, Engine, MerkleScheme, MessageBuf, ProofsBuf, Rule, SignatureBatchBuf,
+};
 use vera_tests::gpu_required;
 
 /// CPU 10 µs per item, GPU 50 µs per batch plus 1 µs per item: the GPU takes part from a few
@@ -179,6 +182,50 @@ fn split_hashing_equals_the_cpu() {
         cpu.merkle_root_from_hashes(MerkleScheme::Rfc6962, &leaves)
             .expect("root")
     );
+}
+
+/// A batch of inclusion proofs split between the GPU and the CPU: the verdicts of the CPU
+/// engine, in order (a third of the proofs point at the wrong root).
+#[test]
+fn split_proofs_equal_the_cpu() {
+    let Some(engine) = auto_engine() else { return };
+    let mut rng = StdRng::seed_from_u64(0x9f);
+    let leaves: Vec<[u8; 32]> = (0..300).map(|_| rng.gen()).collect();
+    let cpu = Engine::cpu();
+    for scheme in MerkleScheme::ALL {
+        let root = cpu.merkle_root_from_hashes(scheme, &leaves).expect("root");
+        let mut proofs = ProofsBuf::new();
+        for i in 0..leaves.len() as u64 {
+            let path = match scheme {
+                MerkleScheme::Rfc6962 => rfc6962_inclusion_proof(&leaves, i),
+                MerkleScheme::Bitcoin => bitcoin_branch(&leaves, i),
+            }
+            .expect("in range");
+            let mut r = root.root;
+            r[0] ^= u8::from(i % 3 == 0);
+            proofs
+                .push(&leaves[i as usize], i, 300, &path, &r)
+                .expect("fits");
+        }
+        let want = cpu
+            .verify_inclusion(scheme, proofs.as_proofs())
+            .expect("CPU");
+        assert_eq!(want.iter().filter(|v| v.is_ok()).count(), 200);
+        let before = engine.stats();
+        let got = engine
+            .verify_inclusion(scheme, proofs.as_proofs())
+            .expect("auto");
+        assert_eq!(got, want, "{scheme:?}");
+        let s = engine.stats();
+        assert_eq!(
+            (
+                s.gpu_batches - before.gpu_batches,
+                s.cpu_batches - before.cpu_batches
+            ),
+            (1, 1),
+            "{scheme:?}: a split batch"
+        );
+    }
 }
 
 #[test]

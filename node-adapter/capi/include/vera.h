@@ -154,6 +154,7 @@ int vera_merkle_root(const vera_engine *engine, int scheme, size_t n,
 #define VERA_PROOF_INDEX_OUT_OF_RANGE 1 /* the index is not below the tree size */
 #define VERA_PROOF_LENGTH 2             /* the path has the wrong length for index and size */
 #define VERA_PROOF_ROOT_MISMATCH 3      /* the path leads to another root */
+/* A code above these is a reason added by a later vera: the proof is not valid. */
 
 /* Checks n Merkle inclusion proofs under scheme (a vera_scheme) and writes one VERA_PROOF_*
    code per proof to verdicts[0 .. n]. Proof i: the leaf leaves[32 i ..] (the RFC 6962 leaf hash
@@ -162,7 +163,10 @@ int vera_merkle_root(const vera_engine *engine, int scheme, size_t n,
    .. 32 path_offsets[i + 1]], and the root roots[32 i ..]. RFC 6962 follows RFC 9162's
    verification algorithm; Bitcoin folds the branch as Bitcoin Core's
    ComputeMerkleRootFromBranch, the branch as long as the tree is deep. indexes and sizes must
-   be 8-byte aligned, path_offsets 4-byte aligned. */
+   be 8-byte aligned, path_offsets 4-byte aligned and non-decreasing; path_hashes may be NULL
+   when path_offsets[n] is 0. For Bitcoin, take sizes from a source you trust (the block's
+   transaction count): the depth check is what keeps a 64-byte transaction from passing for an
+   inner node (CVE-2017-12842). */
 int vera_verify_proofs(const vera_engine *engine, int scheme, size_t n,
                        const uint8_t *leaves, const uint64_t *indexes, const uint64_t *sizes,
                        const uint8_t *roots, const uint8_t *path_hashes,

@@ -539,6 +539,21 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
             .map_err(write_err)?;
         }
     }
+    if let Some(path) = &args.json {
+        let report = Report {
+            vera_version: env!("CARGO_PKG_VERSION"),
+            cpu: CpuInfo::detect(),
+            gpu: gpu_name.clone(),
+            rows: rows.clone(),
+            load: load_rows,
+            kernel_times,
+        };
+        let text =
+            serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(e.to_string()))?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| CliError::Io(format!("cannot write {}", path.display()), e))?;
+        eprintln!("wrote {}", path.display());
+    }
     if let Some(path) = &args.chart {
         let points: Vec<super::chart::Point> = rows
             .iter()
@@ -562,23 +577,11 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
                 .map(|g| format!(" + {g}"))
                 .unwrap_or_default()
         );
-        super::chart::write(path, &title, &points).map_err(CliError::Usage)?;
-        eprintln!("wrote {}", path.display());
-    }
-    if let Some(path) = &args.json {
-        let report = Report {
-            vera_version: env!("CARGO_PKG_VERSION"),
-            cpu: CpuInfo::detect(),
-            gpu: gpu_name,
-            rows,
-            load: load_rows,
-            kernel_times,
-        };
-        let text =
-            serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(e.to_string()))?;
-        std::fs::write(path, text + "\n")
-            .map_err(|e| CliError::Io(format!("cannot write {}", path.display()), e))?;
-        eprintln!("wrote {}", path.display());
+        // After the JSON: a chart that cannot be drawn must not cost the measurements.
+        match super::chart::write(path, &title, &points) {
+            Ok(()) => eprintln!("wrote {}", path.display()),
+            Err(e) => eprintln!("warning: no chart: {e}"),
+        }
     }
     flush(out)
 }

@@ -41,7 +41,11 @@ const COLUMNS: usize = 2;
 pub(super) fn write(path: &Path, title: &str, points: &[Point]) -> Result<(), String> {
     // Panels in the order they were measured; series likewise within each.
     let mut panels: Vec<(&str, Vec<Series<'_>>)> = Vec::new();
-    for p in points.iter().filter(|p| p.items_per_s > 0.0 && p.size > 0) {
+    // A log axis has no place for zero, infinity or NaN (a row timed at zero gives infinity).
+    for p in points
+        .iter()
+        .filter(|p| p.items_per_s.is_finite() && p.items_per_s > 0.0 && p.size > 0)
+    {
         let at = match panels.iter().position(|(name, _)| *name == p.panel) {
             Some(i) => i,
             None => {
@@ -61,6 +65,12 @@ pub(super) fn write(path: &Path, title: &str, points: &[Point]) -> Result<(), St
     }
     if panels.is_empty() {
         return Err("no measurements to chart".into());
+    }
+    // Lines run left to right whatever order the sizes were measured in.
+    for (_, series) in &mut panels {
+        for (_, pts) in series {
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        }
     }
     // One colour per implementation across all panels.
     let mut colours: BTreeMap<&str, usize> = BTreeMap::new();
@@ -182,5 +192,17 @@ mod tests {
         assert_eq!(si(65536.0), "65.536k");
         assert_eq!(si(2e6), "2M");
         assert!(write(&path, "empty", &[]).is_err());
+        // Unplottable values are left out rather than breaking the axes; sizes are sorted.
+        let odd = [f64::INFINITY, f64::NAN, 0.0, 5.0, 7.0].map(|items_per_s| Point {
+            panel: "odd".into(),
+            series: "s".into(),
+            size: if items_per_s == 5.0 { 4096 } else { 64 },
+            items_per_s,
+        });
+        write(&path, "odd", &odd).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
     }
 }

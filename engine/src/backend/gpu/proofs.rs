@@ -4,7 +4,7 @@
 //! [`inclusion_sides`] as the CPU path; the GPU folds the paths and compares the roots.
 
 use super::{GpuBackend, Kernel};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::merkle::{MerkleScheme, ProofError};
 use crate::proofs::{inclusion_sides, ProofVerdict, Proofs};
 
@@ -31,11 +31,14 @@ pub(super) fn verify_inclusion(
     proofs: Proofs<'_>,
 ) -> Result<Vec<ProofVerdict>> {
     gpu.check()?;
-    let mut out: Vec<ProofVerdict> = vec![Ok(()); proofs.len()];
+    // Every verdict is written below; an invalid default means a slip could never pass a proof.
+    let mut out: Vec<ProofVerdict> = vec![Err(ProofError::RootMismatch); proofs.len()];
     // The proofs that can be one, with their sides; the others are answered here.
     let mut todo: Vec<(usize, u64)> = Vec::with_capacity(proofs.len());
     for (i, o) in out.iter_mut().enumerate() {
-        let Some(p) = proofs.get(i) else { break };
+        let p = proofs
+            .get(i)
+            .ok_or_else(|| Error::Gpu("proof out of range".into()))?;
         match inclusion_sides(scheme, p.index, p.size, p.path.len()) {
             Ok(sides) => todo.push((i, sides)),
             Err(e) => *o = Err(e),
@@ -54,7 +57,9 @@ pub(super) fn verify_inclusion(
         path.clear();
         let mut end = at;
         while let Some(&(i, sides)) = todo.get(end) {
-            let Some(p) = proofs.get(i) else { break };
+            let p = proofs
+                .get(i)
+                .ok_or_else(|| Error::Gpu("proof out of range".into()))?;
             // A proof is at most 80 + 64 × 32 bytes, far below any binding limit, so every run
             // takes at least one.
             if end > at
@@ -101,6 +106,13 @@ pub(super) fn verify_inclusion(
             grid,
         );
         let words = gpu.submit_and_read(encoder, &[(&verdicts, 0, u64::from(count) * 4)])?;
+        if words.len() != 4 * count as usize {
+            return Err(Error::Gpu(format!(
+                "{} bytes of proof verdicts read back, {} expected",
+                words.len(),
+                4 * count
+            )));
+        }
         for (&(i, _), w) in todo[at..end].iter().zip(words.chunks_exact(4)) {
             out[i] = if w == [1, 0, 0, 0] {
                 Ok(())

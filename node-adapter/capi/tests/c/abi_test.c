@@ -285,9 +285,6 @@ static size_t unhex(const char *hex, uint8_t *out) {
     return n;
 }
 
-/* Four transactions in one call: the real one (valid), the same with its last byte changed
-   (the signature fails: equation), one byte (malformed), and an all-zero signer (a small-order
-   key, which the strict rule refuses). */
 /* Inclusion proofs in a two-leaf RFC 6962 tree over "a" and "b", its leaf hashes and root
    from vera itself: both proofs valid, then a wrong index, an index past the end and a path
    too short. Prints the five codes. */
@@ -331,6 +328,9 @@ static void proof_checks(vera_engine *engine) {
                              NULL) == VERA_OK, "an empty batch: %s", vera_last_error());
 }
 
+/* Four transactions in one call: the real one (valid), the same with its last byte changed
+   (the signature fails: equation), one byte (malformed), and an all-zero signer (a small-order
+   key, which the strict rule refuses). */
 static void solana_checks(vera_engine *engine) {
     uint8_t txs[1024];
     memset(txs, 0, sizeof txs);
