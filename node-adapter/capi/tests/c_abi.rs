@@ -5,6 +5,8 @@
 //! on the GPU backend where there is an adapter (lavapipe in CI; required with
 //! VERA_REQUIRE_GPU=1).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,38 +17,11 @@ use vera::verdict_code;
 use vera_engine::{BackendChoice, Engine, Rule, SignatureBatchBuf};
 use vera_tests::reference;
 
-/// Builds libvera (cargo builds only the rlib for tests, not the shared library a C program
-/// links) with the cargo running this test, same profile, and returns the shared library's
-/// folder, as cargo reports it.
-fn build_libvera() -> PathBuf {
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["build", "-p", "vera-capi", "--lib", "--message-format=json"]);
-    if !cfg!(debug_assertions) {
-        cmd.arg("--release");
-    }
-    let out = cmd.output().expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "cargo build -p vera-capi failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let suffix = std::env::consts::DLL_SUFFIX;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "vera")
-        .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
-        .filter_map(|f| f.as_str().map(PathBuf::from))
-        .find(|f| f.to_string_lossy().ends_with(suffix))
-        .and_then(|f| f.parent().map(Path::to_path_buf))
-        .expect("cargo reports libvera's shared library")
-}
-
 /// Compiles the C program (as C11, warnings as errors) and checks the header also compiles as
 /// C++; returns the program's path.
 fn compile(out_dir: &Path) -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib_dir = build_libvera();
+    let lib_dir = common::build_libvera();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let exe = out_dir.join("abi_test");
     let status = Command::new(&cc)

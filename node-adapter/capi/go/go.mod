@@ -1,0 +1,3 @@
+module vera.dev/libvera
+
+go 1.19

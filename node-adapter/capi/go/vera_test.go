@@ -1,0 +1,407 @@
+package vera
+
+// The binding against Go's own standard library as the independent reference: crypto/ed25519
+// signs (and every rule must accept its honest signatures), crypto/sha256 hashes, and the
+// Merkle trees and proofs are built here from their definitions. Published vectors come from
+// the repository's tests/vectors (VERA_VECTORS_DIR overrides the path). VERA_GO_BACKEND=gpu
+// runs everything on the GPU engine.
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	shared     *Engine
+	sharedErr  error
+	sharedOnce sync.Once
+)
+
+// TestMain closes the engine the tests share: a GPU engine takes seconds to create, so one is
+// made for all of them.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.Close()
+	}
+	os.Exit(code)
+}
+
+func engine(t *testing.T) *Engine {
+	t.Helper()
+	sharedOnce.Do(func() {
+		backend := CPU
+		if os.Getenv("VERA_GO_BACKEND") == "gpu" {
+			backend = GPU
+		}
+		shared, sharedErr = NewEngine(backend, 0)
+		if sharedErr == nil && backend == GPU && !shared.HasGPU() {
+			sharedErr = errors.New("a GPU engine without a GPU")
+		}
+	})
+	if sharedErr != nil {
+		t.Fatalf("NewEngine: %v", sharedErr)
+	}
+	return shared
+}
+
+func vectors(t *testing.T, name string) map[string]any {
+	t.Helper()
+	dir := os.Getenv("VERA_VECTORS_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "tests", "vectors")
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatalf("vectors: %v", err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("vectors %s: %v", name, err)
+	}
+	return v
+}
+
+func unhex(t *testing.T, s any) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s.(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func messages(t *testing.T, msgs [][]byte) Messages {
+	t.Helper()
+	m, err := NewMessages(msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestVersion(t *testing.T) {
+	if !strings.HasPrefix(Version(), "0.") {
+		t.Fatalf("version %q", Version())
+	}
+}
+
+func TestRFC8032AndNegatives(t *testing.T) {
+	e := engine(t)
+	for _, file := range []string{"ed25519/rfc8032_ed25519.json", "ed25519/rfc8032_derived_negative.json"} {
+		cases := vectors(t, file)["cases"].([]any)
+		var pks, sigs []byte
+		var msgs [][]byte
+		var want []bool
+		for _, c := range cases {
+			c := c.(map[string]any)
+			pks = append(pks, unhex(t, c["pk"])...)
+			sigs = append(sigs, unhex(t, c["sig"])...)
+			msgs = append(msgs, unhex(t, c["msg"]))
+			want = append(want, c["valid"].(bool))
+		}
+		for _, rule := range []Rule{Strict, Zip215, Dalek} {
+			got, err := e.Verify(rule, pks, sigs, messages(t, msgs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range want {
+				if got[i].IsValid() != want[i] {
+					t.Errorf("%s case %d rule %d: %s, want valid=%v", file, i, rule, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+func TestCryptoEd25519SignaturesAndCorruptions(t *testing.T) {
+	e := engine(t)
+	rng := rand.New(rand.NewSource(1))
+	const n = 300
+	var pks, sigs []byte
+	var msgs [][]byte
+	for i := 0; i < n; i++ {
+		seed := make([]byte, ed25519.SeedSize)
+		rng.Read(seed)
+		key := ed25519.NewKeyFromSeed(seed)
+		msg := make([]byte, rng.Intn(200))
+		rng.Read(msg)
+		sig := ed25519.Sign(key, msg)
+		switch i % 4 {
+		case 1:
+			sig[rng.Intn(32)] ^= 1 // R
+		case 2:
+			msg = append(msg, 0) // the message
+		case 3:
+			sig[32] ^= 1 // S's low byte: still below L, the equation fails
+		}
+		if !ed25519.Verify(key.Public().(ed25519.PublicKey), msg, sig) != (i%4 != 0) {
+			t.Fatalf("crypto/ed25519 disagrees with the construction at %d", i)
+		}
+		pks = append(pks, key.Public().(ed25519.PublicKey)...)
+		sigs = append(sigs, sig...)
+		msgs = append(msgs, msg)
+	}
+	batch := messages(t, msgs)
+	for _, rule := range []Rule{Strict, Zip215, Dalek} {
+		got, err := e.Verify(rule, pks, sigs, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range got {
+			if v.IsValid() != (i%4 == 0) {
+				t.Errorf("rule %d item %d: %s", rule, i, v)
+			}
+		}
+	}
+	// The columns must agree: a Go-side error, before any call.
+	if _, err := e.Verify(Strict, pks[:32], sigs, batch); err == nil {
+		t.Error("mismatched columns were accepted")
+	}
+}
+
+func TestSha256AndSha256dAgainstCryptoSha256(t *testing.T) {
+	e := engine(t)
+	var msgs [][]byte
+	for n := 0; n <= 300; n++ {
+		m := make([]byte, n)
+		for i := range m {
+			m[i] = byte(n*7 + i)
+		}
+		msgs = append(msgs, m)
+	}
+	batch := messages(t, msgs)
+	once, err := e.Sha256(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twice, err := e.Sha256d(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range msgs {
+		d := sha256.Sum256(m)
+		if once[i] != d {
+			t.Errorf("sha256 of %d bytes", len(m))
+		}
+		if twice[i] != sha256.Sum256(d[:]) {
+			t.Errorf("sha256d of %d bytes", len(m))
+		}
+	}
+}
+
+func rfc6962Root(leaves [][32]byte) [32]byte {
+	switch len(leaves) {
+	case 0:
+		return sha256.Sum256(nil)
+	case 1:
+		return leaves[0]
+	}
+	k := 1
+	for k*2 < len(leaves) {
+		k *= 2
+	}
+	l, r := rfc6962Root(leaves[:k]), rfc6962Root(leaves[k:])
+	return sha256.Sum256(append(append([]byte{1}, l[:]...), r[:]...))
+}
+
+func bitcoinNode(l, r [32]byte) [32]byte {
+	d := sha256.Sum256(append(append([]byte{}, l[:]...), r[:]...))
+	return sha256.Sum256(d[:])
+}
+
+// bitcoinTree returns every level, leaves first, each odd level padded with its last node.
+func bitcoinTree(txids [][32]byte) [][][32]byte {
+	levels := [][][32]byte{txids}
+	for level := txids; len(level) > 1; {
+		if len(level)%2 == 1 {
+			level = append(append([][32]byte{}, level...), level[len(level)-1])
+		}
+		var next [][32]byte
+		for i := 0; i < len(level); i += 2 {
+			next = append(next, bitcoinNode(level[i], level[i+1]))
+		}
+		levels = append(levels, next)
+		level = next
+	}
+	return levels
+}
+
+func TestMerkleRootsAndProofs(t *testing.T) {
+	e := engine(t)
+	rng := rand.New(rand.NewSource(2))
+	for _, n := range []int{1, 2, 3, 5, 8, 13, 100} {
+		data := make([][]byte, n)
+		hashes := make([][32]byte, n)
+		txids := make([][]byte, n)
+		for i := range data {
+			data[i] = make([]byte, 1+rng.Intn(40))
+			rng.Read(data[i])
+			hashes[i] = sha256.Sum256(append([]byte{0}, data[i]...))
+			txids[i] = make([]byte, 32)
+			rng.Read(txids[i])
+		}
+		root, _, err := e.MerkleRoot(RFC6962, messages(t, data))
+		if err != nil || root != rfc6962Root(hashes) {
+			t.Fatalf("rfc6962 root of %d: %v", n, err)
+		}
+		levels := bitcoinTree(toHashes(txids))
+		btc, mutated, err := e.MerkleRoot(Bitcoin, messages(t, txids))
+		if err != nil || btc != levels[len(levels)-1][0] || mutated {
+			t.Fatalf("bitcoin root of %d: %v", n, err)
+		}
+		// A branch per transaction, every third one damaged.
+		var proofs []Proof
+		var want []ProofVerdict
+		for i := 0; i < n; i++ {
+			p := Proof{Leaf: levels[0][i], Index: uint64(i), Size: uint64(n), Root: btc}
+			for l, idx := 0, i; l < len(levels)-1; l, idx = l+1, idx/2 {
+				level := levels[l]
+				if len(level)%2 == 1 {
+					level = append(level, level[len(level)-1])
+				}
+				p.Path = append(p.Path, level[idx^1])
+			}
+			w := ProofValid
+			if i%3 == 1 {
+				p.Root[0] ^= 1
+				w = ProofRootMismatch
+			} else if i%3 == 2 {
+				p.Index = uint64(n)
+				w = ProofIndexOutOfRange
+			}
+			proofs = append(proofs, p)
+			want = append(want, w)
+		}
+		got, err := e.VerifyProofs(Bitcoin, proofs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("%d txids, proof %d: %d, want %d", n, i, got[i], want[i])
+			}
+		}
+	}
+	// A Bitcoin leaf must be 32 bytes: libvera's error, with its message.
+	_, _, err := e.MerkleRoot(Bitcoin, messages(t, [][]byte{make([]byte, 31)}))
+	var verr *Error
+	if !errors.As(err, &verr) || verr.Code != 1 || !strings.Contains(verr.Message, "32") {
+		t.Errorf("a 31-byte txid: %v", err)
+	}
+	if got, err := e.VerifyProofs(RFC6962, nil); err != nil || len(got) != 0 {
+		t.Errorf("no proofs: %v %v", got, err)
+	}
+}
+
+func toHashes(b [][]byte) [][32]byte {
+	out := make([][32]byte, len(b))
+	for i := range b {
+		copy(out[i][:], b[i])
+	}
+	return out
+}
+
+func TestRealSegwitBlock(t *testing.T) {
+	e := engine(t)
+	c := vectors(t, "bitcoin/segwit_blocks.json")["cases"].([]any)[0].(map[string]any)
+	raw := unhex(t, c["raw_block_hex"])
+	check, err := e.CheckBitcoinBlock(raw, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := check.BlockHash
+	for i, j := 0, 31; i < j; i, j = i+1, j-1 {
+		hash[i], hash[j] = hash[j], hash[i]
+	}
+	if hex.EncodeToString(hash[:]) != c["block_hash_display"] {
+		t.Errorf("block hash %x", hash)
+	}
+	if check.Mutation != MutationNone || check.WitnessCommitment != 1 || !check.MerkleOK || !check.Coinbase {
+		t.Errorf("%+v", check)
+	}
+	if hex.EncodeToString(check.WitnessRoot[:]) != c["witness_root"] {
+		t.Errorf("witness root %x", check.WitnessRoot)
+	}
+	if check, _ := e.CheckBitcoinBlock(raw, false); check.Mutation != MutationUnexpectedWitness {
+		t.Errorf("before segwit: %+v", check)
+	}
+	// The last byte of the first witness item changed: the txids stay, the commitment fails.
+	changed := append([]byte(nil), raw...)
+	changed[len(changed)-5] ^= 1
+	if check, err := e.CheckBitcoinBlock(changed, true); err == nil && check.Mutation == MutationNone {
+		t.Errorf("a changed block passed: %+v", check)
+	}
+	if _, err := e.CheckBitcoinBlock(raw[:len(raw)-1], true); err == nil {
+		t.Error("a truncated block was accepted")
+	}
+}
+
+func TestBatcherAcrossGoroutines(t *testing.T) {
+	e := engine(t)
+	b, err := e.NewBatcher(0, 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var wg sync.WaitGroup
+	failures := make(chan string, 16*20)
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			seed := make([]byte, ed25519.SeedSize)
+			seed[0] = byte(g)
+			key := ed25519.NewKeyFromSeed(seed)
+			var pk [32]byte
+			copy(pk[:], key.Public().(ed25519.PublicKey))
+			for i := 0; i < 20; i++ {
+				msg := []byte{byte(g), byte(i)}
+				var sig [64]byte
+				copy(sig[:], ed25519.Sign(key, msg))
+				if i%5 == 0 {
+					msg[1] ^= 0x80
+				}
+				v, err := b.Verify(Zip215, &pk, msg, &sig)
+				if err != nil || v.IsValid() != (i%5 != 0) {
+					failures <- v.String()
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(failures)
+	for f := range failures {
+		t.Errorf("a batcher verdict was wrong: %s", f)
+	}
+	if m := b.Metrics(); !strings.Contains(m, "vera_") {
+		t.Errorf("metrics: %q", m)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	_, err := NewEngine(Backend(9), 0)
+	var verr *Error
+	if !errors.As(err, &verr) || verr.Code != 1 || !strings.Contains(verr.Message, "backend") {
+		t.Errorf("backend 9: %v", err)
+	}
+	e := engine(t)
+	bad := Messages{Bytes: []byte("ab"), Offsets: []uint32{0, 3}}
+	if _, err := e.Sha256(bad); err == nil {
+		t.Error("offsets past the buffer were accepted")
+	}
+	closed, _ := NewEngine(CPU, 1)
+	closed.Close()
+	if _, err := closed.Sha256(Messages{}); err == nil {
+		t.Error("a closed engine was used")
+	}
+}
