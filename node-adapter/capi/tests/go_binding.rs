@@ -53,7 +53,10 @@ fn the_go_binding_passes_its_tests() {
             .env("LD_LIBRARY_PATH", &library_path)
             .env("DYLD_LIBRARY_PATH", lib.display().to_string())
             // The build cache with cargo's, and no toolchain download.
-            .env("GOCACHE", Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache"))
+            .env(
+                "GOCACHE",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache"),
+            )
             .env("GOTOOLCHAIN", "local")
             .env("GOFLAGS", "-mod=mod")
             .env("VERA_GO_BACKEND", backend)

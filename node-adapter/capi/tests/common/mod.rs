@@ -29,4 +29,3 @@ pub fn build_libvera() -> PathBuf {
         .and_then(|f| f.parent().map(Path::to_path_buf))
         .expect("cargo reports libvera's shared library")
 }
-
