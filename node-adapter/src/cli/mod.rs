@@ -17,8 +17,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use vera_engine::{BackendChoice, Engine, MerkleScheme, Rule};
 
-/// Batch verification for blockchain nodes: SHA-256, Merkle roots and Ed25519 signatures,
-/// on the GPU or on every CPU core, with exactly the verdicts of the reference implementations.
+/// Batch verification for blockchain nodes: SHA-256, Merkle roots and proofs, Ed25519
+/// signatures, on the GPU or on every CPU core, with exactly the verdicts of the reference
+/// implementations.
 ///
 /// Input and output are JSON lines: one object per line, results in input order, hex in
 /// lowercase. A malformed line is answered in place with {"error":"…","line":N}; the exit status
