@@ -79,8 +79,8 @@ pub struct BenchArgs {
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Also draw throughput against batch size as an SVG chart in FILE: a panel per operation,
-    /// a line per implementation, both axes logarithmic.
+    /// Also draw the results as an SVG chart in FILE: for each operation, throughput and batch
+    /// time against batch size, a line per implementation, log axes.
     #[arg(long, value_name = "FILE")]
     chart: Option<PathBuf>,
 }

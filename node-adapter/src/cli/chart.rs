@@ -1,6 +1,6 @@
-//! `vera bench --chart`: throughput against batch size as an SVG, one panel per operation and
-//! variant, one line per implementation, both axes logarithmic, so that the GPU's crossover
-//! with the CPU reads off at a glance.
+//! `vera bench --chart`: throughput and batch time against batch size as an SVG, a row per
+//! operation and variant, a line per implementation, all axes logarithmic, so that the GPU's
+//! crossover with the CPU, and what a small batch costs, read off at a glance.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,9 +33,8 @@ const COLOURS: [(u8, u8, u8); 10] = [
     (0x17, 0xbe, 0xcf),
 ];
 
-/// Panel size in pixels, and panels per row.
+/// Panel size in pixels.
 const PANEL: (u32, u32) = (560, 380);
-const COLUMNS: usize = 2;
 
 /// Writes the chart of `points` to `path` (an SVG file), under `title`.
 pub(super) fn write(path: &Path, title: &str, points: &[Point]) -> Result<(), String> {
@@ -80,67 +79,125 @@ pub(super) fn write(path: &Path, title: &str, points: &[Point]) -> Result<(), St
             colours.entry(name).or_insert(next);
         }
     }
-    let columns = panels.len().min(COLUMNS);
-    let rows = panels.len().div_ceil(columns);
-    let size = (PANEL.0 * columns as u32, PANEL.1 * rows as u32 + 40);
+    // A row per operation: throughput on the left, the time a batch takes on the right.
+    let rows = panels.len();
+    let size = (PANEL.0 * 2, PANEL.1 * rows as u32 + 40);
     let root = SVGBackend::new(path, size).into_drawing_area();
-    let err = |e: &dyn std::fmt::Display| format!("cannot draw the chart: {e}");
-    root.fill(&WHITE).map_err(|e| err(&e))?;
+    root.fill(&WHITE).map_err(|e| draw_err(&e))?;
     let root = root
         .titled(title, ("sans-serif", 20))
+        .map_err(|e| draw_err(&e))?;
+    let areas = root.split_evenly((rows, 2));
+    for (pair, (name, series)) in areas.chunks(2).zip(&panels) {
+        let throughput = Measure {
+            caption: format!("{name}: throughput"),
+            y_desc: "items/s",
+            y: |_, items_per_s| items_per_s,
+            seconds: false,
+        };
+        let latency = Measure {
+            caption: format!("{name}: batch time"),
+            y_desc: "batch time",
+            y: |size, items_per_s| size / items_per_s,
+            seconds: true,
+        };
+        draw_panel(&pair[0], &throughput, series, &colours)?;
+        draw_panel(&pair[1], &latency, series, &colours)?;
+    }
+    root.present().map_err(|e| draw_err(&e))
+}
+
+fn draw_err(e: &dyn std::fmt::Display) -> String {
+    format!("cannot draw the chart: {e}")
+}
+
+/// What a panel plots against batch size.
+struct Measure {
+    caption: String,
+    y_desc: &'static str,
+    /// The value from (batch size, items/s).
+    y: fn(f64, f64) -> f64,
+    /// The values are seconds (labelled in µs, ms or s).
+    seconds: bool,
+}
+
+fn draw_panel(
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    measure: &Measure,
+    series: &[Series<'_>],
+    colours: &BTreeMap<&str, usize>,
+) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| draw_err(e);
+    let lines: Vec<Series<'_>> = series
+        .iter()
+        .map(|(label, pts)| {
+            let pts = pts.iter().map(|&(x, v)| (x, (measure.y)(x, v))).collect();
+            (*label, pts)
+        })
+        .collect();
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, 0f64, f64::MAX, 0f64);
+    for &(x, y) in lines.iter().flat_map(|(_, pts)| pts.iter()) {
+        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+    }
+    // Some room around the points, a range even for a single size, and room above them for
+    // the legend.
+    let (x0, x1) = (x0 / 2.0, x1 * 2.0);
+    let (y0, y1) = (y0 / 3.0, y1 * 4.0 * (lines.len() as f64 + 1.0));
+    let mut chart = ChartBuilder::on(area)
+        .caption(&measure.caption, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
         .map_err(|e| err(&e))?;
-    for (area, (name, series)) in root.split_evenly((rows, columns)).iter().zip(&panels) {
-        let all = series.iter().flat_map(|(_, pts)| pts.iter());
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, 0f64, f64::MAX, 0f64);
-        for &(x, y) in all {
-            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
-        }
-        // Some room around the points, a range even for a single size, and room above them
-        // for the legend.
-        let (x0, x1) = (x0 / 2.0, x1 * 2.0);
-        let (y0, y1) = (y0 / 3.0, y1 * 4.0 * (series.len() as f64 + 1.0));
-        let mut chart = ChartBuilder::on(area)
-            .caption(*name, ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
-            .map_err(|e| err(&e))?;
+    let in_seconds = measure.seconds;
+    chart
+        .configure_mesh()
+        .x_desc("batch size")
+        .y_desc(measure.y_desc)
+        .x_labels(8)
+        .y_labels(6)
+        .light_line_style(RGBColor(242, 242, 242))
+        .x_label_formatter(&|x| si(*x))
+        .y_label_formatter(&|y| if in_seconds { seconds(*y) } else { si(*y) })
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (label, pts) in &lines {
+        let (r, g, b) = COLOURS[colours[label] % COLOURS.len()];
+        let colour = RGBColor(r, g, b).to_rgba();
         chart
-            .configure_mesh()
-            .x_desc("batch size")
-            .y_desc("items/s")
-            .x_labels(8)
-            .y_labels(6)
-            .light_line_style(RGBColor(242, 242, 242))
-            .x_label_formatter(&|x| si(*x))
-            .y_label_formatter(&|y| si(*y))
-            .draw()
-            .map_err(|e| err(&e))?;
-        for (label, pts) in series {
-            let (r, g, b) = COLOURS[colours[label] % COLOURS.len()];
-            let colour = RGBColor(r, g, b).to_rgba();
-            chart
-                .draw_series(LineSeries::new(pts.iter().copied(), colour.stroke_width(2)))
-                .map_err(|e| err(&e))?
-                .label(*label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                });
-            chart
-                .draw_series(pts.iter().map(|&p| Circle::new(p, 3, colour.filled())))
-                .map_err(|e| err(&e))?;
-        }
+            .draw_series(LineSeries::new(pts.iter().copied(), colour.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(*label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
         chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 12))
-            .draw()
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 3, colour.filled())))
             .map_err(|e| err(&e))?;
     }
-    root.present().map_err(|e| err(&e))
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 12))
+        .draw()
+        .map_err(|e| err(&e))
+}
+
+/// 25 µs, 1.5 ms, 2 s: time axis labels.
+fn seconds(x: f64) -> String {
+    match x {
+        x if x >= 1.0 => format!("{} s", trim(x)),
+        x if x >= 1e-3 => format!("{} ms", trim(x * 1e3)),
+        x => format!("{} µs", trim(x * 1e6)),
+    }
+}
+
+fn trim(x: f64) -> String {
+    let s = format!("{x:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// 1.5 k, 2 M, …: axis labels.
@@ -180,15 +237,15 @@ mod tests {
         assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(80)]);
         for text in [
             "vera bench",
-            "sha256",
-            "ed25519 zip215",
+            "sha256: throughput",
+            "ed25519 zip215: batch time",
             "vera cpu (2 threads)",
             "gpu",
         ] {
             assert!(svg.contains(text), "{text} missing");
         }
-        // A marker per point: two panels × two series × three sizes.
-        assert_eq!(svg.matches("<circle").count(), 12);
+        // A marker per point and panel: two operations × two panels × two series × three sizes.
+        assert_eq!(svg.matches("<circle").count(), 24);
         assert_eq!(si(65536.0), "65.536k");
         assert_eq!(si(2e6), "2M");
         assert!(write(&path, "empty", &[]).is_err());
@@ -202,7 +259,9 @@ mod tests {
         write(&path, "odd", &odd).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).ok();
-        assert_eq!(svg.matches("<circle").count(), 2);
+        assert_eq!(svg.matches("<circle").count(), 4);
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+        assert_eq!(seconds(2.5e-5), "25 µs");
+        assert_eq!(seconds(0.0015), "1.5 ms");
     }
 }
