@@ -1,11 +1,11 @@
-//! SHA-256 batches and Merkle roots: vera (all cores, one thread, the GPU where there is one)
-//! against sha2 called directly.
+//! SHA-256 batches (single and double), Merkle roots and inclusion proofs: vera (all cores, one
+//! thread, the GPU where there is one) against sha2 called directly.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 use vera_benches::engines;
-use vera_engine::{MerkleScheme, Messages};
+use vera_engine::{MerkleScheme, Messages, ProofsBuf};
 
 fn sha256(c: &mut Criterion) {
     let engines = engines();
@@ -20,11 +20,21 @@ fn sha256(c: &mut Criterion) {
         g.throughput(Throughput::Elements(n as u64));
         for (name, e) in &engines {
             g.bench_function(*name, |b| b.iter(|| e.sha256(msgs).unwrap()));
+            g.bench_function(BenchmarkId::new(*name, "double"), |b| {
+                b.iter(|| e.sha256d(msgs).unwrap())
+            });
         }
         g.bench_function("sha2-digest", |b| {
             b.iter(|| {
                 msgs.iter()
                     .map(|m| Sha256::digest(m).into())
+                    .collect::<Vec<[u8; 32]>>()
+            })
+        });
+        g.bench_function(BenchmarkId::new("sha2-digest", "double"), |b| {
+            b.iter(|| {
+                msgs.iter()
+                    .map(|m| Sha256::digest(Sha256::digest(m)).into())
                     .collect::<Vec<[u8; 32]>>()
             })
         });
@@ -69,5 +79,67 @@ fn merkle(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, sha256, merkle);
+/// Inclusion proofs 20 levels deep (full trees of 2^20 leaves), each with its own root.
+fn proofs(c: &mut Criterion) {
+    let engines = engines();
+    let mut rng = StdRng::seed_from_u64(4);
+    for n in [64usize, 4096, 65536] {
+        let mut g = c.benchmark_group(format!("proofs-20-levels/size={n}"));
+        g.throughput(Throughput::Elements(n as u64));
+        g.sample_size(10);
+        for scheme in MerkleScheme::ALL {
+            let mut batch = ProofsBuf::new();
+            for _ in 0..n {
+                let index = rng.gen_range(0..1u64 << 20);
+                let leaf: [u8; 32] = rng.gen();
+                let path: Vec<[u8; 32]> = (0..20).map(|_| rng.gen()).collect();
+                let root = fold(scheme, &leaf, &path, index);
+                batch.push(&leaf, index, 1 << 20, &path, &root).unwrap();
+            }
+            for (name, e) in &engines {
+                g.bench_function(BenchmarkId::new(*name, scheme), |b| {
+                    b.iter(|| e.verify_inclusion(scheme, batch.as_proofs()).unwrap())
+                });
+            }
+            let proofs = batch.as_proofs();
+            g.bench_function(BenchmarkId::new("sha2-digest", scheme), |b| {
+                b.iter(|| {
+                    (0..proofs.len())
+                        .filter(|&i| {
+                            let p = proofs.get(i).unwrap();
+                            fold(scheme, p.leaf, p.path, p.index) == *p.root
+                        })
+                        .count()
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+/// A full tree's path folded with sha2's `Digest` API, the sides the index bits.
+fn fold(scheme: MerkleScheme, leaf: &[u8; 32], path: &[[u8; 32]], index: u64) -> [u8; 32] {
+    let mut h = *leaf;
+    for (level, sibling) in path.iter().enumerate() {
+        let (l, r) = if (index >> level) & 1 == 1 {
+            (sibling, &h)
+        } else {
+            (&h, sibling)
+        };
+        h = match scheme {
+            MerkleScheme::Rfc6962 => Sha256::new()
+                .chain_update([1])
+                .chain_update(l)
+                .chain_update(r)
+                .finalize()
+                .into(),
+            MerkleScheme::Bitcoin => {
+                Sha256::digest(Sha256::new().chain_update(l).chain_update(r).finalize()).into()
+            }
+        };
+    }
+    h
+}
+
+criterion_group!(benches, sha256, merkle, proofs);
 criterion_main!(benches);
