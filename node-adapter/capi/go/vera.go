@@ -7,6 +7,11 @@
 //	CGO_LDFLAGS="-L$VERA/target/release" go build
 //	LD_LIBRARY_PATH="$VERA/target/release" ./your-node
 //
+// The module is not published: require vera.dev/libvera and add
+// `replace vera.dev/libvera => $VERA/node-adapter/capi/go` to your go.mod. The package carries
+// its own copy of vera.h (a test keeps it equal to node-adapter/capi/include/vera.h).
+//
+// On error every call returns nil or zero results: never read a verdict before its error.
 // Batches are columnar, as the engine takes them: public keys and signatures are n*32 and n*64
 // bytes, messages are one buffer plus n+1 offsets ([Messages]). Nothing is copied on the way in;
 // Go memory is passed to C for the length of a call only. An Engine is safe for concurrent use
@@ -16,7 +21,7 @@
 package vera
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../include
+#cgo CFLAGS: -I${SRCDIR}
 #cgo LDFLAGS: -lvera
 #include <stdlib.h>
 #include "vera.h"
@@ -26,7 +31,9 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -66,7 +73,24 @@ const (
 	GPU Backend = C.VERA_BACKEND_GPU
 )
 
-// Error is a failed call: its libvera code and message.
+// libvera's error codes, in [Error].Code.
+const (
+	// CodeInvalidArgument: a bad argument (offsets, lengths, an unknown rule or scheme, a
+	// malformed block).
+	CodeInvalidArgument = int(C.VERA_ERR_INVALID_ARGUMENT)
+	// CodeBackendUnavailable: the backend asked for is not there (GPU with no adapter): fall
+	// back to CPU.
+	CodeBackendUnavailable = int(C.VERA_ERR_BACKEND_UNAVAILABLE)
+	// CodeEngine: the engine failed to carry out the batch.
+	CodeEngine = int(C.VERA_ERR_ENGINE)
+	// CodeInternal: a bug in vera.
+	CodeInternal = int(C.VERA_ERR_INTERNAL)
+)
+
+// ErrClosed is returned by calls on a closed Engine or Batcher.
+var ErrClosed = errors.New("vera: closed")
+
+// Error is a failed call: its libvera code (a Code* constant) and message.
 type Error struct {
 	Code    int
 	Message string
@@ -89,8 +113,10 @@ func call(f func() C.int) error {
 // Version is libvera's version, e.g. "0.1.0".
 func Version() string { return C.GoString(C.vera_version()) }
 
-// Engine runs batches. Create one and keep it: with a GPU, creating it takes a while.
+// Engine runs batches. Create one and keep it: with a GPU, creating it takes a while. It is
+// safe for concurrent use, Close included (Close waits for the calls in flight).
 type Engine struct {
+	mu  sync.RWMutex
 	ptr *C.vera_engine
 }
 
@@ -104,9 +130,14 @@ func NewEngine(backend Backend, threads uint32) (*Engine, error) {
 	return &Engine{ptr: ptr}, nil
 }
 
-// Close frees the engine. No call on it may be running or follow; batchers over it must be
-// closed first.
+// Close frees the engine, once the calls in flight are done; later calls return ErrClosed.
+// Batchers over it keep working until they are closed.
 func (e *Engine) Close() {
+	if e == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.ptr != nil {
 		C.vera_engine_free(e.ptr)
 		e.ptr = nil
@@ -114,13 +145,26 @@ func (e *Engine) Close() {
 }
 
 // HasGPU says whether the engine has a GPU.
-func (e *Engine) HasGPU() bool { return C.vera_engine_has_gpu(e.ptr) == 1 }
+func (e *Engine) HasGPU() bool {
+	var has bool
+	_ = e.with(func(p *C.vera_engine) error {
+		has = C.vera_engine_has_gpu(p) == 1
+		return nil
+	})
+	return has
+}
 
-func (e *Engine) live() error {
-	if e == nil || e.ptr == nil {
-		return errors.New("vera: the engine is closed")
+// with runs f on the live engine, holding it open meanwhile.
+func (e *Engine) with(f func(*C.vera_engine) error) error {
+	if e == nil {
+		return ErrClosed
 	}
-	return nil
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.ptr == nil {
+		return ErrClosed
+	}
+	return f(e.ptr)
 }
 
 // Messages is a list of byte strings in libvera's layout: message i is
@@ -136,7 +180,7 @@ func NewMessages(msgs [][]byte) (Messages, error) {
 	for _, m := range msgs {
 		total += len(m)
 	}
-	if uint64(total) > uint64(^uint32(0)) {
+	if uint64(total) > math.MaxUint32 {
 		return Messages{}, errors.New("vera: messages total 4 GiB or more")
 	}
 	m := Messages{Bytes: make([]byte, 0, total), Offsets: make([]uint32, 1, len(msgs)+1)}
@@ -168,7 +212,7 @@ func (m Messages) check(n int) error {
 			return fmt.Errorf("vera: message offsets decrease at %d", i)
 		}
 	}
-	if int(m.Offsets[n]) > len(m.Bytes) {
+	if uint64(m.Offsets[n]) > uint64(len(m.Bytes)) {
 		return fmt.Errorf("vera: offsets reach %d bytes, the buffer has %d", m.Offsets[n], len(m.Bytes))
 	}
 	return nil
@@ -204,9 +248,6 @@ func (v Verdict) String() string { return C.GoString(C.vera_verdict_str(C.uint8_
 // msgs holds n messages. One verdict per signature, in order; an invalid signature is a verdict,
 // not an error.
 func (e *Engine) Verify(rule Rule, publicKeys, signatures []byte, msgs Messages) ([]Verdict, error) {
-	if err := e.live(); err != nil {
-		return nil, err
-	}
 	n := msgs.Len()
 	if len(publicKeys) != 32*n || len(signatures) != 64*n {
 		return nil, fmt.Errorf("vera: %d messages need %d key bytes and %d signature bytes, got %d and %d",
@@ -216,11 +257,16 @@ func (e *Engine) Verify(rule Rule, publicKeys, signatures []byte, msgs Messages)
 		return nil, err
 	}
 	out := make([]Verdict, n)
-	err := call(func() C.int {
-		return C.vera_verify(e.ptr, C.int(rule), C.size_t(n), bytesPtr(publicKeys), bytesPtr(signatures),
-			bytesPtr(msgs.Bytes), offsetsPtr(msgs.Offsets), firstByte(out))
+	err := e.with(func(p *C.vera_engine) error {
+		return call(func() C.int {
+			return C.vera_verify(p, C.int(rule), C.size_t(n), bytesPtr(publicKeys), bytesPtr(signatures),
+				bytesPtr(msgs.Bytes), offsetsPtr(msgs.Offsets), firstByte(out))
+		})
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // firstByte points at a result slice of one-byte values (NULL when empty).
@@ -239,9 +285,6 @@ func (e *Engine) Sha256(msgs Messages) ([][32]byte, error) { return e.hash(msgs,
 func (e *Engine) Sha256d(msgs Messages) ([][32]byte, error) { return e.hash(msgs, true) }
 
 func (e *Engine) hash(msgs Messages, double bool) ([][32]byte, error) {
-	if err := e.live(); err != nil {
-		return nil, err
-	}
 	n := msgs.Len()
 	if err := msgs.check(n); err != nil {
 		return nil, err
@@ -251,32 +294,40 @@ func (e *Engine) hash(msgs Messages, double bool) ([][32]byte, error) {
 	if n > 0 {
 		dst = (*C.uint8_t)(unsafe.Pointer(&out[0][0]))
 	}
-	err := call(func() C.int {
-		if double {
-			return C.vera_sha256d(e.ptr, C.size_t(n), bytesPtr(msgs.Bytes), offsetsPtr(msgs.Offsets), dst)
-		}
-		return C.vera_sha256(e.ptr, C.size_t(n), bytesPtr(msgs.Bytes), offsetsPtr(msgs.Offsets), dst)
+	err := e.with(func(p *C.vera_engine) error {
+		return call(func() C.int {
+			if double {
+				return C.vera_sha256d(p, C.size_t(n), bytesPtr(msgs.Bytes), offsetsPtr(msgs.Offsets), dst)
+			}
+			return C.vera_sha256(p, C.size_t(n), bytesPtr(msgs.Bytes), offsetsPtr(msgs.Offsets), dst)
+		})
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // MerkleRoot is the root of leaves under scheme (leaf data for RFC6962, 32-byte txids for
 // Bitcoin), and for Bitcoin whether two identical siblings were hashed (CVE-2012-2459: such a
 // block must be rejected).
-func (e *Engine) MerkleRoot(scheme Scheme, leaves Messages) (root [32]byte, mutated bool, err error) {
-	if err = e.live(); err != nil {
-		return
-	}
+func (e *Engine) MerkleRoot(scheme Scheme, leaves Messages) ([32]byte, bool, error) {
 	n := leaves.Len()
-	if err = leaves.check(n); err != nil {
-		return
+	if err := leaves.check(n); err != nil {
+		return [32]byte{}, false, err
 	}
+	var root [32]byte
 	var m C.uint8_t
-	err = call(func() C.int {
-		return C.vera_merkle_root(e.ptr, C.int(scheme), C.size_t(n), bytesPtr(leaves.Bytes),
-			offsetsPtr(leaves.Offsets), (*C.uint8_t)(unsafe.Pointer(&root[0])), &m)
+	err := e.with(func(p *C.vera_engine) error {
+		return call(func() C.int {
+			return C.vera_merkle_root(p, C.int(scheme), C.size_t(n), bytesPtr(leaves.Bytes),
+				offsetsPtr(leaves.Offsets), (*C.uint8_t)(unsafe.Pointer(&root[0])), &m)
+		})
 	})
-	return root, m == 1, err
+	if err != nil {
+		return [32]byte{}, false, err
+	}
+	return root, m == 1, nil
 }
 
 // Proof is one Merkle inclusion proof: the leaf (the RFC 6962 leaf hash, or a txid), its index
@@ -307,9 +358,6 @@ const (
 // RFC 9162's algorithm; Bitcoin: Core's ComputeMerkleRootFromBranch with the branch as long as
 // the tree is deep).
 func (e *Engine) VerifyProofs(scheme Scheme, proofs []Proof) ([]ProofVerdict, error) {
-	if err := e.live(); err != nil {
-		return nil, err
-	}
 	n := len(proofs)
 	leaves := make([]byte, 0, 32*n)
 	roots := make([]byte, 0, 32*n)
@@ -324,7 +372,7 @@ func (e *Engine) VerifyProofs(scheme Scheme, proofs []Proof) ([]ProofVerdict, er
 		for _, h := range p.Path {
 			path = append(path, h[:]...)
 		}
-		if len(path)/32 > int(^uint32(0)) {
+		if uint64(len(path)/32) > math.MaxUint32 {
 			return nil, errors.New("vera: too many path hashes in one batch")
 		}
 		offsets = append(offsets, uint32(len(path)/32))
@@ -334,12 +382,16 @@ func (e *Engine) VerifyProofs(scheme Scheme, proofs []Proof) ([]ProofVerdict, er
 	if n > 0 {
 		idx, sz = (*C.uint64_t)(unsafe.Pointer(&indexes[0])), (*C.uint64_t)(unsafe.Pointer(&sizes[0]))
 	}
-	err := call(func() C.int {
-		return C.vera_verify_proofs(e.ptr, C.int(scheme), C.size_t(n), bytesPtr(leaves), idx, sz,
-			bytesPtr(roots), bytesPtr(path), offsetsPtr(offsets),
-			firstByte(out))
+	err := e.with(func(p *C.vera_engine) error {
+		return call(func() C.int {
+			return C.vera_verify_proofs(p, C.int(scheme), C.size_t(n), bytesPtr(leaves), idx, sz,
+				bytesPtr(roots), bytesPtr(path), offsetsPtr(offsets), firstByte(out))
+		})
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Mutation is why a Bitcoin block is not the one its header commits to (Bitcoin Core's
@@ -371,16 +423,15 @@ type BlockCheck struct {
 // CheckBitcoinBlock runs Bitcoin Core's IsBlockMutated on a serialized block, with segwit
 // active at its height or not. Malformed bytes are an error.
 func (e *Engine) CheckBitcoinBlock(raw []byte, segwitActive bool) (BlockCheck, error) {
-	if err := e.live(); err != nil {
-		return BlockCheck{}, err
-	}
 	var c C.vera_block_check
 	active := C.int(0)
 	if segwitActive {
 		active = 1
 	}
-	err := call(func() C.int {
-		return C.vera_bitcoin_check_block(e.ptr, bytesPtr(raw), C.size_t(len(raw)), active, &c)
+	err := e.with(func(p *C.vera_engine) error {
+		return call(func() C.int {
+			return C.vera_bitcoin_check_block(p, bytesPtr(raw), C.size_t(len(raw)), active, &c)
+		})
 	})
 	if err != nil {
 		return BlockCheck{}, err
@@ -407,55 +458,114 @@ func (e *Engine) CheckBitcoinBlock(raw []byte, segwitActive bool) (BlockCheck, e
 }
 
 // Batcher gathers single calls from many goroutines into engine batches; each call blocks until
-// its own result is back.
+// its own result is back. A waiting call holds its OS thread (it is inside C), so at most
+// MaxBatcherCalls calls wait in C at once and the others wait in Go: thousands of goroutines
+// cannot run a node out of threads. Safe for concurrent use, Close included.
 type Batcher struct {
-	ptr *C.vera_batcher
+	mu    sync.RWMutex
+	ptr   *C.vera_batcher
+	slots chan struct{}
 }
 
-// NewBatcher creates a batcher over e (which must outlive it): at most maxBatch items per batch
-// (0: 4,096), waiting at most maxDelayMicros for company (0: 100 µs).
+// MaxBatcherCalls is how many calls of one Batcher may wait in C at once: a full default batch.
+const MaxBatcherCalls = 4096
+
+// NewBatcher creates a batcher over e: at most maxBatch items per batch (0: 4,096), waiting at
+// most maxDelayMicros for company (0: 100 µs).
 func (e *Engine) NewBatcher(maxBatch, maxDelayMicros uint32) (*Batcher, error) {
-	if err := e.live(); err != nil {
-		return nil, err
-	}
 	var ptr *C.vera_batcher
-	err := call(func() C.int {
-		return C.vera_batcher_new(e.ptr, C.uint32_t(maxBatch), C.uint32_t(maxDelayMicros), &ptr)
+	err := e.with(func(p *C.vera_engine) error {
+		return call(func() C.int {
+			return C.vera_batcher_new(p, C.uint32_t(maxBatch), C.uint32_t(maxDelayMicros), &ptr)
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Batcher{ptr: ptr}, nil
+	return &Batcher{ptr: ptr, slots: make(chan struct{}, MaxBatcherCalls)}, nil
 }
 
-// Close frees the batcher. No call on it may be running or follow.
+// Close frees the batcher once the calls in flight are done; later calls return ErrClosed.
 func (b *Batcher) Close() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.ptr != nil {
 		C.vera_batcher_free(b.ptr)
 		b.ptr = nil
 	}
 }
 
-// Verify checks one signature under rule, batched with the calls of other goroutines.
-func (b *Batcher) Verify(rule Rule, publicKey *[32]byte, msg []byte, signature *[64]byte) (Verdict, error) {
-	if b == nil || b.ptr == nil {
-		return 0, errors.New("vera: the batcher is closed")
+// with runs f on the live batcher within the limit of calls waiting in C.
+func (b *Batcher) with(f func(*C.vera_batcher) error) error {
+	if b == nil {
+		return ErrClosed
 	}
-	var v C.uint8_t
-	err := call(func() C.int {
-		return C.vera_batcher_verify(b.ptr, C.int(rule), (*C.uint8_t)(unsafe.Pointer(&publicKey[0])),
-			bytesPtr(msg), C.size_t(len(msg)), (*C.uint8_t)(unsafe.Pointer(&signature[0])), &v)
-	})
-	return Verdict(v), err
+	b.slots <- struct{}{}
+	defer func() { <-b.slots }()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.ptr == nil {
+		return ErrClosed
+	}
+	return f(b.ptr)
 }
 
-// Metrics is the batcher's metrics in the Prometheus / OpenMetrics text format.
-func (b *Batcher) Metrics() string {
-	if b == nil || b.ptr == nil {
-		return ""
+// Invalid is the verdict a failed call returns beside its error: never valid.
+const Invalid Verdict = C.VERA_INVALID_OTHER
+
+// Verify checks one signature under rule, batched with the calls of other goroutines. On error
+// the verdict is Invalid.
+func (b *Batcher) Verify(rule Rule, publicKey []byte, msg []byte, signature []byte) (Verdict, error) {
+	if len(publicKey) != 32 || len(signature) != 64 {
+		return Invalid, fmt.Errorf("vera: a public key is 32 bytes and a signature 64, got %d and %d",
+			len(publicKey), len(signature))
 	}
-	n := C.vera_batcher_metrics(b.ptr, nil, 0)
-	buf := make([]byte, int(n)+1)
-	C.vera_batcher_metrics(b.ptr, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
-	return string(buf[:n])
+	var v C.uint8_t
+	err := b.with(func(p *C.vera_batcher) error {
+		return call(func() C.int {
+			return C.vera_batcher_verify(p, C.int(rule), bytesPtr(publicKey), bytesPtr(msg),
+				C.size_t(len(msg)), bytesPtr(signature), &v)
+		})
+	})
+	if err != nil {
+		return Invalid, err
+	}
+	return Verdict(v), nil
+}
+
+// Sha256 hashes one message, batched with the calls of other goroutines.
+func (b *Batcher) Sha256(msg []byte) ([32]byte, error) {
+	var d [32]byte
+	err := b.with(func(p *C.vera_batcher) error {
+		return call(func() C.int {
+			return C.vera_batcher_sha256(p, bytesPtr(msg), C.size_t(len(msg)),
+				(*C.uint8_t)(unsafe.Pointer(&d[0])))
+		})
+	})
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return d, nil
+}
+
+// Metrics is the batcher's metrics in the Prometheus / OpenMetrics text format ("" once closed).
+func (b *Batcher) Metrics() string {
+	var text string
+	_ = b.with(func(p *C.vera_batcher) error {
+		size := C.vera_batcher_metrics(p, nil, 0) + 1
+		for {
+			buf := make([]byte, int(size))
+			n := C.vera_batcher_metrics(p, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
+			if n < size {
+				text = string(buf[:n])
+				return nil
+			}
+			// The text grew between the two calls: again, with room for it.
+			size = n + 1
+		}
+	})
+	return text
 }

@@ -123,6 +123,24 @@ func TestRFC8032AndNegatives(t *testing.T) {
 	}
 }
 
+// The rule reaches libvera: the identity as A and R with S = 0 satisfies the equation, and
+// only Strict refuses its small-order key.
+func TestRulesDisagreeOnASmallOrderKey(t *testing.T) {
+	e := engine(t)
+	pk := make([]byte, 32)
+	pk[0] = 1
+	sig := make([]byte, 64)
+	sig[0] = 1
+	msgs := messages(t, [][]byte{[]byte("m")})
+	want := map[Rule]string{Strict: "small-order-public-key", Zip215: "valid", Dalek: "valid"}
+	for rule, name := range want {
+		got, err := e.Verify(rule, pk, sig, msgs)
+		if err != nil || got[0].String() != name {
+			t.Errorf("rule %d: %v %v, want %s", rule, got, err, name)
+		}
+	}
+}
+
 func TestCryptoEd25519SignaturesAndCorruptions(t *testing.T) {
 	e := engine(t)
 	rng := rand.New(rand.NewSource(1))
@@ -292,10 +310,66 @@ func TestMerkleRootsAndProofs(t *testing.T) {
 			}
 		}
 	}
+	// RFC 6962 proofs: the audit path of each leaf of a 5-leaf tree, from its definition, then
+	// the same proofs one hash short.
+	leaves := make([][32]byte, 5)
+	for i := range leaves {
+		leaves[i] = sha256.Sum256([]byte{0, byte(i)})
+	}
+	rfcRoot := rfc6962Root(leaves)
+	var path func(m int, d [][32]byte) [][32]byte
+	path = func(m int, d [][32]byte) [][32]byte {
+		if len(d) <= 1 {
+			return nil
+		}
+		k := 1
+		for k*2 < len(d) {
+			k *= 2
+		}
+		if m < k {
+			return append(path(m, d[:k]), rfc6962Root(d[k:]))
+		}
+		return append(path(m-k, d[k:]), rfc6962Root(d[:k]))
+	}
+	var rfc []Proof
+	for i := range leaves {
+		p := path(i, leaves)
+		rfc = append(rfc, Proof{Leaf: leaves[i], Index: uint64(i), Size: 5, Path: p, Root: rfcRoot})
+		rfc = append(rfc, Proof{Leaf: leaves[i], Index: uint64(i), Size: 5, Path: p[:len(p)-1], Root: rfcRoot})
+	}
+	got, err := e.VerifyProofs(RFC6962, rfc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		want := ProofValid
+		if i%2 == 1 {
+			want = ProofLength
+		}
+		if v != want {
+			t.Errorf("rfc6962 proof %d: %d, want %d", i, v, want)
+		}
+	}
+	// CVE-2012-2459: two equal siblings, the last two of four txids.
+	twins := [][]byte{make([]byte, 32), make([]byte, 32), make([]byte, 32), make([]byte, 32)}
+	twins[0][0], twins[1][0] = 1, 2
+	if _, mutated, err := e.MerkleRoot(Bitcoin, messages(t, twins)); err != nil || !mutated {
+		t.Errorf("equal siblings: mutated=%v %v", mutated, err)
+	}
+	// Empty batches: nothing, and the empty RFC 6962 tree is SHA-256("").
+	if v, err := e.Verify(Zip215, nil, nil, Messages{}); err != nil || len(v) != 0 {
+		t.Errorf("empty verify: %v %v", v, err)
+	}
+	if d, err := e.Sha256(Messages{}); err != nil || len(d) != 0 {
+		t.Errorf("empty sha256: %v %v", d, err)
+	}
+	if r, _, err := e.MerkleRoot(RFC6962, Messages{}); err != nil || r != sha256.Sum256(nil) {
+		t.Errorf("empty tree: %x %v", r, err)
+	}
 	// A Bitcoin leaf must be 32 bytes: libvera's error, with its message.
-	_, _, err := e.MerkleRoot(Bitcoin, messages(t, [][]byte{make([]byte, 31)}))
+	_, _, err = e.MerkleRoot(Bitcoin, messages(t, [][]byte{make([]byte, 31)}))
 	var verr *Error
-	if !errors.As(err, &verr) || verr.Code != 1 || !strings.Contains(verr.Message, "32") {
+	if !errors.As(err, &verr) || verr.Code != CodeInvalidArgument || !strings.Contains(verr.Message, "32") {
 		t.Errorf("a 31-byte txid: %v", err)
 	}
 	if got, err := e.VerifyProofs(RFC6962, nil); err != nil || len(got) != 0 {
@@ -329,17 +403,21 @@ func TestRealSegwitBlock(t *testing.T) {
 	if check.Mutation != MutationNone || check.WitnessCommitment != 1 || !check.MerkleOK || !check.Coinbase {
 		t.Errorf("%+v", check)
 	}
+	if check.Txs != uint64(c["tx_count"].(float64)) || check.SegwitTxs != uint64(c["segwit_txs"].(float64)) ||
+		check.MerkleRoot != check.HeaderMerkleRoot {
+		t.Errorf("counts or roots: %+v", check)
+	}
 	if hex.EncodeToString(check.WitnessRoot[:]) != c["witness_root"] {
 		t.Errorf("witness root %x", check.WitnessRoot)
 	}
 	if check, _ := e.CheckBitcoinBlock(raw, false); check.Mutation != MutationUnexpectedWitness {
 		t.Errorf("before segwit: %+v", check)
 	}
-	// The last byte of the first witness item changed: the txids stay, the commitment fails.
+	// A byte of the header's Merkle root changed: the same transactions, another root.
 	changed := append([]byte(nil), raw...)
-	changed[len(changed)-5] ^= 1
-	if check, err := e.CheckBitcoinBlock(changed, true); err == nil && check.Mutation == MutationNone {
-		t.Errorf("a changed block passed: %+v", check)
+	changed[40] ^= 1
+	if check, err := e.CheckBitcoinBlock(changed, true); err != nil || check.Mutation != MutationMerkleRoot {
+		t.Errorf("a changed header root: %+v %v", check, err)
 	}
 	if _, err := e.CheckBitcoinBlock(raw[:len(raw)-1], true); err == nil {
 		t.Error("a truncated block was accepted")
@@ -362,16 +440,17 @@ func TestBatcherAcrossGoroutines(t *testing.T) {
 			seed := make([]byte, ed25519.SeedSize)
 			seed[0] = byte(g)
 			key := ed25519.NewKeyFromSeed(seed)
-			var pk [32]byte
-			copy(pk[:], key.Public().(ed25519.PublicKey))
+			pk := key.Public().(ed25519.PublicKey)
 			for i := 0; i < 20; i++ {
 				msg := []byte{byte(g), byte(i)}
-				var sig [64]byte
-				copy(sig[:], ed25519.Sign(key, msg))
+				if i == 19 {
+					msg = nil // the empty message
+				}
+				sig := ed25519.Sign(key, msg)
 				if i%5 == 0 {
 					msg[1] ^= 0x80
 				}
-				v, err := b.Verify(Zip215, &pk, msg, &sig)
+				v, err := b.Verify(Zip215, pk, msg, sig)
 				if err != nil || v.IsValid() != (i%5 != 0) {
 					failures <- v.String()
 				}
@@ -383,15 +462,29 @@ func TestBatcherAcrossGoroutines(t *testing.T) {
 	for f := range failures {
 		t.Errorf("a batcher verdict was wrong: %s", f)
 	}
-	if m := b.Metrics(); !strings.Contains(m, "vera_") {
+	if d, err := b.Sha256([]byte("abc")); err != nil || d != sha256.Sum256([]byte("abc")) {
+		t.Errorf("batcher sha256: %x %v", d, err)
+	}
+	if m := b.Metrics(); !strings.Contains(m, "vera_") || strings.Contains(m, "\x00") {
 		t.Errorf("metrics: %q", m)
+	}
+	if _, err := b.Verify(Zip215, make([]byte, 31), nil, make([]byte, 64)); err == nil {
+		t.Error("a 31-byte key was accepted")
+	}
+	b.Close()
+	b.Close()
+	if v, err := b.Verify(Zip215, make([]byte, 32), nil, make([]byte, 64)); err != ErrClosed || v.IsValid() {
+		t.Errorf("a closed batcher: %v %v", v, err)
+	}
+	if b.Metrics() != "" {
+		t.Error("metrics of a closed batcher")
 	}
 }
 
 func TestErrors(t *testing.T) {
 	_, err := NewEngine(Backend(9), 0)
 	var verr *Error
-	if !errors.As(err, &verr) || verr.Code != 1 || !strings.Contains(verr.Message, "backend") {
+	if !errors.As(err, &verr) || verr.Code != CodeInvalidArgument || !strings.Contains(verr.Message, "backend") {
 		t.Errorf("backend 9: %v", err)
 	}
 	e := engine(t)
@@ -399,9 +492,25 @@ func TestErrors(t *testing.T) {
 	if _, err := e.Sha256(bad); err == nil {
 		t.Error("offsets past the buffer were accepted")
 	}
-	closed, _ := NewEngine(CPU, 1)
+	closed, err := NewEngine(CPU, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	closed.Close()
-	if _, err := closed.Sha256(Messages{}); err == nil {
-		t.Error("a closed engine was used")
+	closed.Close()
+	if d, err := closed.Sha256(Messages{}); err != ErrClosed || d != nil {
+		t.Errorf("a closed engine: %v %v", d, err)
+	}
+	if v, err := closed.Verify(Zip215, nil, nil, Messages{}); err != ErrClosed || v != nil {
+		t.Errorf("a closed engine: %v %v", v, err)
+	}
+	// A failed call gives no verdicts to misread: a bad rule.
+	if v, err := e.Verify(Rule(7), make([]byte, 32), make([]byte, 64), messages(t, [][]byte{nil})); err == nil || v != nil {
+		t.Errorf("rule 7: %v %v", v, err)
+	}
+	var nilEngine *Engine
+	nilEngine.Close()
+	if nilEngine.HasGPU() {
+		t.Error("a nil engine has a GPU")
 	}
 }
