@@ -1,6 +1,6 @@
 // Package vera is the Go binding of libvera, vera's C ABI: batch Ed25519 verification, SHA-256,
-// Merkle roots and inclusion proofs, and the Bitcoin block check, on the GPU or every CPU core,
-// with exactly the verdicts of the reference implementations.
+// Merkle roots and inclusion proofs, the Bitcoin block check and Solana transactions, on the GPU
+// or every CPU core, with exactly the verdicts of the reference implementations.
 //
 // Build libvera first (cargo build --release -p vera-capi), then point cgo at it:
 //
@@ -392,6 +392,80 @@ func (e *Engine) VerifyProofs(scheme Scheme, proofs []Proof) ([]ProofVerdict, er
 		return nil, err
 	}
 	return out, nil
+}
+
+// TxMalformed is the status of bytes that are not a Solana transaction sigverify accepts.
+const TxMalformed Verdict = C.VERA_TX_MALFORMED
+
+// VerifySolanaTxs checks serialized Solana transactions as a validator's sigverify stage does
+// (signature i over the message with account key i, the Strict rule, legacy and v0 messages,
+// one packet at most): one status per transaction, Valid when every signature is, else the
+// verdict of its first invalid signature, or TxMalformed. All signatures go in one batch.
+func (e *Engine) VerifySolanaTxs(txs Messages) ([]Verdict, error) {
+	n := txs.Len()
+	if err := txs.check(n); err != nil {
+		return nil, err
+	}
+	out := make([]Verdict, n)
+	err := e.with(func(p *C.vera_engine) error {
+		return call(func() C.int {
+			return C.vera_solana_verify_txs(p, C.size_t(n), bytesPtr(txs.Bytes), offsetsPtr(txs.Offsets),
+				firstByte(out))
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// BatchVerifier collects signatures and verifies them in one engine batch, in the shape of
+// CometBFT's crypto.BatchVerifier (Add, then Verify): a CometBFT node wraps it with Zip215,
+// the rule of its ed25519 keys. Not safe for concurrent Adds; make one per batch.
+type BatchVerifier struct {
+	engine          *Engine
+	rule            Rule
+	keys, sigs, buf []byte
+	offsets         []uint32
+}
+
+// NewBatchVerifier starts an empty batch under rule.
+func (e *Engine) NewBatchVerifier(rule Rule) *BatchVerifier {
+	return &BatchVerifier{engine: e, rule: rule, offsets: []uint32{0}}
+}
+
+// Add queues one signature: a 32-byte public key, the message, a 64-byte signature.
+func (b *BatchVerifier) Add(publicKey, message, signature []byte) error {
+	if len(publicKey) != 32 || len(signature) != 64 {
+		return fmt.Errorf("vera: a public key is 32 bytes and a signature 64, got %d and %d",
+			len(publicKey), len(signature))
+	}
+	if uint64(len(b.buf))+uint64(len(message)) > math.MaxUint32 {
+		return errors.New("vera: a batch's messages total 4 GiB or more")
+	}
+	b.keys = append(b.keys, publicKey...)
+	b.sigs = append(b.sigs, signature...)
+	b.buf = append(b.buf, message...)
+	b.offsets = append(b.offsets, uint32(len(b.buf)))
+	return nil
+}
+
+// Verify checks every queued signature: true when all are valid, and each one's validity in
+// the order they were added. A failed call (ErrClosed, an engine error) reports every
+// signature invalid.
+func (b *BatchVerifier) Verify() (bool, []bool) {
+	n := len(b.offsets) - 1
+	valid := make([]bool, n)
+	verdicts, err := b.engine.Verify(b.rule, b.keys, b.sigs, Messages{Bytes: b.buf, Offsets: b.offsets})
+	if err != nil {
+		return false, valid
+	}
+	all := true
+	for i, v := range verdicts {
+		valid[i] = v.IsValid()
+		all = all && valid[i]
+	}
+	return all, valid
 }
 
 // Mutation is why a Bitcoin block is not the one its header commits to (Bitcoin Core's

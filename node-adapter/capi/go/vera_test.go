@@ -481,6 +481,69 @@ func TestBatcherAcrossGoroutines(t *testing.T) {
 	}
 }
 
+// CometBFT's shape: Add, then Verify, under Zip215; the small-order case is valid there.
+func TestBatchVerifier(t *testing.T) {
+	e := engine(t)
+	bv := e.NewBatchVerifier(Zip215)
+	if all, valid := bv.Verify(); !all || len(valid) != 0 {
+		t.Errorf("an empty batch: %v %v", all, valid)
+	}
+	var want []bool
+	for i := 0; i < 40; i++ {
+		seed := make([]byte, ed25519.SeedSize)
+		seed[0] = byte(i)
+		key := ed25519.NewKeyFromSeed(seed)
+		msg := []byte{byte(i)}
+		sig := ed25519.Sign(key, msg)
+		if i%7 == 3 {
+			sig[40] ^= 1
+		}
+		if err := bv.Add(key.Public().(ed25519.PublicKey), msg, sig); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, i%7 != 3)
+	}
+	if err := bv.Add(make([]byte, 31), nil, make([]byte, 64)); err == nil {
+		t.Error("a 31-byte key was added")
+	}
+	all, valid := bv.Verify()
+	if all || len(valid) != len(want) {
+		t.Fatalf("%v %v", all, valid)
+	}
+	for i := range want {
+		if valid[i] != want[i] {
+			t.Errorf("signature %d: %v", i, valid[i])
+		}
+	}
+	honest := e.NewBatchVerifier(Zip215)
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	_ = honest.Add(key.Public().(ed25519.PublicKey), nil, ed25519.Sign(key, nil))
+	if all, _ := honest.Verify(); !all {
+		t.Error("one honest signature")
+	}
+}
+
+// A real Solana transaction (an spl-token transfer from mainnet, the one node-adapter's tests
+// use), the same with its last byte changed, and one byte.
+func TestSolanaTransactions(t *testing.T) {
+	e := engine(t)
+	tx, _ := hex.DecodeString("0192375e20c0095d2a5a4b5b5900e4c8149876abd749340646f5698aa28116214dd3ddc8eb94a231842dc0ca5bf3ead79714afc38d657dc0525f5b52b49d845e030100020594c3890fa8d4bc04ab2a676d2cafea5cdc899ecd95a9cbe593e9df258759685ac45358bf73b2c596739d02afc1f9cd1da7b8755f91fc4a7a860a0810c04794e22544558bb05c2698f88852a7925c5c0ee5ea8711ddb3fe1262150283eee81163068310861a98327d0550574d84418aa6e10c3352ddaa7fd7f58152cceeb2388706ddf6e1d765a193d9cbe146ceeb79ac1cb485ed5f5b37913a8cf5857eff00a9a8f76432ee9bf7af1063ea2d8b7e5a3eec2a5a01cd67aba11a5978c1a403b065010404010302000a0ca00f00000000000006")
+	// One signature, then the message: a 3-byte header, the key count, the fee payer's key
+	// first. crypto/ed25519 accepts the signature over the message.
+	if !ed25519.Verify(tx[1+64+3+1:1+64+3+1+32], tx[1+64:], tx[1:1+64]) {
+		t.Fatal("crypto/ed25519 refuses the real transaction")
+	}
+	changed := append([]byte(nil), tx...)
+	changed[len(changed)-1] ^= 1
+	got, err := e.VerifySolanaTxs(messages(t, [][]byte{tx, changed, {1}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got[0].IsValid() || got[1].String() != "equation" || got[2] != TxMalformed {
+		t.Errorf("%v", got)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	_, err := NewEngine(Backend(9), 0)
 	var verr *Error

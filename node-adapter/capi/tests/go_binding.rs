@@ -107,6 +107,8 @@ fn the_go_binding_passes_its_tests() {
             "TestMerkleRootsAndProofs",
             "TestRealSegwitBlock",
             "TestBatcherAcrossGoroutines",
+            "TestBatchVerifier",
+            "TestSolanaTransactions",
             "TestErrors",
         ] {
             assert!(
