@@ -23,7 +23,7 @@ use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
 
 use super::base_table::{BASE_TABLE, COMB_TABLE};
-use super::{GpuBackend, Kernel};
+use super::{bind, GpuBackend, Kernel};
 use crate::batch::SignatureBatch;
 use crate::ed25519::Rule;
 use crate::error::{Error, Result};
@@ -556,13 +556,6 @@ fn verify_run(
         }
     }
     let params = gpu.uniform_bytes(&params);
-    let bind = |buffer, offset: u64, size: u64| {
-        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer,
-            offset,
-            size: wgpu::BufferSize::new(size),
-        })
-    };
     let mut encoder = gpu.encoder("vera ed25519");
     gpu.dispatch(
         &mut encoder,

@@ -219,13 +219,7 @@ fn pass(
     let groups = count.div_ceil(CHUNK) as u32;
     let grid = gpu.grid(groups);
     let params = gpu.uniform([count as u32, scheme_id(scheme), u32::from(lift), grid.0]);
-    let binding = |buffer, offset, size| {
-        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer,
-            offset,
-            size: wgpu::BufferSize::new(size),
-        })
-    };
+    let binding = super::bind;
     gpu.dispatch(
         encoder,
         &gpu.merkle[scheme_id(scheme) as usize],

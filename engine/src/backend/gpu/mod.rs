@@ -234,6 +234,15 @@ pub struct GpuBackend {
     pool: Mutex<HashMap<(u32, u64), Vec<wgpu::Buffer>>>,
 }
 
+/// `size` bytes of `buffer` from `offset`, as a binding: a kernel sees only what it is given.
+fn bind(buffer: &wgpu::Buffer, offset: u64, size: u64) -> wgpu::BindingResource<'_> {
+    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+        buffer,
+        offset,
+        size: wgpu::BufferSize::new(size),
+    })
+}
+
 fn unavailable(msg: impl Into<String>) -> Error {
     Error::BackendUnavailable(BackendKind::Gpu, msg.into())
 }
@@ -577,13 +586,7 @@ impl GpuBackend {
             let grid = self.grid(count.div_ceil(WORKGROUP));
             let params = self.uniform([count, grid.0 * WORKGROUP, 0, 0]);
             let mut encoder = self.encoder(label);
-            let binding = |buffer, size| {
-                wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer,
-                    offset: 0,
-                    size: wgpu::BufferSize::new(size),
-                })
-            };
+            let binding = |buffer, size| bind(buffer, 0, size);
             self.dispatch(
                 &mut encoder,
                 kernel,

@@ -85,13 +85,7 @@ pub(super) fn verify_inclusion(
         gpu.upload(&path_buf, 0, &path);
         let grid = gpu.grid(count.div_ceil(WORKGROUP));
         let params = gpu.uniform([count, grid.0 * WORKGROUP, 0, 0]);
-        let binding = |buffer, size: u64| {
-            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer,
-                offset: 0,
-                size: wgpu::BufferSize::new(size),
-            })
-        };
+        let binding = |buffer, size| super::bind(buffer, 0, size);
         let mut encoder = gpu.encoder("vera merkle proofs");
         gpu.dispatch(
             &mut encoder,

@@ -159,13 +159,7 @@ fn record_fixed(
     gpu.upload(&data, 0, bytes);
     let grid = gpu.grid(count.div_ceil(WORKGROUP));
     let params = gpu.uniform([count, grid.0 * WORKGROUP, 0, 0]);
-    let binding = |buffer, size: u64| {
-        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer,
-            offset: 0,
-            size: wgpu::BufferSize::new(size),
-        })
-    };
+    let binding = |buffer, size| super::bind(buffer, 0, size);
     gpu.dispatch(
         encoder,
         kernel,
@@ -222,21 +216,9 @@ pub(super) fn record_of(
         hash.labels[2],
         &[
             params.as_entire_binding(),
-            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &data,
-                offset: 0,
-                size: wgpu::BufferSize::new((bytes.len() as u64 + 4) / 4 * 4),
-            }),
-            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &offs,
-                offset: 0,
-                size: wgpu::BufferSize::new(rebased.len() as u64),
-            }),
-            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: digests,
-                offset: 0,
-                size: wgpu::BufferSize::new(out_size),
-            }),
+            super::bind(&data, 0, (bytes.len() as u64 + 4) / 4 * 4),
+            super::bind(&offs, 0, rebased.len() as u64),
+            super::bind(digests, 0, out_size),
         ],
         grid,
     );
