@@ -103,10 +103,69 @@ fn parse_verify(line: &[u8]) -> Result<Item, String> {
     Ok((pk, msg, sig))
 }
 
-/// What goes in one output line's place: an item sent to the engine, or an error.
+/// What goes in one output line's place (its line number): an item sent to the engine, or an
+/// error.
 enum Slot {
-    Item,
+    Item(u64),
     Error(u64, String),
+}
+
+/// One item's answer: its JSON object, or why it has none (answered like a line's error).
+type Answer = Result<String, String>;
+
+/// A streaming subcommand's batch: lines go in, and it runs on the engine when full.
+trait Chunk {
+    /// Parses one line into the batch; an error is answered in the line's place.
+    fn push(&mut self, line: &[u8]) -> Result<(), String>;
+    /// Whether the batch should run now, with `waiting` output lines held back.
+    fn full(&self, waiting: usize) -> bool;
+    /// Runs the batch and empties it: one answer per item, in order.
+    fn run(&mut self) -> Result<Vec<Answer>, CliError>;
+}
+
+/// Reads `input` line by line into `chunk`, runs it whenever it is full and at the end, and
+/// writes one line per input line, in order: the item's answer or the line's error.
+fn stream(
+    input: impl BufRead,
+    out: &mut impl Write,
+    chunk: &mut impl Chunk,
+) -> Result<(), CliError> {
+    let mut lines = Lines::new(input);
+    let mut slots = Vec::new();
+    loop {
+        let next = lines.next_line()?;
+        let end = next.is_none();
+        if let Some((n, line)) = next {
+            let parsed = match line {
+                Line::TooLong => Err(too_long()),
+                Line::Text(t) => chunk.push(&t),
+            };
+            slots.push(match parsed {
+                Ok(()) => Slot::Item(n),
+                Err(e) => Slot::Error(n, e),
+            });
+        }
+        if end || chunk.full(slots.len()) {
+            let mut answers = chunk.run()?.into_iter();
+            for slot in slots.drain(..) {
+                match slot {
+                    Slot::Error(n, e) => write_error(out, n, &e)?,
+                    Slot::Item(n) => match answers.next().expect("one answer per item") {
+                        Ok(answer) => writeln!(out, "{answer}").map_err(write_err)?,
+                        Err(e) => write_error(out, n, &e)?,
+                    },
+                }
+            }
+            flush(out)?;
+        }
+        if end {
+            return Ok(());
+        }
+    }
+}
+
+fn engine_err(e: vera_engine::Error) -> CliError {
+    CliError::Usage(e.to_string())
 }
 
 /// `vera verify`.
@@ -116,60 +175,46 @@ pub fn verify(
     input: impl BufRead,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let mut lines = Lines::new(input);
-    let mut batch = SignatureBatchBuf::new();
-    let mut slots = Vec::new();
-    let mut bytes = 0usize;
-    loop {
-        let next = lines.next_line()?;
-        let end = next.is_none();
-        if let Some((n, line)) = next {
-            let parsed = match line {
-                Line::TooLong => Err(too_long()),
-                Line::Text(t) => parse_verify(&t),
-            };
-            match parsed.and_then(|(pk, msg, sig)| {
-                batch.push(&pk, &msg, &sig).map_err(|e| e.to_string())?;
-                Ok(msg.len())
-            }) {
-                Ok(len) => {
-                    bytes += len;
-                    slots.push(Slot::Item);
-                }
-                Err(e) => slots.push(Slot::Error(n, e)),
-            }
+    struct Verify<'a> {
+        engine: &'a Engine,
+        rule: Rule,
+        batch: SignatureBatchBuf,
+        bytes: usize,
+    }
+    impl Chunk for Verify<'_> {
+        fn push(&mut self, line: &[u8]) -> Result<(), String> {
+            let (pk, msg, sig) = parse_verify(line)?;
+            self.batch
+                .push(&pk, &msg, &sig)
+                .map_err(|e| e.to_string())?;
+            self.bytes += msg.len();
+            Ok(())
         }
-        if end
-            || batch.len() >= CHUNK_ITEMS
-            || bytes >= CHUNK_BYTES
-            || slots.len() >= 4 * CHUNK_ITEMS
-        {
-            let verdicts = engine
-                .verify(rule, batch.as_batch())
-                .map_err(|e| CliError::Usage(e.to_string()))?;
-            let mut verdicts = verdicts.into_iter();
-            for slot in slots.drain(..) {
-                match slot {
-                    Slot::Error(n, e) => write_error(out, n, &e)?,
-                    Slot::Item => {
-                        let v = verdicts.next().expect("one verdict per item");
-                        writeln!(
-                            out,
-                            "{}",
-                            replies::object(|o| replies::verdict_fields(o, v))
-                        )
-                        .map_err(write_err)?
-                    }
-                }
-            }
-            batch.clear();
-            bytes = 0;
-            flush(out)?;
+        fn full(&self, waiting: usize) -> bool {
+            self.batch.len() >= CHUNK_ITEMS
+                || self.bytes >= CHUNK_BYTES
+                || waiting >= 4 * CHUNK_ITEMS
         }
-        if end {
-            return Ok(());
+        fn run(&mut self) -> Result<Vec<Answer>, CliError> {
+            let verdicts = self
+                .engine
+                .verify(self.rule, self.batch.as_batch())
+                .map_err(engine_err)?;
+            self.batch.clear();
+            self.bytes = 0;
+            Ok(verdicts
+                .into_iter()
+                .map(|v| Ok(replies::object(|o| replies::verdict_fields(o, v))))
+                .collect())
         }
     }
+    let mut chunk = Verify {
+        engine,
+        rule,
+        batch: SignatureBatchBuf::new(),
+        bytes: 0,
+    };
+    stream(input, out, &mut chunk)
 }
 
 /// Path hashes per engine call, whatever the proof count.
@@ -197,48 +242,38 @@ pub fn proofs(
     input: impl BufRead,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let mut lines = Lines::new(input);
-    let mut batch = ProofsBuf::new();
-    let mut slots = Vec::new();
-    loop {
-        let next = lines.next_line()?;
-        let end = next.is_none();
-        if let Some((n, line)) = next {
-            let parsed = match line {
-                Line::TooLong => Err(too_long()),
-                Line::Text(t) => parse_proof(&t, &mut batch),
-            };
-            slots.push(match parsed {
-                Ok(()) => Slot::Item,
-                Err(e) => Slot::Error(n, e),
-            });
+    struct Proofs<'a> {
+        engine: &'a Engine,
+        scheme: MerkleScheme,
+        batch: ProofsBuf,
+    }
+    impl Chunk for Proofs<'_> {
+        fn push(&mut self, line: &[u8]) -> Result<(), String> {
+            parse_proof(line, &mut self.batch)
         }
-        if end
-            || batch.len() >= CHUNK_ITEMS
-            || batch.as_proofs().total_path_len() >= CHUNK_PATH_HASHES
-            || slots.len() >= 4 * CHUNK_ITEMS
-        {
-            let verdicts = engine
-                .verify_inclusion(scheme, batch.as_proofs())
-                .map_err(|e| CliError::Usage(e.to_string()))?;
-            let mut verdicts = verdicts.iter();
-            for slot in slots.drain(..) {
-                match slot {
-                    Slot::Error(n, e) => write_error(out, n, &e)?,
-                    Slot::Item => {
-                        let v = verdicts.next().expect("one verdict per proof");
-                        writeln!(out, "{}", replies::object(|o| replies::proof_fields(o, v)))
-                            .map_err(write_err)?
-                    }
-                }
-            }
-            batch.clear();
-            flush(out)?;
+        fn full(&self, waiting: usize) -> bool {
+            self.batch.len() >= CHUNK_ITEMS
+                || self.batch.as_proofs().total_path_len() >= CHUNK_PATH_HASHES
+                || waiting >= 4 * CHUNK_ITEMS
         }
-        if end {
-            return Ok(());
+        fn run(&mut self) -> Result<Vec<Answer>, CliError> {
+            let verdicts = self
+                .engine
+                .verify_inclusion(self.scheme, self.batch.as_proofs())
+                .map_err(engine_err)?;
+            self.batch.clear();
+            Ok(verdicts
+                .iter()
+                .map(|v| Ok(replies::object(|o| replies::proof_fields(o, v))))
+                .collect())
         }
     }
+    let mut chunk = Proofs {
+        engine,
+        scheme,
+        batch: ProofsBuf::new(),
+    };
+    stream(input, out, &mut chunk)
 }
 
 /// `vera hash` (`--double`: double SHA-256, answered as `sha256d`).
@@ -248,56 +283,48 @@ pub fn hash(
     input: impl BufRead,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let key = if double { "sha256d" } else { "sha256" };
-    let mut lines = Lines::new(input);
-    let mut msgs = MessageBuf::new();
-    let mut slots = Vec::new();
-    let mut bytes = 0usize;
-    loop {
-        let next = lines.next_line()?;
-        let end = next.is_none();
-        if let Some((n, line)) = next {
-            let parsed = match line {
-                Line::TooLong => Err(too_long()),
-                Line::Text(t) => hex_line(&t),
-            };
-            match parsed.and_then(|m| msgs.push(&m).map(|()| m.len()).map_err(|e| e.to_string())) {
-                Ok(len) => {
-                    bytes += len;
-                    slots.push(Slot::Item);
-                }
-                Err(e) => slots.push(Slot::Error(n, e)),
-            }
+    struct Hash<'a> {
+        engine: &'a Engine,
+        double: bool,
+        msgs: MessageBuf,
+        bytes: usize,
+    }
+    impl Chunk for Hash<'_> {
+        fn push(&mut self, line: &[u8]) -> Result<(), String> {
+            let m = hex_line(line)?;
+            self.msgs.push(&m).map_err(|e| e.to_string())?;
+            self.bytes += m.len();
+            Ok(())
         }
-        if end
-            || msgs.len() >= 4 * CHUNK_ITEMS
-            || bytes >= CHUNK_BYTES
-            || slots.len() >= 8 * CHUNK_ITEMS
-        {
-            let digests = if double {
-                engine.sha256d(msgs.as_messages())
+        fn full(&self, waiting: usize) -> bool {
+            self.msgs.len() >= 4 * CHUNK_ITEMS
+                || self.bytes >= CHUNK_BYTES
+                || waiting >= 8 * CHUNK_ITEMS
+        }
+        fn run(&mut self) -> Result<Vec<Answer>, CliError> {
+            let msgs = self.msgs.as_messages();
+            let digests = if self.double {
+                self.engine.sha256d(msgs)
             } else {
-                engine.sha256(msgs.as_messages())
+                self.engine.sha256(msgs)
             }
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-            let mut digests = digests.iter();
-            for slot in slots.drain(..) {
-                match slot {
-                    Slot::Error(n, e) => write_error(out, n, &e)?,
-                    Slot::Item => {
-                        let d = digests.next().expect("one digest per message");
-                        writeln!(out, "{{\"{key}\":\"{}\"}}", hex::encode(d)).map_err(write_err)?
-                    }
-                }
-            }
-            msgs.clear();
-            bytes = 0;
-            flush(out)?;
-        }
-        if end {
-            return Ok(());
+            .map_err(engine_err)?;
+            self.msgs.clear();
+            self.bytes = 0;
+            let key = if self.double { "sha256d" } else { "sha256" };
+            Ok(digests
+                .iter()
+                .map(|d| Ok(format!("{{\"{key}\":\"{}\"}}", hex::encode(d))))
+                .collect())
         }
     }
+    let mut chunk = Hash {
+        engine,
+        double,
+        msgs: MessageBuf::new(),
+        bytes: 0,
+    };
+    stream(input, out, &mut chunk)
 }
 
 /// `vera merkle`. A malformed leaf means there is no root to give: the answer is the error for
@@ -348,51 +375,42 @@ pub fn solana_txs(
     input: impl BufRead,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    let mut lines = Lines::new(input);
-    let mut chunk: Vec<(u64, Result<Vec<u8>, String>)> = Vec::new();
-    loop {
-        let next = lines.next_line()?;
-        let end = next.is_none();
-        if let Some((n, line)) = next {
+    struct Txs<'a> {
+        engine: &'a Engine,
+        txs: Vec<Vec<u8>>,
+    }
+    impl Chunk for Txs<'_> {
+        fn push(&mut self, line: &[u8]) -> Result<(), String> {
             let max = crate::chains::solana::MAX_TX_BYTES;
-            chunk.push((
-                n,
-                match line {
-                    Line::TooLong => Err(too_long()),
-                    // Refused before decoding: a chunk holds at most 16,384 packets' bytes.
-                    Line::Text(t) if t.trim_ascii().len() > 2 * max => {
-                        Err(format!("malformed transaction: over the {max}-byte packet"))
-                    }
-                    Line::Text(t) => hex_line(&t),
-                },
-            ));
-        }
-        if end || chunk.len() >= CHUNK_ITEMS {
-            let txs: Vec<&[u8]> = chunk
-                .iter()
-                .filter_map(|(_, t)| t.as_deref().ok())
-                .collect();
-            let checks = crate::chains::solana::verify_transactions(engine, &txs)
-                .map_err(|e| CliError::Usage(e.to_string()))?;
-            let mut checks = checks.into_iter();
-            for (n, t) in chunk.drain(..) {
-                match t.and_then(|_| {
-                    checks
-                        .next()
-                        .expect("one result per transaction")
-                        .map_err(|e| e.to_string())
-                }) {
-                    Ok(c) => writeln!(out, "{}", replies::object(|o| replies::tx_fields(o, &c)))
-                        .map_err(write_err)?,
-                    Err(e) => write_error(out, n, &e)?,
-                }
+            // Refused before decoding: a chunk holds at most 16,384 packets' bytes.
+            if line.trim_ascii().len() > 2 * max {
+                return Err(format!("malformed transaction: over the {max}-byte packet"));
             }
-            flush(out)?;
+            self.txs.push(hex_line(line)?);
+            Ok(())
         }
-        if end {
-            return Ok(());
+        fn full(&self, waiting: usize) -> bool {
+            waiting >= CHUNK_ITEMS
+        }
+        fn run(&mut self) -> Result<Vec<Answer>, CliError> {
+            let txs: Vec<&[u8]> = self.txs.iter().map(Vec::as_slice).collect();
+            let checks = crate::chains::solana::verify_transactions(self.engine, &txs)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            self.txs.clear();
+            Ok(checks
+                .into_iter()
+                .map(|c| {
+                    c.map(|c| replies::object(|o| replies::tx_fields(o, &c)))
+                        .map_err(|e| e.to_string())
+                })
+                .collect())
         }
     }
+    let mut chunk = Txs {
+        engine,
+        txs: Vec::new(),
+    };
+    stream(input, out, &mut chunk)
 }
 
 /// `vera block --chain bitcoin`: the check of each block, one hex block per line, with segwit
