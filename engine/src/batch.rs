@@ -12,6 +12,19 @@ use crate::error::{Error, OffsetError, Result};
 /// them directly.
 pub const MAX_BATCH_BYTES: u64 = u32::MAX as u64;
 
+/// Checks offsets into a column of `len` entries: at least one, non-decreasing, the last within
+/// the column (messages' bytes, proofs' path hashes).
+pub(crate) fn check_offsets(offsets: &[u32], len: usize) -> Result<()> {
+    let last = *offsets.last().ok_or(Error::Offsets(OffsetError::Empty))?;
+    if let Some(index) = offsets.windows(2).position(|w| w[0] > w[1]) {
+        return Err(Error::Offsets(OffsetError::Decreasing { index }));
+    }
+    if last as usize > len {
+        return Err(Error::Offsets(OffsetError::PastEnd { end: last, len }));
+    }
+    Ok(())
+}
+
 /// A borrowed, validated list of byte strings: message `i` is `bytes[offsets[i]..offsets[i + 1]]`.
 #[derive(Debug, Clone, Copy)]
 pub struct Messages<'a> {
@@ -31,16 +44,7 @@ impl<'a> Messages<'a> {
     /// assert!(Messages::new(b"abc", &[0, 4]).is_err());
     /// ```
     pub fn new(bytes: &'a [u8], offsets: &'a [u32]) -> Result<Self> {
-        let last = *offsets.last().ok_or(Error::Offsets(OffsetError::Empty))?;
-        if let Some(index) = offsets.windows(2).position(|w| w[0] > w[1]) {
-            return Err(Error::Offsets(OffsetError::Decreasing { index }));
-        }
-        if last as usize > bytes.len() {
-            return Err(Error::Offsets(OffsetError::PastEnd {
-                end: last,
-                len: bytes.len(),
-            }));
-        }
+        check_offsets(offsets, bytes.len())?;
         Ok(Messages { bytes, offsets })
     }
 

@@ -18,7 +18,7 @@
 //!   `size` leaves is deep and the index below the size; the leaf is a txid, internal byte order.
 
 use crate::backend::cpu::merkle::{bitcoin_node, rfc6962_node};
-use crate::error::{Error, OffsetError, Result};
+use crate::error::{Error, Result};
 use crate::merkle::{MerkleScheme, ProofError};
 
 /// One proof's verdict: `Ok(())` when the path leads from the leaf to the root.
@@ -78,16 +78,7 @@ impl<'a> Proofs<'a> {
                 });
             }
         }
-        if let Some(index) = offsets.windows(2).position(|w| w[0] > w[1]) {
-            return Err(Error::Offsets(OffsetError::Decreasing { index }));
-        }
-        let last = offsets[n];
-        if last as usize > path.len() {
-            return Err(Error::Offsets(OffsetError::PastEnd {
-                end: last,
-                len: path.len(),
-            }));
-        }
+        crate::batch::check_offsets(offsets, path.len())?;
         Ok(Proofs {
             leaves,
             indexes,

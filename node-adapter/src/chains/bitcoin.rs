@@ -21,7 +21,8 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
+use vera_engine::backend::cpu::merkle::bitcoin_node;
+use vera_engine::backend::cpu::sha256::sha256d;
 use vera_engine::{Engine, MerkleScheme, MessageBuf};
 
 /// Why a block could not be checked.
@@ -481,7 +482,8 @@ pub fn check_block(engine: &Engine, raw: &[u8]) -> Result<BlockCheck, BlockError
                 .merkle_root_from_hashes(MerkleScheme::Bitcoin, &wtxids)
                 .map_err(engine_err)?
                 .root;
-            let computed = sha256d(&[&witness_root, &reserved]);
+            // SHA256d(root ‖ reserved value): a Bitcoin Merkle node's hash, on this thread.
+            let computed = bitcoin_node(&witness_root, &reserved);
             WitnessCommitment::Found {
                 output,
                 committed,
@@ -491,7 +493,7 @@ pub fn check_block(engine: &Engine, raw: &[u8]) -> Result<BlockCheck, BlockError
         }
     };
     Ok(BlockCheck {
-        block_hash: sha256d(&[header]),
+        block_hash: sha256d(header),
         txids,
         segwit_txs,
         merkle_root: root.root,
@@ -501,15 +503,6 @@ pub fn check_block(engine: &Engine, raw: &[u8]) -> Result<BlockCheck, BlockError
         has_64_byte_tx,
         witness,
     })
-}
-
-/// Double SHA-256 of the concatenated parts, on this thread (one hash is not worth a batch).
-fn sha256d(parts: &[&[u8]]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    Sha256::digest(h.finalize()).into()
 }
 
 #[cfg(test)]
