@@ -91,8 +91,9 @@ enum Command {
     /// reserved value against the coinbase's commitment output). Output:
     /// {"block_hash":hex,"txs":n,"segwit_txs":n,"merkle_root":hex,"merkle_ok":bool,
     /// "mutated":bool,["header_merkle_root":hex,]["witness_root":hex,]
-    /// "witness_commitment":"absent"|"match"|"mismatch"|"bad-reserved-value","ok":bool,
-    /// "mutation":null or Core's reject reason}. block_hash is in display order (as explorers
+    /// "witness_commitment":"absent"|"match"|"mismatch"|"bad-reserved-value","coinbase":bool,
+    /// "ok":bool,"mutation":null or Core's reject reason}. ok means the block is the one its
+    /// header commits to, not that it is valid. block_hash is in display order (as explorers
     /// show it), the roots and txids in internal order (as in the header).
     Block {
         /// The chain: bitcoin (and its forks with the same block format).
