@@ -26,6 +26,7 @@ use crate::backend::gpu::{GpuBackend, KernelLimits, VerifyKernel};
 use crate::batch::{MessageBuf, SignatureBatchBuf};
 use crate::ed25519::Rule;
 use crate::error::Result;
+use crate::proofs::ProofsBuf;
 
 /// The GPU (or a split) is chosen only when predicted to take at most this share of the CPU's
 /// time alone.
@@ -155,6 +156,11 @@ pub struct Calibration {
     pub sha256: Costs,
     /// Merkle roots per leaf (RFC 6962 over 32-byte leaves).
     pub merkle: Costs,
+    /// Inclusion proofs per unit of work: a path hash, plus one per proof (RFC 6962 proofs of
+    /// 20 hashes). Absent from calibrations made before vera measured it: proofs are then
+    /// costed as Merkle leaves.
+    #[serde(default)]
+    pub proofs: Option<Costs>,
     /// Up to which batch sizes each Ed25519 verify kernel is the fastest on this GPU (absent
     /// from calibrations made before vera measured it: the provisional limits apply then).
     #[serde(default)]
@@ -165,6 +171,12 @@ impl Calibration {
     /// The costs of verifying under `rule`.
     pub fn verify_costs(&self, rule: Rule) -> &Costs {
         &self.verify[rule_index(rule)]
+    }
+
+    /// The costs of inclusion proofs per unit of work: measured, or (in a calibration made
+    /// before proofs were measured) those of Merkle leaves, a path hash being a node hash.
+    pub fn proof_costs(&self) -> Costs {
+        self.proofs.unwrap_or(self.merkle)
     }
 }
 
@@ -472,6 +484,24 @@ pub(crate) fn measure(cpu: &CpuBackend, gpu: &GpuBackend) -> Result<Calibration>
     let t2 = best_ns(2, || gpu.rfc6962_root(lpart(l2)).map(drop))?;
     let merkle = fit(l1, t1, l2, t2, c);
 
+    // Inclusion proofs of 20 hashes each (a tree of a million leaves), one unit per hash plus
+    // one per proof. Whether a proof holds does not change its cost: every path is folded in
+    // full, so random paths do.
+    let depth = 20usize;
+    let (p1, p2) = (1024usize, 1usize << 16);
+    let proofs = proof_batch(p2, depth)?;
+    let all = proofs.as_proofs();
+    let ppart = |n: usize| all.slice(0..n).unwrap_or(all);
+    let units = |n: usize| n * (depth + 1);
+    let scheme = crate::merkle::MerkleScheme::Rfc6962;
+    let c = best_ns(3, || {
+        cpu.verify_inclusion(scheme, ppart(1 << 12));
+        Ok(())
+    })? / units(1 << 12) as f64;
+    let t1 = best_ns(3, || gpu.verify_inclusion(scheme, ppart(p1)).map(drop))?;
+    let t2 = best_ns(2, || gpu.verify_inclusion(scheme, ppart(p2)).map(drop))?;
+    let proofs = fit(units(p1), t1, units(p2), t2, c);
+
     tracing::info!(
         "calibrated CPU and GPU costs in {} ms",
         started.elapsed().as_millis()
@@ -480,15 +510,33 @@ pub(crate) fn measure(cpu: &CpuBackend, gpu: &GpuBackend) -> Result<Calibration>
         verify,
         sha256,
         merkle,
+        proofs: Some(proofs),
         kernels: Some(kernels),
     })
 }
 
+/// `n` RFC 6962 inclusion proofs of `depth` pseudo-random hashes each, at distinct indexes of a
+/// tree of 2^`depth` leaves.
+fn proof_batch(n: usize, depth: usize) -> Result<ProofsBuf> {
+    let mut buf = ProofsBuf::new();
+    let mut path = vec![[0u8; 32]; depth];
+    for i in 0..n {
+        for (j, h) in path.iter_mut().enumerate() {
+            h[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            h[8..16].copy_from_slice(&(j as u64).to_le_bytes());
+        }
+        let mut leaf = [0u8; 32];
+        leaf[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        buf.push(&leaf, i as u64, 1 << depth, &path, &[7; 32])?;
+    }
+    Ok(buf)
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn costs(cpu: f64, fixed: f64, per: f64) -> Costs {
+    pub(crate) fn costs(cpu: f64, fixed: f64, per: f64) -> Costs {
         Costs {
             cpu_ns_per_item: cpu,
             gpu_fixed_ns: fixed,
@@ -570,6 +618,7 @@ mod tests {
             ],
             sha256: costs(0.5, 10.0, 0.1),
             merkle: costs(20.0, 30.0, 1.0),
+            proofs: Some(costs(25.0, 40.0, 2.0)),
             kernels: Some(KernelLimits {
                 lanes_max: 2048,
                 coop_max: 8192,
@@ -586,6 +635,16 @@ mod tests {
         let back: CacheFile = serde_json::from_str(&old).expect("parses");
         assert_eq!(back["k"].kernels, None);
         assert_eq!(back["k"].verify, cal.verify);
+        // One written before proofs were measured costs them as Merkle leaves.
+        assert_eq!(cal.proof_costs(), costs(25.0, 40.0, 2.0));
+        let old = text.replace(
+            ",\"proofs\":{\"cpu_ns_per_item\":25.0,\"gpu_fixed_ns\":40.0,\"gpu_ns_per_item\":2.0}",
+            "",
+        );
+        assert!(!old.contains("proofs"), "{old}");
+        let back: CacheFile = serde_json::from_str(&old).expect("parses");
+        assert_eq!(back["k"].proofs, None);
+        assert_eq!(back["k"].proof_costs(), cal.merkle);
     }
 
     /// Timings per size of (lanes, coop, single) in µs → the limits.

@@ -80,8 +80,9 @@ impl Route {
     }
 
     /// The plan for `n` inclusion proofs of `work` units (path hashes plus one per proof) on
-    /// `gpus` identical GPUs, costed as that many Merkle leaves: a path hash is a node hash, and
-    /// a tree costs about one node hash per leaf on either side.
+    /// `gpus` identical GPUs, from the measured proof costs (see
+    /// [`Calibration::proof_costs`]). Without a calibration they are costed as that many Merkle
+    /// leaves: a path hash is a node hash, and a tree costs about one node hash per leaf.
     pub(crate) fn proof_plan(self, n: usize, work: usize, gpus: usize) -> Plan {
         match self {
             Route::Gpu => Plan::Gpu,
@@ -89,7 +90,7 @@ impl Route {
             Route::Auto(None) if n < GPU_MIN_PROOFS => Plan::Cpu,
             Route::Auto(None) => by_threshold(work, GPU_MIN_MERKLE_LEAVES),
             Route::Auto(Some(cal)) => {
-                split_by_share(n, work, cal.merkle.on_gpus(gpus).plan(work, true))
+                split_by_share(n, work, cal.proof_costs().on_gpus(gpus).plan(work, true))
             }
         }
     }
@@ -110,5 +111,33 @@ impl Route {
             Route::Auto(None) => by_threshold(n, GPU_MIN_VERIFY),
             Route::Auto(Some(cal)) => cal.verify_costs(rule).on_gpus(gpus).plan(n, true),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calibrate::tests::costs;
+
+    #[test]
+    fn proofs_route_by_their_own_costs_where_measured() {
+        // Merkle roots say the GPU is far faster; measured proofs say it is far slower.
+        let fast = costs(100.0, 0.0, 1.0);
+        let slow = costs(1.0, 1e9, 10.0);
+        let mut cal = Calibration {
+            verify: [fast; 3],
+            sha256: fast,
+            merkle: fast,
+            proofs: Some(slow),
+            kernels: None,
+        };
+        let (n, work) = (10_000, 210_000);
+        assert_eq!(Route::Auto(Some(cal)).proof_plan(n, work, 1), Plan::Cpu);
+        // A calibration made before proofs were measured costs them as Merkle leaves.
+        cal.proofs = None;
+        assert_ne!(Route::Auto(Some(cal)).proof_plan(n, work, 1), Plan::Cpu);
+        // Uncalibrated: few proofs stay on the CPU whatever their length; a forced GPU takes all.
+        assert_eq!(Route::Auto(None).proof_plan(100, 1 << 24, 1), Plan::Cpu);
+        assert_eq!(Route::Gpu.proof_plan(1, 2, 1), Plan::Gpu);
     }
 }

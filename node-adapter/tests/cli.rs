@@ -302,6 +302,77 @@ fn info_and_bench_report_json() {
     std::fs::remove_file(&file).ok();
 }
 
+/// `vera calibrate` measures every operation on the GPU it finds (lavapipe here, when asked
+/// for), prints the costs and crossovers, and stores them where `auto` engines read them.
+#[test]
+fn calibrate_measures_every_operation_and_stores_it() {
+    let file = std::env::temp_dir().join(format!("vera-cal-{}.json", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_vera"))
+        .args(["calibrate", "--json", "--allow-software-gpu"])
+        .env("VERA_CALIBRATION_FILE", &file)
+        .stdin(Stdio::null())
+        .output()
+        .expect("vera runs");
+    let info: serde_json::Value =
+        serde_json::from_slice(&vera(&["info", "--json"], "").stdout).expect("info --json");
+    if info["adapters"]
+        .as_array()
+        .expect("adapters list")
+        .is_empty()
+    {
+        assert!(
+            std::env::var("VERA_REQUIRE_GPU").as_deref() != Ok("1"),
+            "VERA_REQUIRE_GPU=1 but vera info lists no GPU adapter"
+        );
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("nothing to calibrate"), "{err}");
+        return;
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout_lines(&out).join("\n")).expect("calibrate --json is JSON");
+    let ops: Vec<&str> = report["operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .map(|r| r["op"].as_str().expect("op"))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "verify strict",
+            "verify zip215",
+            "verify dalek",
+            "sha256",
+            "merkle",
+            "proofs"
+        ]
+    );
+    for row in report["operations"].as_array().unwrap() {
+        let c = &row["costs"];
+        let cpu = c["cpu_ns_per_item"].as_f64().expect("a number");
+        assert!(cpu.is_finite() && cpu > 0.0, "{row}");
+        for k in ["gpu_fixed_ns", "gpu_ns_per_item"] {
+            let v = c[k].as_f64().expect("a number");
+            assert!(v.is_finite() && v >= 0.0, "{row}");
+        }
+    }
+    assert_eq!(report["file"], file.to_str().unwrap());
+    // The file holds this machine's calibration, proofs included, as engines read it back.
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("the calibration is stored"))
+            .expect("the calibration file is JSON");
+    let machines = stored.as_object().expect("keyed by machine");
+    assert_eq!(machines.len(), 1, "{stored}");
+    let cal = machines.values().next().unwrap();
+    assert_eq!(
+        cal["proofs"], report["operations"][5]["costs"],
+        "the stored proof costs are the printed ones"
+    );
+    assert!(cal["kernels"].is_object(), "{cal}");
+    std::fs::remove_file(&file).ok();
+}
+
 #[test]
 fn the_load_bench_runs_in_process_and_through_the_server() {
     let file = std::env::temp_dir().join(format!("vera-load-{}.json", std::process::id()));

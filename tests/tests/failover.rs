@@ -208,6 +208,7 @@ fn a_wrong_subgroup_layout_is_an_error_not_verdicts() {
             verify: [c; 3],
             sha256: c,
             merkle: c,
+            proofs: Some(c),
             kernels,
         }
     };

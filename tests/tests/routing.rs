@@ -34,6 +34,7 @@ fn calibration() -> Calibration {
             gpu_ns_per_item: 1.0,
         },
         merkle: fast_gpu(),
+        proofs: Some(fast_gpu()),
         kernels: None,
     }
 }

@@ -74,6 +74,12 @@ pub fn run(
         gpu_from: cal.merkle.crossover(false, limit),
         costs: cal.merkle,
     });
+    rows.push(Row {
+        op: "proofs".into(),
+        unit: "path hash (+1 per proof)",
+        gpu_from: cal.proof_costs().crossover(true, limit),
+        costs: cal.proof_costs(),
+    });
     let file = calibration_file().map(|p| p.display().to_string());
     if json {
         let text = serde_json::to_string_pretty(&serde_json::json!({
