@@ -11,6 +11,7 @@
 //! With `VERA_REQUIRE_GPU=1` (as `scripts/test-all` sets after installing lavapipe) a missing
 //! GPU adapter fails the tests instead of skipping the GPU engines.
 
+pub mod libsodium;
 pub mod reference;
 
 use std::sync::OnceLock;

@@ -5,6 +5,9 @@
 //! - `dalek`: ed25519-dalek 2 `VerifyingKey::from_bytes` then `Verifier::verify`;
 //! - `zip215`: ed25519-consensus `VerificationKey::try_from` then `verify`.
 //!
+//! `strict` is held to a second reference as well: libsodium's `crypto_sign_verify_detached`
+//! (the system library, through [`vera_tests::libsodium`]), Cardano's check.
+//!
 //! The hostile families are built here from first principles (the eight torsion points, the
 //! non-canonical encodings, signatures constructed by hand so that they satisfy the cofactored
 //! and/or the cofactorless equation), and mixed into seeded random batches of honest signatures.
@@ -1433,4 +1436,73 @@ fn zip215_batches_valid_only_under_the_cofactored_equation() {
         total += n;
     }
     eprintln!("zip215 cofactored-only batches: {total} items");
+}
+
+/// libsodium's `crypto_sign_verify_detached` (Cardano's check, through cardano-crypto-class)
+/// gives the `strict` verdict on every item of every hostile family, on honest signatures and on
+/// the mixed hostile pool. The other tests hold every engine to `strict` on these families; here
+/// the CPU engine is checked on this very corpus, and libsodium against the reference.
+///
+/// libsodium rejects S ≥ L, an A or R among the 14 small-order encodings (its blocklist ignores
+/// the sign bit) and an A encoded with y ≥ p, then compares the re-encoded [S]B − [k]A with R's
+/// bytes, k hashing A and R as given: verify_strict's checks, but for the last check on A. The
+/// one input on which they could differ, a non-canonical A of a point that is not of small order,
+/// has y < 19 and an unknown logarithm, so no one can build a signature that verify_strict
+/// accepts for it (`non_canonical_family` has every such encoding, with arbitrary signatures).
+#[test]
+fn libsodium_gives_the_strict_verdicts() {
+    let cpu = Engine::builder()
+        .backend(BackendChoice::Cpu)
+        .build()
+        .expect("a CPU engine always builds");
+    let mut rng = StdRng::seed_from_u64(8032);
+    let mut items: Vec<Item> = all_families(rng.gen())
+        .into_iter()
+        .flat_map(|(_, items)| items)
+        .collect();
+    let pool = Pool::new(&mut rng);
+    items.extend(pool.hostile.iter().cloned());
+    for (i, sk) in pool.keys.iter().enumerate() {
+        let msg = rand_bytes(&mut rng, i * 7);
+        let sig = sk.sign(&msg).to_bytes();
+        items.push(item("honest", pool.pks[i], &msg, sig));
+        let mut bad = msg.clone();
+        bad.push(1);
+        items.push(item("honest, other message", pool.pks[i], &bad, sig));
+    }
+    let refs = check(&[("cpu".to_string(), cpu)], "libsodium corpus", &items);
+    let triples: Vec<_> = items
+        .iter()
+        .map(|it| (it.pk, it.msg.clone(), it.sig))
+        .collect();
+    let Some((version, sodium)) = vera_tests::libsodium::verify_detached(&triples) else {
+        return;
+    };
+    let mismatches: Vec<String> = items
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| sodium[i] != refs[STRICT][i])
+        .map(|(i, it)| format!("libsodium {}: {}", sodium[i], it.describe()))
+        .collect();
+    assert!(
+        mismatches.is_empty(),
+        "libsodium {version} differs from strict on {} of {} items:\n{}",
+        mismatches.len(),
+        items.len(),
+        mismatches.join("\n")
+    );
+    // The corpus splits the rules: valid and invalid items under strict, and items that only
+    // the laxer rules accept (so libsodium is not merely agreeing with everything).
+    let valid = sodium.iter().filter(|&&v| v).count();
+    assert!(
+        valid > 24 && valid < items.len(),
+        "{valid} of {}",
+        items.len()
+    );
+    assert!((0..items.len()).any(|i| !sodium[i] && refs[DALEK][i]));
+    assert!((0..items.len()).any(|i| !sodium[i] && refs[ZIP215][i]));
+    eprintln!(
+        "libsodium {version}: {valid} of {} items valid, all equal to strict",
+        items.len()
+    );
 }

@@ -42,7 +42,8 @@ import (
 type Rule int
 
 const (
-	// Strict is ed25519-dalek's verify_strict (Solana, Aptos).
+	// Strict is ed25519-dalek's verify_strict (Solana, Aptos), and libsodium's verdicts
+	// (Cardano).
 	Strict Rule = C.VERA_RULE_STRICT
 	// Zip215 is ZIP-215, ed25519-consensus (Zcash, CometBFT, Cosmos, Sui).
 	Zip215 Rule = C.VERA_RULE_ZIP215
