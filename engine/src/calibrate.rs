@@ -35,6 +35,11 @@ pub const MARGIN: f64 = 0.75;
 /// The smallest share of a batch worth sending to the GPU in a split.
 const MIN_GPU_ITEMS: usize = 64;
 
+/// The smallest batch of inclusion proofs the calibration times on the GPU. The GPU runs one
+/// invocation per proof, so smaller batches lack the parallelism the measured cost per hash
+/// assumes: the router keeps them on the CPU.
+pub(crate) const PROOFS_MEASURED_FROM: usize = 1024;
+
 /// The environment variable naming the calibration file instead of the default location.
 pub const CALIBRATION_FILE_ENV: &str = "VERA_CALIBRATION_FILE";
 
@@ -177,6 +182,12 @@ impl Calibration {
     /// before proofs were measured) those of Merkle leaves, a path hash being a node hash.
     pub fn proof_costs(&self) -> Costs {
         self.proofs.unwrap_or(self.merkle)
+    }
+
+    /// Whether it holds everything this version measures (a cached calibration that does not
+    /// is measured again).
+    pub fn is_complete(&self) -> bool {
+        self.proofs.is_some() && self.kernels.is_some()
     }
 }
 
@@ -488,7 +499,7 @@ pub(crate) fn measure(cpu: &CpuBackend, gpu: &GpuBackend) -> Result<Calibration>
     // one per proof. Whether a proof holds does not change its cost: every path is folded in
     // full, so random paths do.
     let depth = 20usize;
-    let (p1, p2) = (1024usize, 1usize << 16);
+    let (p1, p2) = (PROOFS_MEASURED_FROM, 1usize << 16);
     let proofs = proof_batch(p2, depth)?;
     let all = proofs.as_proofs();
     let ppart = |n: usize| all.slice(0..n).unwrap_or(all);
@@ -645,6 +656,7 @@ pub(crate) mod tests {
         let back: CacheFile = serde_json::from_str(&old).expect("parses");
         assert_eq!(back["k"].proofs, None);
         assert_eq!(back["k"].proof_costs(), cal.merkle);
+        assert!(cal.is_complete() && !back["k"].is_complete());
     }
 
     /// Timings per size of (lanes, coop, single) in µs → the limits.

@@ -228,7 +228,8 @@ fn calibration(cpu: &CpuBackend, gpu: &GpuBackend, mode: CalibrationMode) -> Opt
         CalibrationMode::Off => return None,
         CalibrationMode::Cached if gpu.adapter().software => return None,
         CalibrationMode::Cached => {
-            if let Some(cal) = calibrate::load(&key) {
+            // One cached before this version measured everything is measured again.
+            if let Some(cal) = calibrate::load(&key).filter(Calibration::is_complete) {
                 return Some(cal);
             }
         }
@@ -495,9 +496,8 @@ impl Engine {
 
     /// One verdict per Merkle inclusion proof under `scheme`, in input order: `Ok(())` when the
     /// path leads from the leaf to the root, else why not (see [`crate::proofs`]). A proof that
-    /// fails is a verdict, not an error. Routed like Merkle roots: a proof of `d` hashes costs
-    /// about what `d` leaves of a tree do, on either side, and large batches are split between
-    /// the GPU and the CPU.
+    /// fails is a verdict, not an error. Routed by the measured cost of a path hash (see
+    /// [`Calibration::proof_costs`]); large batches are split between the GPU and the CPU.
     pub fn verify_inclusion(
         &self,
         scheme: MerkleScheme,
@@ -518,7 +518,13 @@ impl Engine {
             };
             self.on_gpu("proofs", p.len(), *route, sharded, || cpu(p))
         };
-        let work = proofs.total_path_len() + proofs.len();
+        // The calibration measured RFC 6962 nodes, SHA-256 over 65 bytes: two compressions. A
+        // Bitcoin node, double SHA-256 over 64 bytes, takes three.
+        let hashes = proofs.total_path_len() + proofs.len();
+        let work = match scheme {
+            MerkleScheme::Rfc6962 => hashes,
+            MerkleScheme::Bitcoin => hashes.saturating_add(hashes / 2),
+        };
         match route.proof_plan(proofs.len(), work, self.gpu_count()) {
             Plan::Cpu => Ok(self.on_cpu(proofs.len(), || cpu(proofs))),
             Plan::Gpu => on_gpu(proofs),

@@ -12,7 +12,7 @@
 //! ≈ 0.5 M signatures/s), and are deliberately high.
 
 use crate::batch::Messages;
-use crate::calibrate::{Calibration, Plan};
+use crate::calibrate::{Calibration, Plan, PROOFS_MEASURED_FROM};
 use crate::ed25519::Rule;
 
 /// How the engine splits work between its backends.
@@ -79,7 +79,8 @@ impl Route {
         }
     }
 
-    /// The plan for `n` inclusion proofs of `work` units (path hashes plus one per proof) on
+    /// The plan for `n` inclusion proofs of `work` units (RFC 6962 path hashes plus one per
+    /// proof, or their equivalent in compressions) on
     /// `gpus` identical GPUs, from the measured proof costs (see
     /// [`Calibration::proof_costs`]). Without a calibration they are costed as that many Merkle
     /// leaves: a path hash is a node hash, and a tree costs about one node hash per leaf.
@@ -89,6 +90,7 @@ impl Route {
             // One GPU invocation per proof: a few long proofs are work for a few threads only.
             Route::Auto(None) if n < GPU_MIN_PROOFS => Plan::Cpu,
             Route::Auto(None) => by_threshold(work, GPU_MIN_MERKLE_LEAVES),
+            Route::Auto(Some(_)) if n < PROOFS_MEASURED_FROM => Plan::Cpu,
             Route::Auto(Some(cal)) => {
                 split_by_share(n, work, cal.proof_costs().on_gpus(gpus).plan(work, true))
             }
@@ -136,7 +138,12 @@ mod tests {
         // A calibration made before proofs were measured costs them as Merkle leaves.
         cal.proofs = None;
         assert_ne!(Route::Auto(Some(cal)).proof_plan(n, work, 1), Plan::Cpu);
-        // Uncalibrated: few proofs stay on the CPU whatever their length; a forced GPU takes all.
+        // Few proofs stay on the CPU whatever their length, calibrated or not; a forced GPU
+        // takes all.
+        assert_eq!(
+            Route::Auto(Some(cal)).proof_plan(100, 1 << 24, 1),
+            Plan::Cpu
+        );
         assert_eq!(Route::Auto(None).proof_plan(100, 1 << 24, 1), Plan::Cpu);
         assert_eq!(Route::Gpu.proof_plan(1, 2, 1), Plan::Gpu);
     }

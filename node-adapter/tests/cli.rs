@@ -307,6 +307,7 @@ fn info_and_bench_report_json() {
 #[test]
 fn calibrate_measures_every_operation_and_stores_it() {
     let file = std::env::temp_dir().join(format!("vera-cal-{}.json", std::process::id()));
+    std::fs::remove_file(&file).ok();
     let out = Command::new(env!("CARGO_BIN_EXE_vera"))
         .args(["calibrate", "--json", "--allow-software-gpu"])
         .env("VERA_CALIBRATION_FILE", &file)

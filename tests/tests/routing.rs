@@ -186,12 +186,14 @@ fn split_hashing_equals_the_cpu() {
 }
 
 /// A batch of inclusion proofs split between the GPU and the CPU: the verdicts of the CPU
-/// engine, in order (a third of the proofs point at the wrong root).
+/// engine, in order (a third of the proofs point at the wrong root). Calibrated routing sends
+/// no fewer than 1,024 proofs to the GPU.
 #[test]
 fn split_proofs_equal_the_cpu() {
     let Some(engine) = auto_engine() else { return };
     let mut rng = StdRng::seed_from_u64(0x9f);
-    let leaves: Vec<[u8; 32]> = (0..300).map(|_| rng.gen()).collect();
+    let n = 1200u64;
+    let leaves: Vec<[u8; 32]> = (0..n).map(|_| rng.gen()).collect();
     let cpu = Engine::cpu();
     for scheme in MerkleScheme::ALL {
         let root = cpu.merkle_root_from_hashes(scheme, &leaves).expect("root");
@@ -205,13 +207,13 @@ fn split_proofs_equal_the_cpu() {
             let mut r = root.root;
             r[0] ^= u8::from(i % 3 == 0);
             proofs
-                .push(&leaves[i as usize], i, 300, &path, &r)
+                .push(&leaves[i as usize], i, n, &path, &r)
                 .expect("fits");
         }
         let want = cpu
             .verify_inclusion(scheme, proofs.as_proofs())
             .expect("CPU");
-        assert_eq!(want.iter().filter(|v| v.is_ok()).count(), 200);
+        assert_eq!(want.iter().filter(|v| v.is_ok()).count(), 800);
         let before = engine.stats();
         let got = engine
             .verify_inclusion(scheme, proofs.as_proofs())
