@@ -1,7 +1,8 @@
 //! libsodium's `crypto_sign_verify_detached`, the Ed25519 check of Cardano's nodes (through
-//! cardano-crypto-class) and of many C and C++ projects, as a second reference for the `strict`
-//! rule: a small C program linked with the system's libsodium, built once per test binary and fed
-//! signatures on its standard input.
+//! cardano-crypto-class) and of many C and C++ projects: a small C program linked with the
+//! system's libsodium, built once per test binary and fed signatures on its standard input.
+//! libsodium 1.0.18 is a second reference for the `strict` rule; 1.0.19 made the check
+//! cofactored (it accepts when R − ([S]B − [k]A) has small order), a rule vera does not offer.
 //!
 //! With `VERA_REQUIRE_LIBSODIUM=1` (as `scripts/test-all` sets after installing libsodium-dev) a
 //! missing compiler or library fails the test instead of skipping it.
@@ -52,7 +53,8 @@ int main(void) {
 }
 "#;
 
-fn required() -> bool {
+/// Whether libsodium must be tested (`VERA_REQUIRE_LIBSODIUM=1`).
+pub fn required() -> bool {
     std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1")
 }
 
