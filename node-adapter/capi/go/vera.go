@@ -34,6 +34,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -42,7 +43,7 @@ import (
 type Rule int
 
 const (
-	// Strict is ed25519-dalek's verify_strict (Solana, Aptos), and libsodium's verdicts
+	// Strict is ed25519-dalek's verify_strict (Solana, Aptos), and libsodium 1.0.18's verdicts
 	// (Cardano).
 	Strict Rule = C.VERA_RULE_STRICT
 	// Zip215 is ZIP-215, ed25519-consensus (Zcash, CometBFT, Cosmos, Sui).
@@ -115,7 +116,8 @@ func call(f func() C.int) error {
 func Version() string { return C.GoString(C.vera_version()) }
 
 // Engine runs batches. Create one and keep it: with a GPU, creating it takes a while. It is
-// safe for concurrent use, Close included (Close waits for the calls in flight).
+// safe for concurrent use, Close included (Close waits for the calls in flight). Close it when
+// done; one the program forgets is freed by the garbage collector, at a time of its choosing.
 type Engine struct {
 	mu  sync.RWMutex
 	ptr *C.vera_engine
@@ -128,7 +130,19 @@ func NewEngine(backend Backend, threads uint32) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{ptr: ptr}, nil
+	e := &Engine{ptr: ptr}
+	runtime.SetFinalizer(e, finalizeEngine)
+	return e, nil
+}
+
+// finalized counts the engines and batchers the garbage collector freed (the tests read it).
+var finalized atomic.Int64
+
+// An engine the program dropped without Close would keep its threads and GPU memory for the
+// life of the process. Every call holds the engine in `with`, so it cannot be finalized mid-call.
+func finalizeEngine(e *Engine) {
+	finalized.Add(1)
+	e.Close()
 }
 
 // Close frees the engine, once the calls in flight are done; later calls return ErrClosed.
@@ -142,6 +156,7 @@ func (e *Engine) Close() {
 	if e.ptr != nil {
 		C.vera_engine_free(e.ptr)
 		e.ptr = nil
+		runtime.SetFinalizer(e, nil)
 	}
 }
 
@@ -557,7 +572,15 @@ func (e *Engine) NewBatcher(maxBatch, maxDelayMicros uint32) (*Batcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Batcher{ptr: ptr, slots: make(chan struct{}, MaxBatcherCalls)}, nil
+	b := &Batcher{ptr: ptr, slots: make(chan struct{}, MaxBatcherCalls)}
+	runtime.SetFinalizer(b, finalizeBatcher)
+	return b, nil
+}
+
+// As finalizeEngine, for a batcher (its worker thread and queue).
+func finalizeBatcher(b *Batcher) {
+	finalized.Add(1)
+	b.Close()
 }
 
 // Close frees the batcher once the calls in flight are done; later calls return ErrClosed.
@@ -570,6 +593,7 @@ func (b *Batcher) Close() {
 	if b.ptr != nil {
 		C.vera_batcher_free(b.ptr)
 		b.ptr = nil
+		runtime.SetFinalizer(b, nil)
 	}
 }
 

@@ -15,9 +15,11 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 var (
@@ -575,5 +577,42 @@ func TestErrors(t *testing.T) {
 	nilEngine.Close()
 	if nilEngine.HasGPU() {
 		t.Error("a nil engine has a GPU")
+	}
+}
+
+// An engine and a batcher the program forgets (no Close) are freed by the garbage collector;
+// closed ones are not freed twice.
+func TestForgottenEnginesAreFreed(t *testing.T) {
+	before := finalized.Load()
+	func() {
+		e, err := NewEngine(CPU, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := e.NewBatcher(0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err := b.Sha256([]byte("abc")); err != nil || d != sha256.Sum256([]byte("abc")) {
+			t.Fatalf("batcher sha256: %x %v", d, err)
+		}
+		closed, err := NewEngine(CPU, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed.Close()
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for finalized.Load() < before+2 && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A little longer, for a wrongly finalized closed engine to show.
+	for i := 0; i < 5; i++ {
+		runtime.GC()
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := finalized.Load() - before; got != 2 {
+		t.Errorf("%d of the 2 forgotten objects were finalized", got)
 	}
 }
