@@ -14,10 +14,10 @@ use curve25519_dalek::scalar::Scalar;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rule {
     /// ed25519-dalek 2.x `verify_strict`: S < L; small-order A or R rejected; R must re-encode to
-    /// the given bytes; cofactorless equation. Solana, Aptos; also libsodium 1.0.18's
-    /// `crypto_sign_verify_detached` (Cardano), which gives the same verdict on every signature
-    /// anyone can build (its one extra check, refusing an A encoded with y ≥ p, concerns points
-    /// of unknown logarithm). libsodium 1.0.19 and later check differently (cofactored).
+    /// the given bytes; cofactorless equation. Solana, Aptos; also libsodium's
+    /// `crypto_sign_verify_detached` (1.0.18 to 1.0.22; Cardano), which gives the same verdict on
+    /// every signature anyone can build (its one extra check, refusing an A encoded with y ≥ p,
+    /// concerns points of unknown logarithm).
     Strict,
     /// ZIP-215 as in ed25519-consensus `verify`: S < L; any A, R encoding that decodes is accepted;
     /// cofactored equation `[8]([S]B − R − [k]A) = 0`. Zcash, CometBFT, Cosmos, Sui.

@@ -1,8 +1,9 @@
 //! libsodium's `crypto_sign_verify_detached`, the Ed25519 check of Cardano's nodes (through
 //! cardano-crypto-class) and of many C and C++ projects: a small C program linked with the
 //! system's libsodium, built once per test binary and fed signatures on its standard input.
-//! libsodium 1.0.18 is a second reference for the `strict` rule; 1.0.19 made the check
-//! cofactored (it accepts when R − ([S]B − [k]A) has small order), a rule vera does not offer.
+//! libsodium 1.0.18 to 1.0.22 (the versions whose verify code is 1.0.18's) is a second reference
+//! for the `strict` rule; Debian 12 ships 1.0.18. To compare another build, point the compiler
+//! at it: `CPATH=$PREFIX/include LIBRARY_PATH=$PREFIX/lib` (a static-only build links as is).
 //!
 //! With `VERA_REQUIRE_LIBSODIUM=1` (as `scripts/test-all` sets after installing libsodium-dev) a
 //! missing compiler or library fails the test instead of skipping it.

@@ -43,7 +43,7 @@ import (
 type Rule int
 
 const (
-	// Strict is ed25519-dalek's verify_strict (Solana, Aptos), and libsodium 1.0.18's verdicts
+	// Strict is ed25519-dalek's verify_strict (Solana, Aptos), and libsodium's verdicts
 	// (Cardano).
 	Strict Rule = C.VERA_RULE_STRICT
 	// Zip215 is ZIP-215, ed25519-consensus (Zcash, CometBFT, Cosmos, Sui).

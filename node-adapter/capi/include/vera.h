@@ -60,7 +60,7 @@ extern "C" {
 
 /* Ed25519 verification rules. There is no default: rules disagree on hostile signatures. */
 typedef enum vera_rule {
-    /* ed25519-dalek verify_strict (Solana, Aptos; libsodium 1.0.18's verdicts, as Cardano's). */
+    /* ed25519-dalek verify_strict (Solana, Aptos; libsodium's verdicts, as Cardano's). */
     VERA_RULE_STRICT = 0,
     /* ZIP-215, ed25519-consensus (Zcash, CometBFT, Cosmos, Sui). */
     VERA_RULE_ZIP215 = 1,

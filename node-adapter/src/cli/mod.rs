@@ -37,8 +37,9 @@ enum Command {
     /// {"valid":true} or {"valid":false,"reason":"…"}.
     Verify {
         /// The chain's verification rule: strict (ed25519-dalek verify_strict; Solana, Aptos,
-        /// and libsodium 1.0.18's verdicts, as Cardano's), zip215 (ed25519-consensus; Zcash, CometBFT, Cosmos, Sui) or dalek (ed25519-dalek
-        /// verify). There is no default: rules disagree on hostile signatures.
+        /// and libsodium's verdicts, as Cardano's), zip215 (ed25519-consensus; Zcash, CometBFT,
+        /// Cosmos, Sui) or dalek (ed25519-dalek verify). There is no default: rules disagree on
+        /// hostile signatures.
         #[arg(long, value_parser = parse_with::<Rule>)]
         rule: Rule,
         #[command(flatten)]
