@@ -37,9 +37,9 @@ enum Command {
     /// {"valid":true} or {"valid":false,"reason":"…"}.
     Verify {
         /// The chain's verification rule: strict (ed25519-dalek verify_strict; Solana, Aptos,
-        /// and libsodium's verdicts, as Cardano's), zip215 (ed25519-consensus; Zcash, CometBFT,
-        /// Cosmos, Sui) or dalek (ed25519-dalek verify). There is no default: rules disagree on
-        /// hostile signatures.
+        /// and libsodium 1.0.18 to 1.0.22, as Cardano links it), zip215 (ed25519-consensus;
+        /// Zcash, CometBFT, Cosmos, Sui) or dalek (ed25519-dalek verify). There is no default:
+        /// rules disagree on hostile signatures.
         #[arg(long, value_parser = parse_with::<Rule>)]
         rule: Rule,
         #[command(flatten)]
@@ -171,8 +171,9 @@ struct Common {
 /// How to build the engine: shared by the JSON-lines subcommands and `serve`.
 #[derive(Debug, Args)]
 struct EngineArgs {
-    /// auto picks the best backend present (a hardware GPU, else the CPU); gpu fails when no
-    /// adapter is usable.
+    /// auto, cpu or gpu. auto routes each batch by this machine's measured costs (the CPU, a
+    /// hardware GPU, or both); cpu uses every core; gpu uses the best adapter, software ones
+    /// included, and exits with status 2 when there is none.
     #[arg(long, default_value = "auto", value_parser = parse_with::<BackendChoice>)]
     backend: BackendChoice,
     /// CPU worker threads (default: one per core).
