@@ -538,6 +538,32 @@ impl Engine {
         }
     }
 
+    /// The end of every hash chain, in input order (see [`crate::hash_chains`]; Solana's
+    /// proof-of-history entries are chains). Fails with [`Error::TooLarge`] past
+    /// [`MAX_CHAIN_HASHES`](crate::hash_chains::MAX_CHAIN_HASHES) steps in a chain or
+    /// [`MAX_BATCH_HASHES`](crate::hash_chains::MAX_BATCH_HASHES) in the batch. The GPU runs one
+    /// chain per thread, so only batches of many chains go to it (see `route.rs`).
+    pub fn hash_chains(&self, chains: &[crate::hash_chains::HashChain]) -> Result<Vec<[u8; 32]>> {
+        let total = crate::hash_chains::check(chains)?;
+        let cpu = |c: &[crate::hash_chains::HashChain]| self.inner.cpu.hash_chains(c);
+        let Some((gpu, route)) = &self.inner.gpu else {
+            return Ok(self.on_cpu(chains.len(), || cpu(chains)));
+        };
+        let longest = chains.iter().map(|c| c.hashes).max().unwrap_or(0);
+        if !route.chains_on_gpu(chains.len(), total, longest, self.cpu_threads()) {
+            return Ok(self.on_cpu(chains.len(), || cpu(chains)));
+        }
+        let sharded = || {
+            self.sharded(gpu, chains.len(), MIN_HASH_SHARD, |g, r| {
+                let part = chains
+                    .get(r)
+                    .ok_or_else(|| Error::Gpu("shard out of range".into()))?;
+                g.hash_chains(part)
+            })
+        };
+        self.on_gpu("chains", chains.len(), *route, sharded, || cpu(chains))
+    }
+
     /// One [`Verdict`] per signature under `rule`, in input order. An invalid signature is a
     /// verdict, not an error.
     pub fn verify(&self, rule: Rule, batch: SignatureBatch<'_>) -> Result<Vec<Verdict>> {

@@ -17,6 +17,7 @@
 //! # Layout
 //! - [`batch`]: columnar batch types (the layout GPU buffers take), validated once.
 //! - [`ed25519`]: verification [`Rule`]s, [`Verdict`]s and their reasons.
+//! - [`hash_chains`]: iterated SHA-256 ([`HashChain`]s), as Solana's proof-of-history entries.
 //! - [`merkle`]: [`MerkleScheme`]s, roots, RFC 6962 inclusion and consistency proofs, Bitcoin
 //!   branches.
 //! - [`backend`]: the backends, each with the same operations under the same names;
@@ -35,6 +36,7 @@ pub mod calibrate;
 pub mod ed25519;
 mod engine;
 pub mod error;
+pub mod hash_chains;
 mod health;
 pub mod merkle;
 pub mod proofs;
@@ -46,6 +48,7 @@ pub use calibrate::{Calibration, CalibrationMode};
 pub use ed25519::{Reason, Rule, Verdict};
 pub use engine::{Engine, EngineBuilder};
 pub use error::{Error, Result};
+pub use hash_chains::HashChain;
 pub use health::{BackendLoad, EngineStats, LATENCY_BOUNDS};
 pub use merkle::{MerkleRoot, MerkleScheme, ProofError};
 pub use proofs::{ProofVerdict, Proofs, ProofsBuf};

@@ -33,6 +33,19 @@ const GPU_MIN_MERKLE_LEAVES: usize = 1 << 16;
 /// Inclusion proofs from which the GPU checks them without a calibration (with enough path
 /// hashes in all, as for a Merkle tree): one invocation per proof needs thousands to fill a GPU.
 const GPU_MIN_PROOFS: usize = 4096;
+/// Hash chains from which the GPU may take a batch: it runs one chain per thread, so a GPU
+/// needs thousands of chains to be busy.
+const GPU_MIN_CHAINS: usize = 1024;
+/// A hash-chain step on one GPU thread, one SHA-256 compression after another, in
+/// nanoseconds: a pessimistic guess for a hardware GPU (64 dependent rounds take about 1.5 µs
+/// on an H200's clock), until the device measures it.
+const CHAIN_GPU_NS_PER_STEP: f64 = 4000.0;
+/// A GPU batch's fixed cost (upload, dispatches, readback), in nanoseconds: the H200 probe's
+/// round trip, doubled.
+const CHAIN_GPU_FIXED_NS: f64 = 120_000.0;
+/// A hash-chain step on one CPU core with SHA-NI, in nanoseconds, where nothing is measured.
+const CHAIN_CPU_NS_PER_STEP: f64 = 60.0;
+
 /// Signatures from which the GPU verifies without a calibration: 16 cores verify 4,096 in
 /// ≈ 8 ms.
 const GPU_MIN_VERIFY: usize = 4096;
@@ -97,6 +110,24 @@ impl Route {
         }
     }
 
+    /// Whether a batch of `n` hash chains of `total` steps, the longest `longest`, goes to the
+    /// GPU (chains are not split). The GPU's time is its fixed cost plus the longest chain, step
+    /// after step; the CPU's is every step spread over `threads` cores (from the measured
+    /// SHA-256 cost where there is a calibration: a step is one 32-byte message). The GPU takes
+    /// the batch when it is predicted to need at most [`crate::calibrate::MARGIN`] of the CPU's
+    /// time.
+    pub(crate) fn chains_on_gpu(self, n: usize, total: u64, longest: u64, threads: usize) -> bool {
+        let cpu_step_all_cores = match self {
+            Route::Gpu => return true,
+            _ if n < GPU_MIN_CHAINS => return false,
+            Route::Auto(Some(cal)) => cal.sha256.cpu_ns_per_item * 96.0,
+            Route::Auto(None) => CHAIN_CPU_NS_PER_STEP / threads.max(1) as f64,
+        };
+        let cpu = total as f64 * cpu_step_all_cores;
+        let gpu = CHAIN_GPU_FIXED_NS + longest as f64 * CHAIN_GPU_NS_PER_STEP;
+        gpu.is_finite() && cpu.is_finite() && gpu <= crate::calibrate::MARGIN * cpu
+    }
+
     /// Whether a Merkle tree of `leaves` leaves goes to the GPU (trees are not split).
     pub(crate) fn merkle_on_gpu(self, leaves: usize) -> bool {
         match self {
@@ -120,6 +151,20 @@ impl Route {
 mod tests {
     use super::*;
     use crate::calibrate::tests::costs;
+
+    #[test]
+    fn hash_chains_go_to_the_gpu_only_when_many_and_long_enough() {
+        let auto = Route::Auto(None);
+        // Few chains stay on the CPU, however long.
+        assert!(!auto.chains_on_gpu(100, 100 * 60_000, 60_000, 16));
+        // 4,096 ticks of 62,500 steps on 16 cores: 16 s of CPU against 0.25 s of GPU.
+        assert!(auto.chains_on_gpu(4096, 4096 * 62_500, 62_500, 16));
+        // One long chain among short ones: the GPU would wait on it alone.
+        assert!(!auto.chains_on_gpu(4096, 4095 + 1_000_000, 1_000_000, 16));
+        // Short chains: the GPU's fixed cost dominates.
+        assert!(!auto.chains_on_gpu(2048, 2048 * 10, 10, 16));
+        assert!(Route::Gpu.chains_on_gpu(1, 0, 0, 16));
+    }
 
     #[test]
     fn proofs_route_by_their_own_costs_where_measured() {

@@ -19,6 +19,8 @@
 //! - `wgsl/merkle_nodes.wgsl`: RFC 6962 and Bitcoin node hashes, shared.
 //! - `wgsl/merkle_reduce.wgsl`: one Merkle pass, 256 nodes to one per workgroup.
 //! - `wgsl/merkle_proofs.wgsl`: inclusion proofs, one per invocation.
+//! - `wgsl/sha256_chains.wgsl`: hash chains (iterated SHA-256, proof of history), one per
+//!   invocation, in rounds of bounded length.
 //! - `wgsl/sha512.wgsl`: SHA-512 on 64-bit words emulated as `vec2<u32>` (no SHADER_INT64
 //!   needed), shared; [`sha512_rounds_wgsl`] adds the unrolled compression function after it.
 //! - `wgsl/sha512_batch.wgsl`: SHA-512 of many messages, the building block of Ed25519's
@@ -337,6 +339,19 @@ pub const MERKLE_PROOFS: Shader = Shader::new(
         SHA256_ROUNDS,
         MERKLE_NODES,
         Part::File(include_str!("../wgsl/merkle_proofs.wgsl")),
+    ],
+);
+
+/// Hash chains: `Params { count, row, budget }` at binding 0, the chains' state at 1 (12 words
+/// each: the hash, plain steps left, mixin pending, padding; read and written), their mixins at
+/// 2 (8 words each). Each dispatch takes every chain at most `budget` plain steps further, and
+/// its mixin step once the plain steps are done. Workgroup size 64, one invocation per chain.
+pub const SHA256_CHAINS: Shader = Shader::new(
+    "sha256_chains",
+    &[
+        SHA256,
+        SHA256_ROUNDS,
+        Part::File(include_str!("../wgsl/sha256_chains.wgsl")),
     ],
 );
 
@@ -807,6 +822,7 @@ pub const ALL: &[Shader] = &[
     SHA256_LEAF32,
     MERKLE_REDUCE,
     MERKLE_PROOFS,
+    SHA256_CHAINS,
     SHA512_BATCH,
     FIELD_SELFTEST,
     FIELD_SELFTEST_U64,

@@ -42,6 +42,33 @@ pub fn sha256(parts: &[&[u8]]) -> Hash {
     h.finalize().into()
 }
 
+/// A hash chain's end from its definition: `hashes` times h = SHA-256(h) from `start`, then
+/// h = SHA-256(h ‖ mixin) when there is a mixin.
+pub fn chain_end(start: &Hash, hashes: u64, mixin: Option<&Hash>) -> Hash {
+    let mut h = *start;
+    for _ in 0..hashes {
+        h = sha256(&[&h]);
+    }
+    match mixin {
+        Some(m) => sha256(&[&h, m]),
+        None => h,
+    }
+}
+
+/// Solana's `next_hash(start, num_hashes, transactions)`, written from its source: no hashes
+/// and no transactions leave the hash; otherwise `num_hashes − 1` (saturating) hashes, then a
+/// tick (one more hash) or, with transactions, a record of their hash (`mixin`).
+pub fn solana_next_hash(start: &Hash, num_hashes: u64, mixin: Option<&Hash>) -> Hash {
+    if num_hashes == 0 && mixin.is_none() {
+        return *start;
+    }
+    let h = chain_end(start, num_hashes.saturating_sub(1), None);
+    match mixin {
+        Some(m) => sha256(&[&h, m]),
+        None => sha256(&[&h]),
+    }
+}
+
 /// RFC 6962 leaf hash: SHA-256(0x00 ‖ d).
 pub fn leaf_hash(d: &[u8]) -> Hash {
     sha256(&[&[0u8], d])

@@ -1,21 +1,25 @@
-//! Differential tests: every engine's SHA-256 digests and Merkle roots against independent models
-//! on sha2's `Digest` API (`vera_tests::reference`, and the proof models here), and RFC 6962 /
-//! Bitcoin proofs against the RFC's own recursive definitions.
+//! Differential tests: every engine's SHA-256 digests, Merkle roots and hash chains against
+//! independent models on sha2's `Digest` API (`vera_tests::reference`, and the proof models
+//! here), and RFC 6962 / Bitcoin proofs against the RFC's own recursive definitions.
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
+use vera_engine::hash_chains::{MAX_BATCH_HASHES, MAX_CHAIN_HASHES};
 use vera_engine::merkle::{
     bitcoin_branch, bitcoin_root_from_branch, rfc6962_consistency_proof, rfc6962_inclusion_proof,
     rfc6962_verify_consistency, rfc6962_verify_inclusion,
 };
 use vera_engine::proofs::inclusion_sides;
 use vera_engine::{
-    Engine, Error, MerkleScheme, MessageBuf, Messages, ProofError, ProofVerdict, ProofsBuf,
+    Engine, Error, HashChain, MerkleScheme, MessageBuf, Messages, ProofError, ProofVerdict,
+    ProofsBuf,
 };
 use vera_tests::engines;
-use vera_tests::reference::{bitcoin_root, leaf_hash, mth, node_hash, sha256, split, Hash};
+use vera_tests::reference::{
+    bitcoin_root, chain_end, leaf_hash, mth, node_hash, sha256, solana_next_hash, split, Hash,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Models
@@ -945,6 +949,132 @@ fn batch_inclusion_proofs_against_the_references() {
                     );
                 }
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hash chains (proof of history)
+// ---------------------------------------------------------------------------------------------
+
+fn check_chains(engines: &[(String, Engine)], label: &str, chains: &[HashChain]) {
+    let want: Vec<Hash> = chains
+        .iter()
+        .map(|c| chain_end(&c.start, c.hashes, c.mixin.as_ref()))
+        .collect();
+    for (name, engine) in engines {
+        let got = engine
+            .hash_chains(chains)
+            .unwrap_or_else(|e| panic!("{name} {label}: {e}"));
+        assert_eq!(got.len(), chains.len(), "{name} {label}");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "{name} {label}: chain {i} {:?}", chains[i]);
+        }
+    }
+}
+
+fn rand_chain(rng: &mut StdRng, hashes: u64) -> HashChain {
+    let mut start = [0u8; 32];
+    rng.fill_bytes(&mut start);
+    let mixin = rng.gen_bool(0.5).then(|| rng.gen());
+    HashChain {
+        start,
+        hashes,
+        mixin,
+    }
+}
+
+/// Chains of every short length, with and without a mixin, at the batch sizes around the GPU's
+/// workgroup, and across its rounds of 4,096 steps: every engine against the definition.
+#[test]
+fn hash_chains_against_the_definition() {
+    let engines = engines();
+    let mut rng = StdRng::seed_from_u64(0xc4a1);
+    let mut short: Vec<HashChain> = Vec::new();
+    for hashes in 0..40 {
+        for mixin in [None, Some(rng.gen())] {
+            short.push(HashChain {
+                start: rng.gen(),
+                hashes,
+                mixin,
+            });
+        }
+    }
+    check_chains(&engines, "every length to 39", &short);
+    for n in [1usize, 2, 63, 64, 65, 300] {
+        let chains: Vec<HashChain> = (0..n)
+            .map(|_| {
+                let hashes = rng.gen_range(0..200);
+                rand_chain(&mut rng, hashes)
+            })
+            .collect();
+        check_chains(&engines, &format!("{n} chains"), &chains);
+    }
+    // Across the GPU's rounds (4,096 steps per dispatch, 16 dispatches per submission), beside
+    // chains that finish in the first round.
+    let mut long: Vec<HashChain> = [4095u64, 4096, 4097, 8192, 8193, 70_000]
+        .iter()
+        .map(|&h| rand_chain(&mut rng, h))
+        .collect();
+    long.extend((0..10).map(|i| rand_chain(&mut rng, i)));
+    long.shuffle(&mut rng);
+    check_chains(&engines, "across rounds", &long);
+    // More chains than a 64 KiB binding holds (1,365 at 48 bytes each).
+    let many: Vec<HashChain> = (0..3000).map(|i| rand_chain(&mut rng, i % 7)).collect();
+    check_chains(&engines, "3,000 chains", &many);
+    check_chains(&engines, "no chains", &[]);
+}
+
+/// Solana entries as chains give Solana's `next_hash`, ticks and entries of transactions alike,
+/// and a slot's entries verify when each starts from the previous one's hash.
+#[test]
+fn solana_entries_are_chains() {
+    let engines = engines();
+    let mut rng = StdRng::seed_from_u64(0x5017);
+    let mut prev: Hash = rng.gen();
+    let mut chains = Vec::new();
+    let mut claimed = Vec::new();
+    for i in 0..200u64 {
+        let num_hashes = match i % 5 {
+            0 => 0,
+            1 => 1,
+            _ => rng.gen_range(2..300),
+        };
+        let mixin: Option<Hash> = (i % 3 != 0).then(|| rng.gen());
+        let hash = solana_next_hash(&prev, num_hashes, mixin.as_ref());
+        chains.push(HashChain::solana_entry(prev, num_hashes, mixin));
+        claimed.push(hash);
+        prev = hash;
+    }
+    for (name, engine) in &engines {
+        assert_eq!(
+            engine.hash_chains(&chains).expect("chains"),
+            claimed,
+            "{name}"
+        );
+    }
+}
+
+/// Chains past the limits are refused before any work, on every engine.
+#[test]
+fn hash_chains_past_the_limits_are_errors() {
+    let engines = engines();
+    let huge = HashChain {
+        start: [0; 32],
+        hashes: u64::MAX,
+        mixin: None,
+    };
+    let long = HashChain {
+        hashes: MAX_CHAIN_HASHES,
+        ..huge
+    };
+    let too_many = vec![long; (MAX_BATCH_HASHES / MAX_CHAIN_HASHES) as usize + 1];
+    for (name, engine) in &engines {
+        for bad in [&[huge][..], &too_many] {
+            assert!(
+                matches!(engine.hash_chains(bad), Err(Error::TooLarge { .. })),
+                "{name}"
+            );
         }
     }
 }

@@ -66,6 +66,13 @@ impl CpuBackend {
         out
     }
 
+    /// Every hash chain's end, in order (see [`crate::hash_chains`]).
+    pub fn hash_chains(&self, chains: &[crate::hash_chains::HashChain]) -> Vec<[u8; 32]> {
+        let mut out = vec![[0u8; 32]; chains.len()];
+        sha256::chain_ends(&self.workers(), chains, &mut out);
+        out
+    }
+
     /// Every inclusion proof's verdict, in order.
     pub fn verify_inclusion(
         &self,

@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::Workers;
 use crate::batch::Messages;
+use crate::hash_chains::HashChain;
 
 /// Work per part when a batch is spread across threads, in bytes (message bytes plus a 64-byte
 /// block per message): handing a part to a sleeping worker costs tens of microseconds, about
@@ -47,6 +48,50 @@ pub fn sha256_batch(workers: &Workers<'_>, msgs: Messages<'_>, double: bool, out
             .unwrap_or(Messages::empty());
         for (o, m) in part.iter_mut().zip(mine.iter()) {
             *o = hash(m);
+        }
+    });
+}
+
+/// Plain steps per part when hash chains are spread across threads: about 60 µs of SHA-NI.
+const PART_CHAIN_HASHES: u64 = 1024;
+
+/// The end of one hash chain (see [`crate::hash_chains`]): each plain step hashes the 32-byte
+/// state as one padded block, so it is one compression; the mixin step is two.
+pub fn chain_end(chain: &HashChain) -> [u8; 32] {
+    let mut block = Block::default();
+    block[..32].copy_from_slice(&chain.start);
+    block[32] = 0x80;
+    block[62] = 0x01; // 256 bits
+    for _ in 0..chain.hashes {
+        let h = compress_blocks(std::slice::from_ref(&block));
+        block[..32].copy_from_slice(&h);
+    }
+    let mut h = [0u8; 32];
+    h.copy_from_slice(&block[..32]);
+    let Some(mixin) = chain.mixin else {
+        return h;
+    };
+    let mut two = [Block::default(), Block::default()];
+    two[0][..32].copy_from_slice(&h);
+    two[0][32..].copy_from_slice(&mixin);
+    two[1][0] = 0x80;
+    two[1][62] = 0x02; // 512 bits
+    compress_blocks(&two)
+}
+
+/// Every chain's end into `out` (same length), in order; chains are spread across threads in
+/// parts of about [`PART_CHAIN_HASHES`] steps.
+pub fn chain_ends(workers: &Workers<'_>, chains: &[HashChain], out: &mut [[u8; 32]]) {
+    debug_assert_eq!(chains.len(), out.len());
+    let total = chains
+        .iter()
+        .fold(0u64, |t, c| t.saturating_add(c.hashes.saturating_add(1)));
+    let mean = (total / chains.len().max(1) as u64).max(1);
+    let min_part = PART_CHAIN_HASHES.div_ceil(mean) as usize;
+    let part = workers.part_len(chains.len(), min_part, 4);
+    workers.for_each_part(out, part, |start, part| {
+        for (o, c) in part.iter_mut().zip(&chains[start..]) {
+            *o = chain_end(c);
         }
     });
 }

@@ -21,6 +21,7 @@
 //! [`GpuOptions::profile`] or `VERA_GPU_PROFILE=1`: [`GpuBackend::kernel_times`].
 
 mod base_table;
+mod chains;
 pub mod context;
 mod ed25519;
 mod edwards;
@@ -211,6 +212,8 @@ pub struct GpuBackend {
     sha256_leaf32: std::sync::OnceLock<Kernel>,
     /// Built on first use: `merkle_proofs.wgsl` for RFC 6962 and for Bitcoin.
     merkle_proofs: [std::sync::OnceLock<Kernel>; 2],
+    /// Built on first use: `sha256_chains.wgsl`.
+    sha256_chains: std::sync::OnceLock<Kernel>,
     /// Built on first use: only tests run it.
     field_selftest: field::PerPath,
     /// Built on first use: only tests run it.
@@ -417,6 +420,7 @@ impl GpuBackend {
             sha256_fixed64: Default::default(),
             sha256_leaf32: Default::default(),
             merkle_proofs: Default::default(),
+            sha256_chains: Default::default(),
             field_selftest: Default::default(),
             decompress_selftest: Default::default(),
             has_int64: features.contains(wgpu::Features::SHADER_INT64),
@@ -542,6 +546,11 @@ impl GpuBackend {
         proofs: crate::proofs::Proofs<'_>,
     ) -> Result<Vec<crate::proofs::ProofVerdict>> {
         proofs::verify_inclusion(self, scheme, proofs)
+    }
+
+    /// Every hash chain's end, in order (see [`crate::hash_chains`]).
+    pub fn hash_chains(&self, chains: &[crate::hash_chains::HashChain]) -> Result<Vec<[u8; 32]>> {
+        chains::hash_chains(self, chains)
     }
 
     /// The RFC 6962 root over leaf data.
