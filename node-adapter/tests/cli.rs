@@ -590,3 +590,74 @@ fn tx_checks_solana_transactions_line_by_line() {
     assert!(lines[2].contains("malformed transaction") && lines[2].ends_with("\"line\":3}"));
     assert!(lines[3].contains("invalid hex") && lines[3].ends_with("\"line\":4}"));
 }
+
+/// `vera poh`: Solana entries chained from --start, each line's "start", or the line before;
+/// a wrong hash is answered with the computed one, a malformed line breaks the chain for the
+/// line after it (whose start is unknown).
+#[test]
+fn poh_checks_entries_from_the_hash_before() {
+    let sha = |parts: &[&[u8]]| -> [u8; 32] {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update(p);
+        }
+        h.finalize().into()
+    };
+    let start = [0x11u8; 32];
+    let mixin = [0x22u8; 32];
+    // A tick of 3 hashes, then an entry of transactions with 2 hashes, then one with 0 hashes
+    // and transactions, then an empty entry (no hashes, no transactions).
+    let tick = sha(&[&sha(&[&sha(&[&start])])]);
+    let txs = sha(&[&sha(&[&tick]), &mixin]);
+    let txs0 = sha(&[&txs, &mixin]);
+    let line = |n: u64, hash: &[u8; 32], extra: &str| {
+        format!(
+            "{{\"num_hashes\":{n},\"hash\":\"{}\"{extra}}}\n",
+            hex::encode(hash)
+        )
+    };
+    let mix = format!(",\"mixin\":\"{}\"", hex::encode(mixin));
+    let own_start = format!(",\"start\":\"{}\"", hex::encode(tick));
+    let input = [
+        line(3, &tick, ""),
+        line(2, &txs, &mix),
+        line(0, &txs0, &mix),
+        line(0, &txs0, ""),
+        line(1, &txs0, ""),
+        "{\"num_hashes\":1}\n".to_string(),
+        line(1, &sha(&[&txs0]), ""),
+        line(1, &sha(&[&tick]), &own_start),
+        line(1 << 25, &tick, ""),
+    ]
+    .concat();
+    let out = stdout_lines(&vera(
+        &["poh", "--chain", "solana", "--start", &hex::encode(start)],
+        &input,
+    ));
+    assert_eq!(out.len(), 9, "{out:?}");
+    for (i, answer) in out[..4].iter().enumerate() {
+        assert_eq!(answer, "{\"valid\":true}", "line {}", i + 1);
+    }
+    // One hash from txs0 is not txs0.
+    assert_eq!(
+        out[4],
+        format!(
+            "{{\"valid\":false,\"computed\":\"{}\"}}",
+            hex::encode(sha(&[&txs0]))
+        )
+    );
+    assert!(
+        out[5].contains("\"line\":6") && out[5].contains("hash"),
+        "{}",
+        out[5]
+    );
+    assert!(out[6].contains("no hash to start from"), "{}", out[6]);
+    assert_eq!(out[7], "{\"valid\":true}");
+    assert!(out[8].contains("at most 16777216"), "{}", out[8]);
+    // Without --start the first line has nothing to start from.
+    let out = stdout_lines(&vera(&["poh", "--chain", "solana"], &line(3, &tick, "")));
+    assert!(out[0].contains("no hash to start from"), "{out:?}");
+    // A bad --start is a usage error.
+    let bad = vera(&["poh", "--chain", "solana", "--start", "00"], "");
+    assert_eq!(bad.status.code(), Some(2));
+}

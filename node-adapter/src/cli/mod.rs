@@ -125,6 +125,27 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Check proof-of-history entries, one per line:
+    /// {"num_hashes":n,"hash":hex,"mixin":hex} → {"valid":true} or {"valid":false,"computed":hex}.
+    ///
+    /// solana: each entry's hash is recomputed from the hash before it as a validator replaying
+    /// a slot does (Solana's next_hash): num_hashes − 1 times h = SHA-256(h), then h =
+    /// SHA-256(h) for a tick (no "mixin") or h = SHA-256(h ‖ mixin) for an entry of
+    /// transactions, "mixin" being the hash of its transactions (their signatures' Merkle
+    /// root); an entry of no hashes and no transactions keeps the hash. An entry starts from the
+    /// previous line's "hash", or from its own "start" (hex), or for the first line from
+    /// --start. Entries are checked in chunks, all at once: each chain on a core, or thousands
+    /// of them on the GPU. At most 16,777,216 hashes an entry.
+    Poh {
+        /// The chain: solana.
+        #[arg(long, value_parser = ["solana"])]
+        chain: String,
+        /// The hash the first entry starts from (the previous slot's last entry hash), hex.
+        #[arg(long)]
+        start: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Show the CPU features, every GPU adapter, and which backend `auto` picks.
     Info {
         /// Print JSON instead of text.
@@ -255,6 +276,18 @@ pub fn run(cli: Cli, matches: Option<&clap::ArgMatches>) -> Result<(), CliError>
         Command::Hash { double, common } => {
             let (engine, input) = open(&common)?;
             jsonl::hash(&engine, double, input, &mut stdout())
+        }
+        Command::Poh {
+            chain: _,
+            start,
+            common,
+        } => {
+            let start = start
+                .map(|s| crate::hexfmt::hex_array::<32>("--start", &s))
+                .transpose()
+                .map_err(CliError::Usage)?;
+            let (engine, input) = open(&common)?;
+            jsonl::poh(&engine, start, input, &mut stdout())
         }
         Command::Tx { chain: _, common } => {
             let (engine, input) = open(&common)?;
