@@ -9,8 +9,8 @@
 
 use crate::error::{Error, Result};
 
-/// The most plain steps one chain may ask for: 2^24, a few hundred times a Solana tick (62,500
-/// hashes on mainnet), so that no input can keep a backend busy for long.
+/// The most plain steps one chain may ask for: 2^24, hundreds of times a Solana tick (12,500
+/// hashes by default), so that no input can keep a backend busy for long.
 pub const MAX_CHAIN_HASHES: u64 = 1 << 24;
 
 /// The most plain steps one batch may ask for in all: 2^32.

@@ -1,5 +1,6 @@
 // Package vera is the Go binding of libvera, vera's C ABI: batch Ed25519 verification, SHA-256,
-// Merkle roots and inclusion proofs, the Bitcoin block check and Solana transactions, on the GPU
+// Merkle roots and inclusion proofs, the Bitcoin block check, Solana transactions and
+// proof-of-history hash chains, on the GPU
 // or every CPU core, with exactly the verdicts of the reference implementations.
 //
 // Build libvera first (cargo build --release -p vera-capi), then point cgo at it:
@@ -316,6 +317,58 @@ func (e *Engine) hash(msgs Messages, double bool) ([][32]byte, error) {
 				return C.vera_sha256d(p, C.size_t(n), bytesPtr(msgs.Bytes), offsetsPtr(msgs.Offsets), dst)
 			}
 			return C.vera_sha256(p, C.size_t(n), bytesPtr(msgs.Bytes), offsetsPtr(msgs.Offsets), dst)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// HashChain is iterated SHA-256, as proof-of-history entries are: from Start, Hashes times
+// h = SHA-256(h), then, with a Mixin, once h = SHA-256(h || Mixin).
+type HashChain struct {
+	Start  [32]byte
+	Hashes uint64
+	Mixin  *[32]byte
+}
+
+// SolanaEntry is the chain of a Solana entry of numHashes hashes starting from the previous
+// entry's hash, as Solana's next_hash computes it: mixin is the hash of the entry's
+// transactions, nil for a tick.
+func SolanaEntry(start [32]byte, numHashes uint64, mixin *[32]byte) HashChain {
+	hashes := numHashes
+	if mixin != nil && hashes > 0 {
+		hashes--
+	}
+	return HashChain{Start: start, Hashes: hashes, Mixin: mixin}
+}
+
+// HashChains gives every chain's end, in order: thousands of chains at once on the GPU (one
+// thread each), or across every core. At most 2^24 hashes a chain and 2^32 in all.
+func (e *Engine) HashChains(chains []HashChain) ([][32]byte, error) {
+	n := len(chains)
+	if n == 0 {
+		return [][32]byte{}, nil
+	}
+	starts := make([]byte, 32*n)
+	hashes := make([]uint64, n)
+	mixins := make([]byte, 32*n)
+	has := make([]byte, n)
+	for i, c := range chains {
+		copy(starts[32*i:], c.Start[:])
+		hashes[i] = c.Hashes
+		if c.Mixin != nil {
+			copy(mixins[32*i:], c.Mixin[:])
+			has[i] = 1
+		}
+	}
+	out := make([][32]byte, n)
+	err := e.with(func(p *C.vera_engine) error {
+		return call(func() C.int {
+			return C.vera_hash_chains(p, C.size_t(n), bytesPtr(starts),
+				(*C.uint64_t)(unsafe.Pointer(&hashes[0])), bytesPtr(mixins), bytesPtr(has),
+				(*C.uint8_t)(unsafe.Pointer(&out[0][0])))
 		})
 	})
 	if err != nil {

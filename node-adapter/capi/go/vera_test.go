@@ -616,3 +616,59 @@ func TestForgottenEnginesAreFreed(t *testing.T) {
 		t.Errorf("%d of the 2 forgotten objects were finalized", got)
 	}
 }
+
+// Hash chains against their definition on crypto/sha256, and Solana entries as next_hash
+// computes them.
+func TestHashChains(t *testing.T) {
+	e := engine(t)
+	rng := rand.New(rand.NewSource(7))
+	var chains []HashChain
+	var want [][32]byte
+	for i := 0; i < 200; i++ {
+		var c HashChain
+		rng.Read(c.Start[:])
+		c.Hashes = uint64(rng.Intn(50))
+		h := c.Start
+		for k := uint64(0); k < c.Hashes; k++ {
+			h = sha256.Sum256(h[:])
+		}
+		if i%2 == 1 {
+			var m [32]byte
+			rng.Read(m[:])
+			c.Mixin = &m
+			h = sha256.Sum256(append(h[:], m[:]...))
+		}
+		chains = append(chains, c)
+		want = append(want, h)
+	}
+	got, err := e.HashChains(chains)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("chain %d: %x, want %x", i, got[i], want[i])
+		}
+	}
+	// Solana: a tick of 3 hashes, then an entry of transactions with 1 hash (the mixin only),
+	// then one with 0 hashes and transactions (the mixin too).
+	var start, mixin [32]byte
+	start[0], mixin[0] = 1, 2
+	tick := sha256.Sum256(start[:])
+	tick = sha256.Sum256(tick[:])
+	tick = sha256.Sum256(tick[:])
+	tx1 := sha256.Sum256(append(tick[:], mixin[:]...))
+	tx0 := sha256.Sum256(append(tx1[:], mixin[:]...))
+	got, err = e.HashChains([]HashChain{
+		SolanaEntry(start, 3, nil), SolanaEntry(tick, 1, &mixin), SolanaEntry(tx1, 0, &mixin),
+	})
+	if err != nil || got[0] != tick || got[1] != tx1 || got[2] != tx0 {
+		t.Errorf("solana entries: %x %v", got, err)
+	}
+	if _, err := e.HashChains([]HashChain{{Hashes: 1<<24 + 1}}); err == nil {
+		t.Error("a chain past 2^24 hashes was accepted")
+	}
+	if got, err := e.HashChains(nil); err != nil || len(got) != 0 {
+		t.Errorf("no chains: %v %v", got, err)
+	}
+}

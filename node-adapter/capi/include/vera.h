@@ -172,6 +172,17 @@ int vera_verify_proofs(const vera_engine *engine, int scheme, size_t n,
                        const uint8_t *roots, const uint8_t *path_hashes,
                        const uint32_t *path_offsets, uint8_t *verdicts);
 
+/* Hash chains (proof of history): chain i starts from starts[32 i ..], applies h = SHA-256(h)
+   hashes[i] times, then, when mixins is given and has_mixin[i] is not 0, h = SHA-256(h ||
+   mixin) with the 32 bytes at mixins[32 i ..]; its end is written to ends[32 i ..]. mixins and
+   has_mixin are both NULL (no mixins) or both given. hashes must be 8-byte aligned; at most
+   2^24 hashes a chain and 2^32 in all (else VERA_ERR_INVALID_ARGUMENT). A Solana entry of
+   num_hashes hashes: a tick is hashes = num_hashes and no mixin; an entry of transactions is
+   hashes = num_hashes - 1 (0 when num_hashes is 0) and the mixin its transactions' hash. */
+int vera_hash_chains(const vera_engine *engine, size_t n, const uint8_t *starts,
+                     const uint64_t *hashes, const uint8_t *mixins, const uint8_t *has_mixin,
+                     uint8_t *ends);
+
 /* vera_block_check.witness_commitment: the block's BIP141 witness commitment. */
 #define VERA_WITNESS_ABSENT 0             /* the coinbase has no commitment output */
 #define VERA_WITNESS_MATCH 1              /* it matches the wtxids and the reserved value */

@@ -26,8 +26,8 @@ mod batcher;
 pub use batcher::vera_batcher;
 
 use ::vera_engine::{
-    BackendChoice, Engine, Error, MerkleScheme, Messages, ProofError, ProofVerdict, Proofs, Reason,
-    Rule, SignatureBatch, Verdict,
+    BackendChoice, Engine, Error, HashChain, MerkleScheme, Messages, ProofError, ProofVerdict,
+    Proofs, Reason, Rule, SignatureBatch, Verdict,
 };
 use vera_node_adapter::chains::bitcoin::{Mutation, WitnessCommitment};
 
@@ -584,6 +584,58 @@ pub unsafe extern "C" fn vera_verify_proofs(
         let codes: Vec<u8> = result.iter().map(proof_code).collect();
         // SAFETY: `out` was checked for n bytes; the inputs are no longer used.
         unsafe { write_out(out, &codes) };
+        Ok(())
+    })
+}
+
+/// `vera_hash_chains`.
+///
+/// # Safety
+/// `starts` must point to n * 32 readable bytes and `hashes` to n readable `u64`s; `mixins`
+/// and `has_mixin`, both NULL or to n * 32 and n readable bytes; `ends` to n * 32 writable
+/// bytes.
+#[no_mangle]
+pub unsafe extern "C" fn vera_hash_chains(
+    engine: *const vera_engine,
+    n: usize,
+    starts: *const u8,
+    hashes: *const u64,
+    mixins: *const u8,
+    has_mixin: *const u8,
+    ends: *mut u8,
+) -> c_int {
+    guard(|| {
+        let engine = engine_ref(engine)?;
+        // SAFETY (all four): the caller's arrays, per the contract above.
+        let starts = unsafe { arrays::<32>(starts, n, "starts") }?;
+        let counts = unsafe { u64s(hashes, n, "hashes") }?;
+        let (mixins, has) = match (mixins.is_null(), has_mixin.is_null()) {
+            (true, true) => (None, None),
+            (false, false) => (
+                Some(unsafe { arrays::<32>(mixins, n, "mixins") }?),
+                Some(unsafe { bytes(has_mixin, n, 1, "has_mixin") }?),
+            ),
+            _ => {
+                return Err(invalid(
+                    "mixins and has_mixin must both be NULL or both be given",
+                ))
+            }
+        };
+        let chains: Vec<HashChain> = (0..n)
+            .map(|i| HashChain {
+                start: starts[i],
+                hashes: counts[i],
+                mixin: match (mixins, has) {
+                    (Some(m), Some(h)) if h[i] != 0 => Some(m[i]),
+                    _ => None,
+                },
+            })
+            .collect();
+        let out = out_ptr(ends, n * 32, "ends")?;
+        let result = engine.hash_chains(&chains)?;
+        expect_len(&result, n)?;
+        // SAFETY: `out` was checked for n * 32 bytes; the inputs are no longer used.
+        unsafe { write_out(out, result.as_flattened()) };
         Ok(())
     })
 }

@@ -211,7 +211,7 @@ fn run(backend: u32, items: &[Item], dir: &Path, exe: &Path) {
 
     let out = std::fs::read(&outp).unwrap();
     let n = items.len();
-    assert_eq!(out.len(), 67 * n + 65);
+    assert_eq!(out.len(), 99 * n + 65);
     let cpu = Engine::cpu();
     let mut b = SignatureBatchBuf::new();
     for (pk, msg, sig) in items {
@@ -254,6 +254,16 @@ fn run(backend: u32, items: &[Item], dir: &Path, exe: &Path) {
     assert!(mutated, "the batch ends in equal siblings");
     assert_eq!(out[67 * n + 32..67 * n + 64], root);
     assert_eq!(out[67 * n + 64], u8::from(mutated));
+    // Hash chains from the digests: i % 5 hashes, odd ones mixing in the message's sha256d.
+    let double: Vec<[u8; 32]> = out[35 * n..67 * n]
+        .chunks(32)
+        .map(|c| c.try_into().unwrap())
+        .collect();
+    for (i, end) in out[67 * n + 65..].chunks(32).enumerate() {
+        let mixin = (i % 2 == 1).then_some(&double[i]);
+        let want = reference::chain_end(&digests[i], (i % 5) as u64, mixin);
+        assert_eq!(end, want, "chain {i}");
+    }
 }
 
 #[test]

@@ -14,7 +14,7 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use vera_engine::{
-    BackendChoice, Engine, MerkleScheme, MessageBuf, ProofsBuf, Rule, SignatureBatchBuf,
+    BackendChoice, Engine, HashChain, MerkleScheme, MessageBuf, ProofsBuf, Rule, SignatureBatchBuf,
 };
 
 use super::info::CpuInfo;
@@ -24,7 +24,8 @@ use super::{engine, flush, write_err, CliError};
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// What to measure (comma-separated): ed25519, sha256, merkle, proofs (inclusion proofs 20
-    /// levels deep), and load (the in-process
+    /// levels deep), poh (Solana proof-of-history ticks of 12,500 hashes, the batch size
+    /// counting entries; not in the default set), and load (the in-process
     /// accelerator, then `vera serve` on loopback, under a steady stream and bursts of
     /// single-signature requests).
     #[arg(
@@ -120,6 +121,8 @@ enum Op {
     Merkle,
     /// Merkle inclusion proofs, 20 levels deep.
     Proofs,
+    /// Proof-of-history entries (hash chains), ticks of 12,500 hashes.
+    Poh,
     /// The accelerator under load, in process and through the server (not in the default set).
     Load,
 }
@@ -458,6 +461,11 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<(), CliError> {
             Op::Proofs => {
                 for n in sizes(&[64, 1024, 65536], &[64, 4096]) {
                     bench_proofs(&mut b, &all, &one, gpu, n, &mut rng);
+                }
+            }
+            Op::Poh => {
+                for n in sizes(&[64, 1024, 4096], &[64, 1024]) {
+                    bench_poh(&mut b, &all, &one, gpu, n, &mut rng);
                 }
             }
             Op::Load => {
@@ -836,6 +844,47 @@ fn bench_merkle(
         g.run();
     }
 }
+/// Hashes per proof-of-history tick in `bench_poh`: Solana's default hashes per tick.
+const POH_TICK: u64 = 12_500;
+
+fn bench_poh(
+    b: &mut Bench,
+    all: &Engine,
+    one: &Engine,
+    gpu: GpuRow<'_>,
+    n: usize,
+    rng: &mut StdRng,
+) {
+    let chains: Vec<HashChain> = (0..n)
+        .map(|_| HashChain::solana_entry(rng.gen(), POH_TICK, None))
+        .collect();
+    // The claimed hashes, from the CPU engine; every row must reproduce them.
+    let want = all.hash_chains(&chains).expect("chains");
+    let check = |got: Vec<[u8; 32]>| assert!(got == want, "a benchmark chain differs");
+    let mut g = b.group("poh", "tick", n);
+    if let Some((e, label)) = gpu {
+        g.add(label, 0, true, false, || {
+            check(e.hash_chains(&chains).expect("chains"));
+        });
+    }
+    g.add("vera cpu", all.cpu_threads(), true, false, || {
+        check(all.hash_chains(&chains).expect("chains"));
+    });
+    g.add("vera cpu", 1, true, false, || {
+        check(one.hash_chains(&chains).expect("chains"));
+    });
+    g.add("sha2 Digest, entry by entry", 1, true, true, || {
+        for (c, w) in chains.iter().zip(&want) {
+            let mut h = c.start;
+            for _ in 0..c.hashes {
+                h = Sha256::digest(h).into();
+            }
+            assert!(&h == w, "a benchmark chain differs");
+        }
+    });
+    g.run();
+}
+
 /// Levels of the trees `bench_proofs` draws its proofs from (2^20 leaves).
 const PROOF_DEPTH: usize = 20;
 

@@ -117,6 +117,14 @@ static void error_paths(vera_engine *engine) {
     CHECK(strstr(vera_last_error(), "aligned") != NULL, "message: %s", vera_last_error());
     CHECK(vera_verify(engine, VERA_RULE_STRICT, SIZE_MAX / 2, pk, sig, NULL, offsets, out) ==
               VERA_ERR_INVALID_ARGUMENT, "absurd n");
+    uint64_t too_long = ((uint64_t)1 << 24) + 1, one = 1;
+    CHECK(vera_hash_chains(engine, 1, pk, &too_long, NULL, NULL, out) ==
+              VERA_ERR_INVALID_ARGUMENT, "a chain past 2^24 hashes");
+    CHECK(strstr(vera_last_error(), "hashes in one chain") != NULL, "message: %s",
+          vera_last_error());
+    CHECK(vera_hash_chains(engine, 1, pk, &one, pk, NULL, out) == VERA_ERR_INVALID_ARGUMENT,
+          "mixins without has_mixin");
+    CHECK(out[0] == 0xee, "outputs are untouched on error");
     uint32_t two[2] = {0, 2};
     CHECK(vera_sha256(engine, 1, NULL, two, out) == VERA_ERR_INVALID_ARGUMENT,
           "NULL bytes for 2 bytes of message");
@@ -431,7 +439,7 @@ int main(int argc, char **argv) {
     printf("has gpu: %d\n", vera_engine_has_gpu(engine));
     error_paths(engine);
 
-    size_t out_len = 3 * (size_t)b.n + 64 * (size_t)b.n + 32 + 32 + 1;
+    size_t out_len = 3 * (size_t)b.n + 64 * (size_t)b.n + 32 + 32 + 1 + 32 * (size_t)b.n;
     uint8_t *out = calloc(out_len, 1), *o = out;
     for (int rule = 0; rule < 3; rule++) {
         rc = vera_verify(engine, rule, b.n, b.pks, b.sigs, b.msgs, b.offsets, o);
@@ -453,6 +461,20 @@ int main(int argc, char **argv) {
     o[32] = 0xee;
     rc = vera_merkle_root(engine, VERA_SCHEME_BITCOIN, b.n, digests, txid_offsets, o, o + 32);
     CHECK(rc == VERA_OK, "bitcoin: %s", vera_last_error());
+    o += 33;
+
+    /* Hash chains from the digests: i % 5 hashes, and every odd chain mixes in its sha256d. */
+    uint64_t *chain_hashes = malloc(((size_t)b.n + 1) * 8);
+    uint8_t *has_mixin = malloc((size_t)b.n + 1);
+    for (uint32_t i = 0; i < b.n; i++) {
+        chain_hashes[i] = i % 5;
+        has_mixin[i] = (uint8_t)(i % 2);
+    }
+    rc = vera_hash_chains(engine, b.n, digests, chain_hashes, digests + 32 * (size_t)b.n,
+                          has_mixin, o);
+    CHECK(rc == VERA_OK, "hash chains: %s", vera_last_error());
+    free(chain_hashes);
+    free(has_mixin);
 
     /* Four threads, one engine, the same batch: the same verdicts as the call above. */
     struct job jobs[4];
