@@ -1,7 +1,7 @@
 // Package vera is the Go binding of libvera, vera's C ABI: batch Ed25519 verification, SHA-256,
 // Merkle roots and inclusion proofs, the Bitcoin block check, Solana transactions and
-// proof-of-history hash chains, on the GPU
-// or every CPU core, with exactly the verdicts of the reference implementations.
+// proof-of-history hash chains, on the GPU or every CPU core, with exactly the verdicts of the
+// reference implementations.
 //
 // Build libvera first (cargo build --release -p vera-capi), then point cgo at it:
 //
