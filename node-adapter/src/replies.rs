@@ -58,6 +58,23 @@ pub(crate) fn proof_fields(out: &mut String, v: &ProofVerdict) {
     }
 }
 
+/// `"valid":true` when a proof-of-history entry's computed hash is the one it claims, else
+/// `"valid":false,"computed":hex`.
+pub(crate) fn poh_fields(out: &mut String, computed: &[u8; 32], claimed: &[u8; 32]) {
+    if computed == claimed {
+        out.push_str("\"valid\":true");
+    } else {
+        out.push_str("\"valid\":false,\"computed\":\"");
+        out.push_str(&hex::encode(computed));
+        out.push('"');
+    }
+}
+
+/// `"results":[{poh verdict},…]`, for (computed, claimed) pairs.
+pub(crate) fn pohs_field(out: &mut String, items: &[([u8; 32], [u8; 32])]) {
+    results_field(out, items, |o, (c, h)| poh_fields(o, c, h));
+}
+
 /// `"results":[{proof verdict},…]`.
 pub(crate) fn proofs_field(out: &mut String, vs: &[ProofVerdict]) {
     results_field(out, vs, proof_fields);

@@ -4,6 +4,9 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use vera_engine::hash_chains::MAX_CHAIN_HASHES;
+use vera_engine::HashChain;
+
 use crate::accelerator::ProofItem;
 
 use crate::hexfmt::hex_array;
@@ -35,5 +38,49 @@ impl WireProof<'_> {
             .map(|(i, h)| hex_array::<32>(&format!("path[{i}]"), h))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((leaf, self.index, self.size, path, root))
+    }
+}
+
+/// One Solana proof-of-history entry as JSON: `{"num_hashes":n,"hash":hex}`, plus `"mixin":hex`
+/// (the hash of its transactions) for an entry of transactions and, optionally, `"start":hex`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WirePohEntry<'a> {
+    pub(crate) num_hashes: u64,
+    #[serde(borrow)]
+    pub(crate) hash: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub(crate) mixin: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(crate) start: Option<Cow<'a, str>>,
+}
+
+/// A proof-of-history entry to check: its chain and the hash it claims.
+pub type PohItem = (HashChain, [u8; 32]);
+
+impl WirePohEntry<'_> {
+    /// The entry's chain, from its own `start` or else `prev` (the hash before it), and the
+    /// hash it claims.
+    pub(crate) fn decode(&self, prev: Option<[u8; 32]>) -> Result<PohItem, String> {
+        if self.num_hashes > MAX_CHAIN_HASHES {
+            return Err(format!(
+                "num_hashes is {}; at most {MAX_CHAIN_HASHES} are checked",
+                self.num_hashes
+            ));
+        }
+        let hash = hex_array::<32>("hash", &self.hash)?;
+        let mixin = self
+            .mixin
+            .as_ref()
+            .map(|m| hex_array::<32>("mixin", m))
+            .transpose()?;
+        let start = match &self.start {
+            Some(s) => hex_array::<32>("start", s)?,
+            None => prev.ok_or(
+                "no hash to start from: give \"start\" (the entry before was malformed, or \
+                 this is the first)",
+            )?,
+        };
+        Ok((HashChain::solana_entry(start, self.num_hashes, mixin), hash))
     }
 }

@@ -963,3 +963,61 @@ async fn solana_transactions_join_the_strict_lane() {
         .contains("vera_items_total{lane=\"verify-strict\"} 2\n"));
     server.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proof_of_history_entries_are_checked_over_the_socket() {
+    let server = start(ServerConfig::default()).await;
+    // A slot's entries from a start, built with Solana's next_hash (the reference): ticks and
+    // entries of transactions, one claimed hash wrong; sent as two requests, the second
+    // continuing from the first's last hash.
+    let mut rng = StdRng::seed_from_u64(0x9047);
+    let start: [u8; 32] = rng.gen();
+    let mut prev = start;
+    let mut entries = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..40u64 {
+        let num_hashes = rng.gen_range(0..120);
+        let mixin: Option<[u8; 32]> = (i % 3 == 1).then(|| rng.gen());
+        let hash = reference::solana_next_hash(&prev, num_hashes, mixin.as_ref());
+        let mut entry = serde_json::json!({"num_hashes": num_hashes, "hash": hex::encode(hash)});
+        if let Some(m) = mixin {
+            entry["mixin"] = hex::encode(m).into();
+        }
+        let mut claimed = hash;
+        if i == 17 {
+            claimed[0] ^= 1;
+            entry["hash"] = hex::encode(claimed).into();
+            // The next entry starts from the claimed (wrong) hash, as a validator's would.
+            want.push(serde_json::json!({"valid": false, "computed": hex::encode(hash)}));
+        } else {
+            want.push(serde_json::json!({"valid": true}));
+        }
+        entries.push(entry);
+        prev = claimed;
+    }
+    let first = serde_json::json!({"op": "poh", "chain": "solana", "start": hex::encode(start),
+        "entries": entries[..25], "id": 1});
+    let second = serde_json::json!({"op": "poh", "chain": "solana",
+        "start": entries[24]["hash"], "entries": entries[25..], "id": 2});
+    let no_start = serde_json::json!({"op": "poh", "chain": "solana", "entries": entries[..1]});
+    let too_many = serde_json::json!({"op": "poh", "chain": "solana", "start": hex::encode(start),
+        "entries": vec![serde_json::json!({"num_hashes": 1 << 24, "hash": "00".repeat(32)}); 5]});
+    let input = format!("{first}\n{second}\n{no_start}\n{too_many}\n");
+    let replies = roundtrip(server.addr, input.as_bytes()).await;
+    assert_eq!(replies.len(), 4);
+    let mut got = Vec::new();
+    for (r, id) in replies[..2].iter().zip([1, 2]) {
+        assert_eq!(r["id"], id);
+        got.extend(r["results"].as_array().expect("results").iter().cloned());
+    }
+    // Entry 18 starts from entry 17's claimed hash, so it still follows.
+    assert_eq!(got, want);
+    let error = replies[2]["error"].as_str().unwrap();
+    assert!(
+        error.contains("entries[0].no hash to start from"),
+        "{error}"
+    );
+    let error = replies[3]["error"].as_str().unwrap();
+    assert!(error.contains("more than 67108864 hashes"), "{error}");
+    server.finish().await;
+}

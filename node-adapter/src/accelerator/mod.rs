@@ -31,7 +31,9 @@ mod metrics;
 use std::fmt;
 use std::time::Duration;
 
-use vera_engine::{Engine, MerkleRoot, MerkleScheme, ProofVerdict, ProofsBuf, Rule, Verdict};
+use vera_engine::{
+    Engine, HashChain, MerkleRoot, MerkleScheme, ProofVerdict, ProofsBuf, Rule, Verdict,
+};
 
 use lane::{Lane, Work};
 
@@ -114,6 +116,7 @@ pub struct Accelerator {
     /// By scheme: RFC 6962, Bitcoin.
     proofs: [Lane<ProofItem, ProofVerdict>; 2],
     merkle: Lane<MerkleTree, Result<MerkleRoot, AcceleratorError>>,
+    poh: Lane<HashChain, [u8; 32]>,
     metrics: std::sync::Arc<metrics::Metrics>,
     engine: Engine,
 }
@@ -203,12 +206,39 @@ impl Accelerator {
                     .collect())
             });
         let merkle = Lane::start("merkle".into(), &config, merkle, &metrics);
+        // Chains from every caller share engine batches; a gathered batch is cut where the
+        // engine's limit on hashes per call would be passed.
+        let e = engine.clone();
+        let poh: Work<HashChain, [u8; 32]> = std::sync::Arc::new(move |chains| {
+            let mut ends = Vec::with_capacity(chains.len());
+            let mut start = 0;
+            while start < chains.len() {
+                let mut end = start;
+                let mut steps = 0u64;
+                while let Some(c) = chains.get(end) {
+                    if end > start && steps + c.hashes > vera_engine::hash_chains::MAX_BATCH_HASHES
+                    {
+                        break;
+                    }
+                    steps += c.hashes;
+                    end += 1;
+                }
+                ends.extend(
+                    e.hash_chains(&chains[start..end])
+                        .map_err(|e| e.to_string())?,
+                );
+                start = end;
+            }
+            Ok(ends)
+        });
+        let poh = Lane::start("poh".into(), &config, poh, &metrics);
         Accelerator {
             verify,
             sha256,
             sha256d,
             proofs,
             merkle,
+            poh,
             metrics,
             engine,
         }
@@ -303,6 +333,15 @@ impl Accelerator {
         msgs: Vec<Vec<u8>>,
     ) -> Result<Vec<[u8; 32]>, AcceleratorError> {
         self.sha256d.submit(msgs).await
+    }
+
+    /// The end of each hash chain (proof-of-history entries), in order; chains from all
+    /// callers share engine batches.
+    pub async fn hash_chains(
+        &self,
+        chains: Vec<HashChain>,
+    ) -> Result<Vec<[u8; 32]>, AcceleratorError> {
+        self.poh.submit(chains).await
     }
 
     /// Checks one inclusion proof under `scheme`; proofs from all callers share engine batches.

@@ -6,7 +6,6 @@
 use std::io::{BufRead, Write};
 
 use serde::Deserialize;
-use vera_engine::hash_chains::MAX_CHAIN_HASHES;
 use vera_engine::{
     Engine, HashChain, MerkleScheme, MessageBuf, ProofsBuf, Rule, SignatureBatchBuf,
 };
@@ -448,6 +447,80 @@ pub fn block(
     Ok(())
 }
 
+/// Hash-chain steps per engine call, whatever the entry count (the engine takes 2^32).
+const CHUNK_CHAIN_HASHES: u64 = 1 << 28;
+
+/// `vera poh --chain solana`: each entry's hash recomputed from the one before it.
+pub fn poh(
+    engine: &Engine,
+    start: Option<[u8; 32]>,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    struct Poh<'a> {
+        engine: &'a Engine,
+        /// The hash the next entry starts from, unless it names its own: the last entry's
+        /// claimed hash (`None` after a malformed line, whose hash is unknown).
+        last: Option<[u8; 32]>,
+        chains: Vec<HashChain>,
+        claimed: Vec<[u8; 32]>,
+        steps: u64,
+    }
+    impl Poh<'_> {
+        fn parse(&self, line: &[u8]) -> Result<crate::wire::PohItem, String> {
+            if line.trim_ascii().is_empty() {
+                return Err("empty line; expected {\"num_hashes\":n,\"hash\":hex}".into());
+            }
+            let e: crate::wire::WirePohEntry<'_> =
+                serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
+            e.decode(self.last)
+                .map_err(|e| e.replace("give \"start\"", "give \"start\" (or --start)"))
+        }
+    }
+    impl Chunk for Poh<'_> {
+        fn push(&mut self, line: &[u8]) -> Result<(), String> {
+            match self.parse(line) {
+                Ok((chain, hash)) => {
+                    self.steps += chain.hashes;
+                    self.chains.push(chain);
+                    self.claimed.push(hash);
+                    self.last = Some(hash);
+                    Ok(())
+                }
+                Err(e) => {
+                    self.last = None;
+                    Err(e)
+                }
+            }
+        }
+        fn full(&self, waiting: usize) -> bool {
+            self.chains.len() >= CHUNK_ITEMS
+                || self.steps >= CHUNK_CHAIN_HASHES
+                || waiting >= 4 * CHUNK_ITEMS
+        }
+        fn run(&mut self) -> Result<Vec<Answer>, CliError> {
+            let ends = self.engine.hash_chains(&self.chains).map_err(engine_err)?;
+            let answers = ends
+                .iter()
+                .zip(&self.claimed)
+                .map(|(end, claimed)| Ok(replies::object(|o| replies::poh_fields(o, end, claimed))))
+                .collect();
+            self.chains.clear();
+            self.claimed.clear();
+            self.steps = 0;
+            Ok(answers)
+        }
+    }
+    let mut chunk = Poh {
+        engine,
+        last: start,
+        chains: Vec::new(),
+        claimed: Vec::new(),
+        steps: 0,
+    };
+    stream(input, out, &mut chunk)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,111 +566,4 @@ mod tests {
         assert!(matches!(lines.next_line().unwrap(), Some((3, Line::Text(t))) if t == b"cd"));
         assert!(lines.next_line().unwrap().is_none());
     }
-}
-
-/// Hash-chain steps per engine call, whatever the entry count (the engine takes 2^32).
-const CHUNK_CHAIN_HASHES: u64 = 1 << 28;
-
-/// One proof-of-history entry as JSON.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PohEntry<'a> {
-    num_hashes: u64,
-    #[serde(borrow)]
-    hash: std::borrow::Cow<'a, str>,
-    #[serde(borrow, default)]
-    mixin: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    start: Option<std::borrow::Cow<'a, str>>,
-}
-
-/// `vera poh --chain solana`: each entry's hash recomputed from the one before it.
-pub fn poh(
-    engine: &Engine,
-    start: Option<[u8; 32]>,
-    input: impl BufRead,
-    out: &mut impl Write,
-) -> Result<(), CliError> {
-    struct Poh<'a> {
-        engine: &'a Engine,
-        /// The hash the next entry starts from, unless it names its own: the last entry's
-        /// claimed hash (`None` after a malformed line, whose hash is unknown).
-        last: Option<[u8; 32]>,
-        chains: Vec<HashChain>,
-        claimed: Vec<[u8; 32]>,
-        steps: u64,
-    }
-    impl Poh<'_> {
-        fn parse(&self, line: &[u8]) -> Result<(HashChain, [u8; 32]), String> {
-            if line.trim_ascii().is_empty() {
-                return Err("empty line; expected {\"num_hashes\":n,\"hash\":hex}".into());
-            }
-            let e: PohEntry<'_> =
-                serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
-            if e.num_hashes > MAX_CHAIN_HASHES {
-                return Err(format!(
-                    "num_hashes is {}; at most {MAX_CHAIN_HASHES} are checked",
-                    e.num_hashes
-                ));
-            }
-            let hash = hex_array::<32>("hash", &e.hash)?;
-            let mixin = e.mixin.map(|m| hex_array::<32>("mixin", &m)).transpose()?;
-            let start = match e.start {
-                Some(s) => hex_array::<32>("start", &s)?,
-                None => self.last.ok_or(
-                    "no hash to start from: the line before was malformed, or this is the \
-                     first line; give \"start\" (or --start)",
-                )?,
-            };
-            Ok((HashChain::solana_entry(start, e.num_hashes, mixin), hash))
-        }
-    }
-    impl Chunk for Poh<'_> {
-        fn push(&mut self, line: &[u8]) -> Result<(), String> {
-            match self.parse(line) {
-                Ok((chain, hash)) => {
-                    self.steps += chain.hashes;
-                    self.chains.push(chain);
-                    self.claimed.push(hash);
-                    self.last = Some(hash);
-                    Ok(())
-                }
-                Err(e) => {
-                    self.last = None;
-                    Err(e)
-                }
-            }
-        }
-        fn full(&self, waiting: usize) -> bool {
-            self.chains.len() >= CHUNK_ITEMS
-                || self.steps >= CHUNK_CHAIN_HASHES
-                || waiting >= 4 * CHUNK_ITEMS
-        }
-        fn run(&mut self) -> Result<Vec<Answer>, CliError> {
-            let ends = self.engine.hash_chains(&self.chains).map_err(engine_err)?;
-            let answers = ends
-                .iter()
-                .zip(&self.claimed)
-                .map(|(end, claimed)| {
-                    Ok(if end == claimed {
-                        "{\"valid\":true}".to_string()
-                    } else {
-                        format!("{{\"valid\":false,\"computed\":\"{}\"}}", hex::encode(end))
-                    })
-                })
-                .collect();
-            self.chains.clear();
-            self.claimed.clear();
-            self.steps = 0;
-            Ok(answers)
-        }
-    }
-    let mut chunk = Poh {
-        engine,
-        last: start,
-        chains: Vec::new(),
-        claimed: Vec::new(),
-        steps: 0,
-    };
-    stream(input, out, &mut chunk)
 }

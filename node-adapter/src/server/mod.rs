@@ -24,6 +24,7 @@
 //! | `{"op":"merkle","scheme":"rfc6962","leaves":[hex,…]}` | `{"root":hex,"leaves":n}` (plus `"mutated":bool` for `bitcoin`) |
 //! | `{"op":"block","chain":"bitcoin","block":hex}` | `{"block_hash":hex,"txs":n,"segwit_txs":n,"merkle_root":hex,"merkle_ok":bool,"mutated":bool}` (as `vera block`) |
 //! | `{"op":"tx","chain":"solana","tx":hex}` | `{"valid":bool,"results":[{"valid":…},…]}` (as `vera tx`) |
+//! | `{"op":"poh","chain":"solana","start":hex,"entries":[{"num_hashes":n,"hash":hex,"mixin":hex},…]}` | `{"results":[{"valid":true},{"valid":false,"computed":hex},…]}` (as `vera poh`; at most 2^26 hashes a request) |
 //! | `{"op":"ping"}` | `{"pong":true,"version":"…"}` |
 //!
 //! Rules and schemes are those of the command line (`strict`, `zip215`, `dalek`; `rfc6962`,
@@ -720,6 +721,12 @@ async fn work(shared: &Shared, line: Line) -> (Option<Box<RawValue>>, Answer) {
                     .map(|verdicts| Answer::Tx(crate::chains::solana::TxCheck { verdicts })),
                 Err(e) => Ok(Answer::Error(e.to_string())),
             },
+            Request::Poh(items) => {
+                let (chains, claimed): (Vec<_>, Vec<_>) = items.into_iter().unzip();
+                acc.hash_chains(chains)
+                    .await
+                    .map(|ends| Answer::Poh(ends.into_iter().zip(claimed).collect()))
+            }
             Request::Ping => Ok(Answer::Pong),
         }
         .unwrap_or_else(|e: AcceleratorError| Answer::Error(e.to_string())),

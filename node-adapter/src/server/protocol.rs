@@ -34,6 +34,8 @@ pub enum Request {
     Proofs(MerkleScheme, Vec<crate::accelerator::ProofItem>, bool),
     /// `{"op":"tx","chain":"solana","tx":hex}`
     SolanaTx(Vec<u8>),
+    /// `{"op":"poh","chain":"solana","start":hex,"entries":[{"num_hashes":n,"hash":hex},…]}`
+    Poh(Vec<crate::wire::PohItem>),
     /// `{"op":"ping"}`
     Ping,
 }
@@ -90,6 +92,10 @@ struct Wire<'a> {
     double: Option<bool>,
     #[serde(default)]
     segwit: Option<bool>,
+    #[serde(borrow, default)]
+    start: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    entries: Option<Vec<crate::wire::WirePohEntry<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +180,8 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
         ("proofs", w.proofs.is_some()),
         ("double", w.double.is_some()),
         ("segwit", w.segwit.is_some()),
+        ("start", w.start.is_some()),
+        ("entries", w.entries.is_some()),
     ];
     let allow = |fields: &[&str]| -> Result<(), String> {
         match present
@@ -298,15 +306,42 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
                 w.tx.ok_or("tx needs \"tx\" (the serialized transaction, hex)")?;
             Ok(Request::SolanaTx(hex_bytes("tx", &tx)?))
         }
+        "poh" => {
+            allow(&["chain", "start", "entries"])?;
+            chain(op, w.chain.as_deref(), "solana")?;
+            let entries = w
+                .entries
+                .ok_or("poh needs \"entries\" (a list of {\"num_hashes\":n,\"hash\":hex})")?;
+            let mut prev = w.start.map(|s| hex_array::<32>("start", &s)).transpose()?;
+            let mut steps = 0u64;
+            let mut items = Vec::with_capacity(entries.len());
+            for (i, e) in entries.iter().enumerate() {
+                let item = e.decode(prev).map_err(|e| format!("entries[{i}].{e}"))?;
+                steps += item.0.hashes;
+                if steps > MAX_POH_HASHES {
+                    return Err(format!(
+                        "the entries ask for more than {MAX_POH_HASHES} hashes in all"
+                    ));
+                }
+                prev = Some(item.1);
+                items.push(item);
+            }
+            Ok(Request::Poh(items))
+        }
         "ping" => {
             allow(&[])?;
             Ok(Request::Ping)
         }
         other => Err(format!(
-            "unknown op {other:?}; expected verify, sha256, merkle, proof, block, tx or ping"
+            "unknown op {other:?}; expected verify, sha256, merkle, proof, block, tx, poh or ping"
         )),
     }
 }
+
+/// The most hashes one `poh` request may ask for: 2^26, a second or so of one core, and tens
+/// of Solana slots. Work grows with the hashes asked for, not with the request's bytes, so the
+/// server bounds it per request.
+pub const MAX_POH_HASHES: u64 = 1 << 26;
 
 /// Checks that `op` names the one chain it serves.
 fn chain(op: &str, given: Option<&str>, serves: &str) -> Result<(), String> {
@@ -360,6 +395,8 @@ pub enum Answer {
     Block(Box<crate::chains::bitcoin::BlockCheck>, bool),
     /// A transaction's signatures, checked (a whole object of its own).
     Tx(crate::chains::solana::TxCheck),
+    /// Proof-of-history entries: (computed, claimed) hashes, in order.
+    Poh(Vec<([u8; 32], [u8; 32])>),
     /// The answer to `ping`.
     Pong,
     /// The request was not carried out, and why.
@@ -413,6 +450,7 @@ pub fn encode(id: Option<&RawValue>, line: u64, answer: &Answer) -> String {
         Answer::Proofs(vs) => replies::proofs_field(&mut out, vs),
         Answer::Block(c, segwit) => replies::block_fields(&mut out, c, false, *segwit),
         Answer::Tx(c) => replies::tx_fields(&mut out, c),
+        Answer::Poh(items) => replies::pohs_field(&mut out, items),
         Answer::Pong => out.push_str(&format!(
             "\"pong\":true,\"version\":\"{}\"",
             env!("CARGO_PKG_VERSION")
@@ -652,7 +690,7 @@ mod tests {
         assert_eq!(
             line,
             "{\"id\":{\"n\":[1, 2.50]},\"error\":\"unknown op \\\"nope\\\"; expected verify, \
-             sha256, merkle, proof, block, tx or ping\",\"line\":3}\n"
+             sha256, merkle, proof, block, tx, poh or ping\",\"line\":3}\n"
         );
         // null is an id like any other; an id over the limit is refused, not echoed.
         let p = parse(br#"{"id":null,"op":"ping"}"#);
