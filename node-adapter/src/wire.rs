@@ -41,8 +41,10 @@ impl WireProof<'_> {
     }
 }
 
-/// One Solana proof-of-history entry as JSON: `{"num_hashes":n,"hash":hex}`, plus `"mixin":hex`
-/// (the hash of its transactions) for an entry of transactions and, optionally, `"start":hex`.
+/// One Solana proof-of-history entry as JSON: `{"num_hashes":n,"hash":hex}`, plus, for an entry
+/// of transactions, `"mixin":hex` (the hash of its transactions) or `"signatures":[hex,…]`
+/// (every signature of its transactions, in order, from which vera computes that hash), and
+/// optionally `"start":hex`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WirePohEntry<'a> {
@@ -51,6 +53,8 @@ pub(crate) struct WirePohEntry<'a> {
     pub(crate) hash: Cow<'a, str>,
     #[serde(borrow, default)]
     pub(crate) mixin: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(crate) signatures: Option<Vec<Cow<'a, str>>>,
     #[serde(borrow, default)]
     pub(crate) start: Option<Cow<'a, str>>,
 }
@@ -69,11 +73,22 @@ impl WirePohEntry<'_> {
             ));
         }
         let hash = hex_array::<32>("hash", &self.hash)?;
-        let mixin = self
-            .mixin
-            .as_ref()
-            .map(|m| hex_array::<32>("mixin", m))
-            .transpose()?;
+        let mixin = match (&self.mixin, &self.signatures) {
+            (Some(m), None) => Some(hex_array::<32>("mixin", m)?),
+            (None, Some(sigs)) if sigs.is_empty() => None,
+            (None, Some(sigs)) => {
+                let sigs = sigs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| hex_array::<64>(&format!("signatures[{i}]"), s))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(crate::chains::solana::entry_mixin(&sigs))
+            }
+            (None, None) => None,
+            (Some(_), Some(_)) => {
+                return Err("give \"mixin\" or \"signatures\", not both".into());
+            }
+        };
         let start = match &self.start {
             Some(s) => hex_array::<32>("start", s)?,
             None => prev.ok_or(

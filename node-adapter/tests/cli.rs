@@ -661,3 +661,44 @@ fn poh_checks_entries_from_the_hash_before() {
     let bad = vera(&["poh", "--chain", "solana", "--start", "00"], "");
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// An entry may give its transactions' signatures instead of their hash: vera computes the hash
+/// as Agave's hash_transactions (solana-merkle-tree over the signatures), here rebuilt with sha2.
+#[test]
+fn poh_entries_may_give_their_signatures() {
+    let sha = |parts: &[&[u8]]| -> [u8; 32] {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update(p);
+        }
+        h.finalize().into()
+    };
+    let sigs: Vec<[u8; 64]> = (0..5u8).map(|i| [i; 64]).collect();
+    // Leaves 0x00 ‖ sig; levels of 5, 3 and 2 nodes, an odd level's last paired with itself.
+    let l: Vec<[u8; 32]> = sigs.iter().map(|s| sha(&[&[0], s])).collect();
+    let node = |a: &[u8; 32], b: &[u8; 32]| sha(&[&[1], a, b]);
+    let (a, b, c) = (node(&l[0], &l[1]), node(&l[2], &l[3]), node(&l[4], &l[4]));
+    let mixin = node(&node(&a, &b), &node(&c, &c));
+    let start = [0x33u8; 32];
+    let hash = sha(&[&sha(&[&start]), &mixin]);
+    let hexes: Vec<String> = sigs
+        .iter()
+        .map(|s| format!("\"{}\"", hex::encode(s)))
+        .collect();
+    let input = format!(
+        "{{\"num_hashes\":2,\"hash\":\"{0}\",\"signatures\":[{1}]}}\n\
+         {{\"num_hashes\":1,\"hash\":\"{2}\",\"signatures\":[]}}\n\
+         {{\"num_hashes\":1,\"hash\":\"{0}\",\"signatures\":[],\"mixin\":\"{0}\"}}\n",
+        hex::encode(hash),
+        hexes.join(","),
+        hex::encode(sha(&[&hash])),
+    );
+    let out = stdout_lines(&vera(
+        &["poh", "--chain", "solana", "--start", &hex::encode(start)],
+        &input,
+    ));
+    assert_eq!(out[0], "{\"valid\":true}");
+    // No signatures: a tick.
+    assert_eq!(out[1], "{\"valid\":true}");
+    assert!(out[2].contains("not both"), "{}", out[2]);
+}

@@ -15,9 +15,13 @@
 //! signatures, so a stream of transactions fills the GPU the way a validator's packet batches
 //! do. Only what sigverify reads is parsed (the rest of the message is the runtime's), and, as
 //! for a validator, a transaction is at most one packet ([`MAX_TX_BYTES`]).
+//!
+//! Proof-of-history entries are hash chains ([`vera_engine::HashChain::solana_entry`]); an
+//! entry of transactions mixes in [`entry_mixin`] of their signatures.
 
 use std::fmt;
 
+use vera_engine::backend::cpu::merkle::{rfc6962_leaf, rfc6962_node};
 use vera_engine::{Engine, Rule, SignatureBatchBuf, Verdict};
 
 /// Why a transaction could not be checked.
@@ -250,8 +254,47 @@ pub fn verify_transactions(
         .collect())
 }
 
+/// The hash an entry of transactions mixes into its proof-of-history chain, as Agave's
+/// `hash_transactions`: the root of solana-merkle-tree over every signature of every
+/// transaction, in order; zeros for none. Leaves are SHA-256(0x00 ‖ signature), nodes
+/// SHA-256(0x01 ‖ left ‖ right), and a level of odd length pairs its last node with itself.
+pub fn entry_mixin(signatures: &[[u8; 64]]) -> [u8; 32] {
+    merkle_root(signatures)
+}
+
+/// solana-merkle-tree's root over `items` (zeros for none).
+fn merkle_root<T: AsRef<[u8]>>(items: &[T]) -> [u8; 32] {
+    let mut level: Vec<[u8; 32]> = items.iter().map(|i| rfc6962_leaf(i.as_ref())).collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| rfc6962_node(&pair[0], pair.get(1).unwrap_or(&pair[0])))
+            .collect();
+    }
+    level.first().copied().unwrap_or([0; 32])
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn entry_mixins_are_solana_merkle_roots() {
+        // solana-merkle-tree's golden root (agave merkle-tree/src/merkle_tree.rs, test_tree_from_many).
+        let words: [&[u8]; 11] = [
+            b"my", b"very", b"eager", b"mother", b"just", b"served", b"us", b"nine", b"pizzas",
+            b"make", b"prime",
+        ];
+        assert_eq!(
+            hex::encode(super::merkle_root(&words)),
+            "b40c847546fdceea166f927fc46c5ca33c3638236a36275c1346d3dffb84e1bc"
+        );
+        // One leaf is its leaf hash (test_tree_from_one); none is zeros (hash_signatures).
+        assert_eq!(
+            super::merkle_root(&[b"test"]),
+            vera_engine::backend::cpu::merkle::rfc6962_leaf(b"test")
+        );
+        assert_eq!(super::entry_mixin(&[]), [0; 32]);
+    }
+
     use super::*;
 
     #[test]

@@ -132,7 +132,9 @@ enum Command {
     /// a slot does (Solana's next_hash): num_hashes − 1 times h = SHA-256(h), then h =
     /// SHA-256(h) for a tick (no "mixin") or h = SHA-256(h ‖ mixin) for an entry of
     /// transactions, "mixin" being the hash of its transactions (their signatures' Merkle
-    /// root); an entry of no hashes and no transactions keeps the hash. An entry starts from the
+    /// root), or, instead of "mixin", "signatures":[hex,…] (every signature of the entry's
+    /// transactions, in order, from which vera computes it as Agave does); an entry of no
+    /// hashes and no transactions keeps the hash. An entry starts from the
     /// previous line's "hash", or from its own "start" (hex), or for the first line from
     /// --start. Entries are checked in chunks, all at once: each chain on a core, or thousands
     /// of them on the GPU. At most 16,777,216 hashes an entry.
