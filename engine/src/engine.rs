@@ -545,12 +545,18 @@ impl Engine {
     /// chain per thread, so only batches of many chains go to it (see `route.rs`).
     pub fn hash_chains(&self, chains: &[crate::hash_chains::HashChain]) -> Result<Vec<[u8; 32]>> {
         let total = crate::hash_chains::check(chains)?;
-        let cpu = |c: &[crate::hash_chains::HashChain]| self.inner.cpu.hash_chains(c);
+        let cpu = |c: &[crate::hash_chains::HashChain]| self.inner.cpu.hash_chains_checked(c);
         let Some((gpu, route)) = &self.inner.gpu else {
             return Ok(self.on_cpu(chains.len(), || cpu(chains)));
         };
         let longest = chains.iter().map(|c| c.hashes).max().unwrap_or(0);
-        if !route.chains_on_gpu(chains.len(), total, longest, self.cpu_threads()) {
+        if !route.chains_on_gpu(
+            chains.len(),
+            total,
+            longest,
+            self.cpu_threads(),
+            self.gpu_count(),
+        ) {
             return Ok(self.on_cpu(chains.len(), || cpu(chains)));
         }
         let sharded = || {

@@ -46,8 +46,9 @@ impl HashChain {
     }
 }
 
-/// The plain steps of `chains` in all, or why they are too many.
-pub(crate) fn check(chains: &[HashChain]) -> Result<u64> {
+/// The plain steps of `chains` in all, or [`Error::TooLarge`] past [`MAX_CHAIN_HASHES`] in a
+/// chain or [`MAX_BATCH_HASHES`] in all: what every backend checks before any work.
+pub fn check(chains: &[HashChain]) -> Result<u64> {
     let mut total: u64 = 0;
     for c in chains {
         if c.hashes > MAX_CHAIN_HASHES {

@@ -45,6 +45,12 @@ const CHAIN_GPU_NS_PER_STEP: f64 = 4000.0;
 const CHAIN_GPU_FIXED_NS: f64 = 120_000.0;
 /// A hash-chain step on one CPU core with SHA-NI, in nanoseconds, where nothing is measured.
 const CHAIN_CPU_NS_PER_STEP: f64 = 60.0;
+/// Hash-chain steps on a whole GPU, in nanoseconds each, where nothing is measured: a
+/// pessimistic throughput (a large GPU compresses tens of blocks per nanosecond).
+const CHAIN_GPU_NS_PER_STEP_ALL: f64 = 1.0;
+/// SHA-256 calibration units per chain step: the calibration hashes 64-byte messages, two
+/// compressions per 128 units, and a step is one compression.
+const UNITS_PER_STEP: f64 = 64.0;
 
 /// Signatures from which the GPU verifies without a calibration: 16 cores verify 4,096 in
 /// ≈ 8 ms.
@@ -111,20 +117,38 @@ impl Route {
     }
 
     /// Whether a batch of `n` hash chains of `total` steps, the longest `longest`, goes to the
-    /// GPU (chains are not split). The GPU's time is its fixed cost plus the longest chain, step
-    /// after step; the CPU's is every step spread over `threads` cores (from the measured
-    /// SHA-256 cost where there is a calibration: a step is one 32-byte message). The GPU takes
-    /// the batch when it is predicted to need at most [`crate::calibrate::MARGIN`] of the CPU's
-    /// time.
-    pub(crate) fn chains_on_gpu(self, n: usize, total: u64, longest: u64, threads: usize) -> bool {
-        let cpu_step_all_cores = match self {
+    /// GPU (chains are not split). The GPU's time is its fixed cost plus the longer of the
+    /// longest chain, step after step on one thread, and every step at the whole GPU's
+    /// throughput (over `gpus` GPUs); the CPU's is every step spread over `threads` cores. Where
+    /// there is a calibration, both throughputs come from the measured SHA-256 costs (a step is
+    /// one compression). The GPU takes the batch when it is predicted to need at most
+    /// [`crate::calibrate::MARGIN`] of the CPU's time.
+    pub(crate) fn chains_on_gpu(
+        self,
+        n: usize,
+        total: u64,
+        longest: u64,
+        threads: usize,
+        gpus: usize,
+    ) -> bool {
+        let (cpu_step, gpu_step) = match self {
             Route::Gpu => return true,
             _ if n < GPU_MIN_CHAINS => return false,
-            Route::Auto(Some(cal)) => cal.sha256.cpu_ns_per_item * 96.0,
-            Route::Auto(None) => CHAIN_CPU_NS_PER_STEP / threads.max(1) as f64,
+            Route::Auto(Some(cal)) => {
+                let c = cal.sha256.on_gpus(gpus);
+                (
+                    c.cpu_ns_per_item * UNITS_PER_STEP,
+                    c.gpu_ns_per_item * UNITS_PER_STEP,
+                )
+            }
+            Route::Auto(None) => (
+                CHAIN_CPU_NS_PER_STEP / threads.max(1) as f64,
+                CHAIN_GPU_NS_PER_STEP_ALL / gpus.max(1) as f64,
+            ),
         };
-        let cpu = total as f64 * cpu_step_all_cores;
-        let gpu = CHAIN_GPU_FIXED_NS + longest as f64 * CHAIN_GPU_NS_PER_STEP;
+        let cpu = total as f64 * cpu_step;
+        let serial = longest as f64 * CHAIN_GPU_NS_PER_STEP;
+        let gpu = CHAIN_GPU_FIXED_NS + serial.max(total as f64 * gpu_step);
         gpu.is_finite() && cpu.is_finite() && gpu <= crate::calibrate::MARGIN * cpu
     }
 
@@ -156,14 +180,25 @@ mod tests {
     fn hash_chains_go_to_the_gpu_only_when_many_and_long_enough() {
         let auto = Route::Auto(None);
         // Few chains stay on the CPU, however long.
-        assert!(!auto.chains_on_gpu(100, 100 * 60_000, 60_000, 16));
-        // 4,096 ticks of 62,500 steps on 16 cores: 16 s of CPU against 0.25 s of GPU.
-        assert!(auto.chains_on_gpu(4096, 4096 * 62_500, 62_500, 16));
+        assert!(!auto.chains_on_gpu(100, 100 * 60_000, 60_000, 16, 1));
+        // 4,096 ticks of 62,500 steps on 16 cores: 1 s of CPU against 0.26 s of GPU.
+        assert!(auto.chains_on_gpu(4096, 4096 * 62_500, 62_500, 16, 1));
         // One long chain among short ones: the GPU would wait on it alone.
-        assert!(!auto.chains_on_gpu(4096, 4095 + 1_000_000, 1_000_000, 16));
+        assert!(!auto.chains_on_gpu(4096, 4095 + 1_000_000, 1_000_000, 16, 1));
         // Short chains: the GPU's fixed cost dominates.
-        assert!(!auto.chains_on_gpu(2048, 2048 * 10, 10, 16));
-        assert!(Route::Gpu.chains_on_gpu(1, 0, 0, 16));
+        assert!(!auto.chains_on_gpu(2048, 2048 * 10, 10, 16, 1));
+        // A GPU of low throughput beside many cores: measured costs keep the CPU.
+        let c = costs(0.5, 60_000.0, 0.5);
+        let cal = Calibration {
+            verify: [c; 3],
+            sha256: c,
+            merkle: c,
+            proofs: None,
+            kernels: None,
+        };
+        // CPU 32 ns a step on all cores; the GPU 32 ns a step in all: never 75 % of the CPU.
+        assert!(!Route::Auto(Some(cal)).chains_on_gpu(1 << 16, 1 << 30, 1 << 14, 64, 1));
+        assert!(Route::Gpu.chains_on_gpu(1, 0, 0, 16, 1));
     }
 
     #[test]

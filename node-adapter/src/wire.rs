@@ -80,7 +80,7 @@ impl WirePohEntry<'_> {
                 let sigs = sigs
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| hex_array::<64>(&format!("signatures[{i}]"), s))
+                    .map(|(i, s)| hex_array::<64>("", s).map_err(|e| format!("signatures[{i}]{e}")))
                     .collect::<Result<Vec<_>, _>>()?;
                 Some(crate::chains::solana::entry_mixin(&sigs))
             }
@@ -91,10 +91,7 @@ impl WirePohEntry<'_> {
         };
         let start = match &self.start {
             Some(s) => hex_array::<32>("start", s)?,
-            None => prev.ok_or(
-                "no hash to start from: give \"start\" (the entry before was malformed, or \
-                 this is the first)",
-            )?,
+            None => prev.ok_or("no hash to start from: give \"start\"")?,
         };
         Ok((HashChain::solana_entry(start, self.num_hashes, mixin), hash))
     }

@@ -397,3 +397,41 @@ async fn inclusion_proofs_from_many_callers_each_get_their_verdicts() {
         );
     }
 }
+
+/// A chain past the engine's limits is its caller's error alone: callers whose chains share the
+/// batch get their ends, as the engine computes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_past_the_limits_fails_only_its_caller() {
+    use vera_engine::hash_chains::MAX_CHAIN_HASHES;
+    use vera_engine::HashChain;
+    let engine = Engine::cpu();
+    let acc = Accelerator::new(engine.clone(), config(64, Duration::from_millis(20), 1024));
+    let good: Vec<HashChain> = (0..10u8)
+        .map(|i| HashChain {
+            start: [i; 32],
+            hashes: u64::from(i) * 3,
+            mixin: (i % 2 == 0).then_some([7; 32]),
+        })
+        .collect();
+    let bad = vec![HashChain {
+        start: [0; 32],
+        hashes: MAX_CHAIN_HASHES + 1,
+        mixin: None,
+    }];
+    let huge = vec![HashChain {
+        hashes: u64::MAX,
+        ..bad[0]
+    }];
+    let (g, b, h) = tokio::join!(
+        acc.hash_chains(good.clone()),
+        acc.hash_chains(bad),
+        acc.hash_chains(huge)
+    );
+    assert_eq!(
+        g.expect("the good caller's chains"),
+        engine.hash_chains(&good).unwrap()
+    );
+    for r in [b, h] {
+        assert!(matches!(r, Err(AcceleratorError::Invalid(_))), "{r:?}");
+    }
+}

@@ -647,7 +647,7 @@ fn poh_checks_entries_from_the_hash_before() {
         )
     );
     assert!(
-        out[5].contains("\"line\":6") && out[5].contains("hash"),
+        out[5].contains("\"line\":6") && out[5].contains("missing field `hash`"),
         "{}",
         out[5]
     );

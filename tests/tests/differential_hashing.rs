@@ -1010,12 +1010,19 @@ fn hash_chains_against_the_definition() {
             .collect();
         check_chains(&engines, &format!("{n} chains"), &chains);
     }
-    // Across the GPU's rounds (4,096 steps per dispatch, 16 dispatches per submission), beside
-    // chains that finish in the first round.
-    let mut long: Vec<HashChain> = [4095u64, 4096, 4097, 8192, 8193, 70_000]
-        .iter()
-        .map(|&h| rand_chain(&mut rng, h))
-        .collect();
+    // Across the GPU's rounds (4,096 steps per dispatch for few chains, 16 dispatches per
+    // submission), each length with and without a mixin (the mixin step comes in the dispatch
+    // that ends the plain steps), beside chains that finish in the first round.
+    let mut long: Vec<HashChain> = Vec::new();
+    for hashes in [4095u64, 4096, 4097, 8192, 8193, 65_536, 70_000] {
+        for mixin in [None, Some(rng.gen())] {
+            long.push(HashChain {
+                start: rng.gen(),
+                hashes,
+                mixin,
+            });
+        }
+    }
     long.extend((0..10).map(|i| rand_chain(&mut rng, i)));
     long.shuffle(&mut rng);
     check_chains(&engines, "across rounds", &long);
@@ -1069,12 +1076,18 @@ fn hash_chains_past_the_limits_are_errors() {
         ..huge
     };
     let too_many = vec![long; (MAX_BATCH_HASHES / MAX_CHAIN_HASHES) as usize + 1];
+    let cpu = vera_engine::backend::cpu::CpuBackend::new(Some(2));
     for (name, engine) in &engines {
         for bad in [&[huge][..], &too_many] {
             assert!(
                 matches!(engine.hash_chains(bad), Err(Error::TooLarge { .. })),
                 "{name}"
             );
+            // The backends called directly check too.
+            assert!(matches!(cpu.hash_chains(bad), Err(Error::TooLarge { .. })));
+            if let Some(gpu) = engine.gpu_backend() {
+                assert!(matches!(gpu.hash_chains(bad), Err(Error::TooLarge { .. })));
+            }
         }
     }
 }

@@ -216,11 +216,11 @@ impl Accelerator {
                 let mut end = start;
                 let mut steps = 0u64;
                 while let Some(c) = chains.get(end) {
-                    if end > start && steps + c.hashes > vera_engine::hash_chains::MAX_BATCH_HASHES
-                    {
+                    let more = steps.saturating_add(c.hashes);
+                    if end > start && more > vera_engine::hash_chains::MAX_BATCH_HASHES {
                         break;
                     }
-                    steps += c.hashes;
+                    steps = more;
                     end += 1;
                 }
                 ends.extend(
@@ -336,11 +336,14 @@ impl Accelerator {
     }
 
     /// The end of each hash chain (proof-of-history entries), in order; chains from all
-    /// callers share engine batches.
+    /// callers share engine batches. Chains past the engine's limits are refused here, as the
+    /// caller's error alone, before they can join anyone's batch.
     pub async fn hash_chains(
         &self,
         chains: Vec<HashChain>,
     ) -> Result<Vec<[u8; 32]>, AcceleratorError> {
+        vera_engine::hash_chains::check(&chains)
+            .map_err(|e| AcceleratorError::Invalid(e.to_string()))?;
         self.poh.submit(chains).await
     }
 

@@ -473,8 +473,13 @@ pub fn poh(
             }
             let e: crate::wire::WirePohEntry<'_> =
                 serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
-            e.decode(self.last)
-                .map_err(|e| e.replace("give \"start\"", "give \"start\" (or --start)"))
+            e.decode(self.last).map_err(|e| {
+                e.replace(
+                    "give \"start\"",
+                    "give \"start\" (or --start; the line before was malformed, or this is \
+                     the first)",
+                )
+            })
         }
     }
     impl Chunk for Poh<'_> {

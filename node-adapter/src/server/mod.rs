@@ -24,7 +24,7 @@
 //! | `{"op":"merkle","scheme":"rfc6962","leaves":[hex,…]}` | `{"root":hex,"leaves":n}` (plus `"mutated":bool` for `bitcoin`) |
 //! | `{"op":"block","chain":"bitcoin","block":hex}` | `{"block_hash":hex,"txs":n,"segwit_txs":n,"merkle_root":hex,"merkle_ok":bool,"mutated":bool}` (as `vera block`) |
 //! | `{"op":"tx","chain":"solana","tx":hex}` | `{"valid":bool,"results":[{"valid":…},…]}` (as `vera tx`) |
-//! | `{"op":"poh","chain":"solana","start":hex,"entries":[{"num_hashes":n,"hash":hex,"mixin":hex},…]}` | `{"results":[{"valid":true},{"valid":false,"computed":hex},…]}` (as `vera poh`; at most 2^26 hashes a request) |
+//! | `{"op":"poh","chain":"solana","start":hex,"entries":[{"num_hashes":n,"hash":hex,"mixin":hex},…]}` | `{"results":[{"valid":true},{"valid":false,"computed":hex},…]}` (as `vera poh`; at most 2^24 hashes a request, 2^28 queued from all connections) |
 //! | `{"op":"ping"}` | `{"pong":true,"version":"…"}` |
 //!
 //! Rules and schemes are those of the command line (`strict`, `zip215`, `dalek`; `rfc6962`,
@@ -182,8 +182,18 @@ struct Shared {
     acc: Accelerator,
     config: ServerConfig,
     inflight: Arc<Semaphore>,
+    /// Proof-of-history hashes being computed or waiting, in units of [`POH_UNIT`].
+    poh: Arc<Semaphore>,
     metrics: ServerMetrics,
 }
+
+/// Proof-of-history hashes the server computes or queues at once, from every connection: 2^28,
+/// a few seconds of every core. A `poh` request costs hashes, not bytes, so the byte budget
+/// cannot bound it; a request waits for its share here (its connection then stops reading, as
+/// at any limit), so queued work stays bounded however many requests arrive.
+pub const POH_INFLIGHT_HASHES: u64 = 1 << 28;
+/// The unit of [`POH_INFLIGHT_HASHES`]: a request holds one per 2^16 hashes, and one more.
+const POH_UNIT: u64 = 1 << 16;
 
 /// The server's own metrics, published with the accelerator's (`vera_server_*`).
 #[derive(Clone, Default)]
@@ -278,6 +288,7 @@ pub async fn run(
     let shared = Arc::new(Shared {
         acc,
         inflight: Arc::new(Semaphore::new(config.max_inflight_bytes)),
+        poh: Arc::new(Semaphore::new((POH_INFLIGHT_HASHES / POH_UNIT) as usize)),
         config,
         metrics,
     });
@@ -722,10 +733,18 @@ async fn work(shared: &Shared, line: Line) -> (Option<Box<RawValue>>, Answer) {
                 Err(e) => Ok(Answer::Error(e.to_string())),
             },
             Request::Poh(items) => {
-                let (chains, claimed): (Vec<_>, Vec<_>) = items.into_iter().unzip();
-                acc.hash_chains(chains)
-                    .await
-                    .map(|ends| Answer::Poh(ends.into_iter().zip(claimed).collect()))
+                let hashes: u64 = items.iter().map(|(c, _)| c.hashes).sum();
+                // At most MAX_POH_HASHES / POH_UNIT + 1 units, far below the semaphore's size.
+                let units = (hashes / POH_UNIT + 1) as u32;
+                match Arc::clone(&shared.poh).acquire_many_owned(units).await {
+                    Ok(_held) => {
+                        let (chains, claimed): (Vec<_>, Vec<_>) = items.into_iter().unzip();
+                        acc.hash_chains(chains)
+                            .await
+                            .map(|ends| Answer::Poh(ends.into_iter().zip(claimed).collect()))
+                    }
+                    Err(_) => Ok(Answer::Error("the server is stopping".into())),
+                }
             }
             Request::Ping => Ok(Answer::Pong),
         }

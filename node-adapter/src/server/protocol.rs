@@ -316,7 +316,7 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
             let mut steps = 0u64;
             let mut items = Vec::with_capacity(entries.len());
             for (i, e) in entries.iter().enumerate() {
-                let item = e.decode(prev).map_err(|e| format!("entries[{i}].{e}"))?;
+                let item = e.decode(prev).map_err(|e| format!("entries[{i}]: {e}"))?;
                 steps += item.0.hashes;
                 if steps > MAX_POH_HASHES {
                     return Err(format!(
@@ -338,10 +338,10 @@ fn request(w: Wire<'_>) -> Result<Request, String> {
     }
 }
 
-/// The most hashes one `poh` request may ask for: 2^26, a second or so of one core, and tens
-/// of Solana slots. Work grows with the hashes asked for, not with the request's bytes, so the
-/// server bounds it per request.
-pub const MAX_POH_HASHES: u64 = 1 << 26;
+/// The most hashes one `poh` request may ask for: 2^24, about a second of one core, and a few
+/// Solana slots. Work grows with the hashes asked for, not with the request's bytes, so the
+/// server bounds it per request (and, with [`super::POH_INFLIGHT_HASHES`], in all).
+pub const MAX_POH_HASHES: u64 = 1 << 24;
 
 /// Checks that `op` names the one chain it serves.
 fn chain(op: &str, given: Option<&str>, serves: &str) -> Result<(), String> {

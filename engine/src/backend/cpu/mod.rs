@@ -66,8 +66,21 @@ impl CpuBackend {
         out
     }
 
-    /// Every hash chain's end, in order (see [`crate::hash_chains`]).
-    pub fn hash_chains(&self, chains: &[crate::hash_chains::HashChain]) -> Vec<[u8; 32]> {
+    /// Every hash chain's end, in order (see [`crate::hash_chains`]), or
+    /// [`crate::Error::TooLarge`] past the limits.
+    pub fn hash_chains(
+        &self,
+        chains: &[crate::hash_chains::HashChain],
+    ) -> crate::Result<Vec<[u8; 32]>> {
+        crate::hash_chains::check(chains)?;
+        Ok(self.hash_chains_checked(chains))
+    }
+
+    /// [`hash_chains`](Self::hash_chains) of chains already checked.
+    pub(crate) fn hash_chains_checked(
+        &self,
+        chains: &[crate::hash_chains::HashChain],
+    ) -> Vec<[u8; 32]> {
         let mut out = vec![[0u8; 32]; chains.len()];
         sha256::chain_ends(&self.workers(), chains, &mut out);
         out

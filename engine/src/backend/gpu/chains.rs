@@ -1,9 +1,11 @@
 //! Hash chains on the GPU: `sha256_chains.wgsl`, one invocation per chain.
 //!
 //! A chain is sequential, so a GPU invocation runs it alone; the GPU's width is in running
-//! thousands of chains at once. Long chains are taken in rounds of [`BUDGET`] steps per
-//! dispatch, a few dispatches per submission, the state staying on the GPU between them, so that
-//! no dispatch or submission runs long (drivers stop kernels that take seconds).
+//! thousands of chains at once. Long chains are taken in rounds: each dispatch takes every
+//! chain at most [`MAX_BUDGET`] steps further and does at most about [`DISPATCH_STEPS`] steps in
+//! all, a few dispatches make a submission, and each submission is waited for before the next,
+//! the state staying on the GPU between them. So no dispatch or submission runs long (drivers
+//! stop kernels that take seconds) however many or long the chains.
 
 use super::{GpuBackend, Kernel};
 use crate::error::{Error, Result};
@@ -16,10 +18,18 @@ const WORKGROUP: u32 = 64;
 const STATE_BYTES: usize = 48;
 
 /// Plain steps per chain per dispatch, at most: a few milliseconds of one GPU thread.
-pub(crate) const BUDGET: u32 = 4096;
+pub(crate) const MAX_BUDGET: u32 = 4096;
 
-/// Dispatches per submission.
-const ROUNDS_PER_SUBMIT: u64 = 16;
+/// Plain steps per chain per dispatch, at least, however many chains.
+const MIN_BUDGET: u32 = 16;
+
+/// Steps per dispatch in all (every chain's budget together): tens of milliseconds of a large
+/// GPU.
+const DISPATCH_STEPS: u64 = 1 << 24;
+
+/// Steps per submission in all, and dispatches per submission at most.
+const SUBMIT_STEPS: u64 = 1 << 27;
+const MAX_ROUNDS_PER_SUBMIT: u64 = 16;
 
 fn kernel(gpu: &GpuBackend) -> &Kernel {
     gpu.sha256_chains
@@ -49,17 +59,22 @@ pub(super) fn hash_chains(gpu: &GpuBackend, chains: &[HashChain]) -> Result<Vec<
             mixins.extend_from_slice(&c.mixin.unwrap_or([0; 32]));
         }
         let longest = run.iter().map(|c| c.hashes).max().unwrap_or(0);
-        let rounds = longest.div_ceil(u64::from(BUDGET)).max(1);
+        // A budget per chain such that a dispatch does about DISPATCH_STEPS in all.
+        let budget = (DISPATCH_STEPS / u64::from(count))
+            .clamp(u64::from(MIN_BUDGET), u64::from(MAX_BUDGET)) as u32;
+        let rounds = longest.div_ceil(u64::from(budget)).max(1);
+        let per_submit =
+            (SUBMIT_STEPS / (u64::from(budget) * u64::from(count))).clamp(1, MAX_ROUNDS_PER_SUBMIT);
         let state_buf = gpu.storage("vera chain state", state.len() as u64);
         let mixin_buf = gpu.storage("vera chain mixins", mixins.len() as u64);
         gpu.upload(&state_buf, 0, &state);
         gpu.upload(&mixin_buf, 0, &mixins);
         let grid = gpu.grid(count.div_ceil(WORKGROUP));
-        let params = gpu.uniform([count, grid.0 * WORKGROUP, BUDGET, 0]);
+        let params = gpu.uniform([count, grid.0 * WORKGROUP, budget, 0]);
         let mut done = 0;
         let words = loop {
             let mut encoder = gpu.encoder("vera hash chains");
-            let this = ROUNDS_PER_SUBMIT.min(rounds - done);
+            let this = per_submit.min(rounds - done);
             for _ in 0..this {
                 gpu.dispatch(
                     &mut encoder,
@@ -77,7 +92,9 @@ pub(super) fn hash_chains(gpu: &GpuBackend, chains: &[HashChain]) -> Result<Vec<
             if done == rounds {
                 break gpu.submit_and_read(encoder, &[(&state_buf, 0, state.len() as u64)])?;
             }
-            gpu.submit(encoder);
+            // Waited for, so that the time limit applies to each submission, not to them all.
+            let index = gpu.submit(encoder);
+            gpu.wait(index)?;
         };
         if words.len() != state.len() {
             return Err(Error::Gpu(format!(
