@@ -90,10 +90,42 @@ pub fn chain_ends(workers: &Workers<'_>, chains: &[HashChain], out: &mut [[u8; 3
     let min_part = PART_CHAIN_HASHES.div_ceil(mean) as usize;
     let part = workers.part_len(chains.len(), min_part, 4);
     workers.for_each_part(out, part, |start, part| {
-        for (o, c) in part.iter_mut().zip(&chains[start..]) {
-            *o = chain_end(c);
-        }
+        chain_ends_interleaved(&chains[start..start + part.len()], part);
     });
+}
+
+/// Chains one thread steps together.
+const LANES: usize = 4;
+
+/// The ends of `chains` on this thread, [`LANES`] at a time: a chain's steps depend on each
+/// other, so one chain leaves the SHA unit waiting on each round's latency; the steps of
+/// different chains do not, and the CPU overlaps them.
+fn chain_ends_interleaved(chains: &[HashChain], out: &mut [[u8; 32]]) {
+    for (group, ends) in chains.chunks(LANES).zip(out.chunks_mut(LANES)) {
+        let common = group.iter().map(|c| c.hashes).min().unwrap_or(0);
+        let mut blocks = [Block::default(); LANES];
+        for (b, c) in blocks.iter_mut().zip(group) {
+            b[..32].copy_from_slice(&c.start);
+            b[32] = 0x80;
+            b[62] = 0x01; // 256 bits
+        }
+        let lanes = &mut blocks[..group.len()];
+        for _ in 0..common {
+            for b in lanes.iter_mut() {
+                let h = compress_blocks(std::slice::from_ref(b));
+                b[..32].copy_from_slice(&h);
+            }
+        }
+        for ((c, b), end) in group.iter().zip(lanes.iter()).zip(ends) {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(&b[..32]);
+            *end = chain_end(&HashChain {
+                start: h,
+                hashes: c.hashes - common,
+                mixin: c.mixin,
+            });
+        }
+    }
 }
 
 /// One 64-byte SHA-256 input block, as sha2's compression function takes it.
