@@ -1,11 +1,12 @@
-//! SHA-256 batches (single and double), Merkle roots and inclusion proofs: vera (all cores, one
-//! thread, the GPU where there is one) against sha2 called directly.
+//! SHA-256 batches (single and double), Merkle roots, inclusion proofs and hash chains (proof of
+//! history): vera (all cores, one thread, the GPU where there is one) against sha2 called
+//! directly.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 use vera_benches::engines;
-use vera_engine::{MerkleScheme, Messages, ProofsBuf};
+use vera_engine::{HashChain, MerkleScheme, Messages, ProofsBuf};
 
 fn sha256(c: &mut Criterion) {
     let engines = engines();
@@ -117,6 +118,38 @@ fn proofs(c: &mut Criterion) {
     }
 }
 
+/// Solana ticks of 12,500 hashes (its default hashes per tick), entries per batch as the size.
+fn poh(c: &mut Criterion) {
+    let engines = engines();
+    let mut rng = StdRng::seed_from_u64(5);
+    for n in [64usize, 1024] {
+        let chains: Vec<HashChain> = (0..n)
+            .map(|_| HashChain::solana_entry(rng.gen(), 12_500, None))
+            .collect();
+        let mut g = c.benchmark_group(format!("poh-ticks/size={n}"));
+        g.throughput(Throughput::Elements(n as u64));
+        g.sample_size(10);
+        for (name, e) in &engines {
+            g.bench_function(*name, |b| b.iter(|| e.hash_chains(&chains).unwrap()));
+        }
+        g.bench_function("sha2-digest", |b| {
+            b.iter(|| {
+                chains
+                    .iter()
+                    .map(|c| {
+                        let mut h = c.start;
+                        for _ in 0..c.hashes {
+                            h = Sha256::digest(h).into();
+                        }
+                        h
+                    })
+                    .collect::<Vec<[u8; 32]>>()
+            })
+        });
+        g.finish();
+    }
+}
+
 /// A full tree's path folded with sha2's `Digest` API, the sides the index bits.
 fn fold(scheme: MerkleScheme, leaf: &[u8; 32], path: &[[u8; 32]], index: u64) -> [u8; 32] {
     let mut h = *leaf;
@@ -141,5 +174,5 @@ fn fold(scheme: MerkleScheme, leaf: &[u8; 32], path: &[[u8; 32]], index: u64) ->
     h
 }
 
-criterion_group!(benches, sha256, merkle, proofs);
+criterion_group!(benches, sha256, merkle, proofs, poh);
 criterion_main!(benches);
