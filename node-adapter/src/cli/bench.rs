@@ -276,6 +276,22 @@ impl<'a> Group<'_, 'a> {
         self
     }
 
+    /// Adds vera's rows, each calling `run` on its engine: the GPU where there is one, the CPU
+    /// on every core, the CPU on one thread.
+    fn add_vera(
+        &mut self,
+        gpu: GpuRow<'a>,
+        all: &'a Engine,
+        one: &'a Engine,
+        run: impl Fn(&Engine) + Copy + 'a,
+    ) -> &mut Self {
+        if let Some((e, label)) = gpu {
+            self.add(label, 0, true, false, move || run(e));
+        }
+        self.add("vera cpu", all.cpu_threads(), true, false, move || run(all));
+        self.add("vera cpu", 1, true, false, move || run(one))
+    }
+
     /// Times every candidate round-robin — one call each per round, so that clock-speed drift
     /// and noise from the rest of the machine fall on all of them alike — until the budget is
     /// spent (at least three rounds), and records the median call of each.
@@ -796,16 +812,8 @@ fn bench_sha256(
     }
     let msgs = msgs.as_messages();
     let mut g = b.group("sha256", "64 B", n);
-    if let Some((e, label)) = gpu {
-        g.add(label, 0, true, false, || {
-            std::hint::black_box(e.sha256(msgs).expect("sha256"));
-        });
-    }
-    g.add("vera cpu", all.cpu_threads(), true, false, || {
-        std::hint::black_box(all.sha256(msgs).expect("sha256"));
-    });
-    g.add("vera cpu", 1, true, false, || {
-        std::hint::black_box(one.sha256(msgs).expect("sha256"));
+    g.add_vera(gpu, all, one, |e: &Engine| {
+        std::hint::black_box(e.sha256(msgs).expect("sha256"));
     });
     g.add("sha2 Sha256::digest", 1, true, true, || {
         let out: Vec<[u8; 32]> = msgs.iter().map(|m| Sha256::digest(m).into()).collect();
@@ -827,16 +835,8 @@ fn bench_merkle(
     let data = data.as_messages();
     for scheme in MerkleScheme::ALL {
         let mut g = b.group("merkle", scheme.name(), n);
-        if let Some((e, label)) = gpu {
-            g.add(label, 0, true, false, || {
-                std::hint::black_box(e.merkle_root(scheme, data).expect("root"));
-            });
-        }
-        g.add("vera cpu", all.cpu_threads(), true, false, || {
-            std::hint::black_box(all.merkle_root(scheme, data).expect("root"));
-        });
-        g.add("vera cpu", 1, true, false, || {
-            std::hint::black_box(one.merkle_root(scheme, data).expect("root"));
+        g.add_vera(gpu, all, one, |e: &Engine| {
+            std::hint::black_box(e.merkle_root(scheme, data).expect("root"));
         });
         g.add("sha2 Digest, level by level", 1, true, true, || {
             std::hint::black_box(reference_root(scheme, &leaves));
@@ -862,16 +862,8 @@ fn bench_poh(
     let want = all.hash_chains(&chains).expect("chains");
     let check = |got: Vec<[u8; 32]>| assert!(got == want, "a benchmark chain differs");
     let mut g = b.group("poh", "tick", n);
-    if let Some((e, label)) = gpu {
-        g.add(label, 0, true, false, || {
-            check(e.hash_chains(&chains).expect("chains"));
-        });
-    }
-    g.add("vera cpu", all.cpu_threads(), true, false, || {
-        check(all.hash_chains(&chains).expect("chains"));
-    });
-    g.add("vera cpu", 1, true, false, || {
-        check(one.hash_chains(&chains).expect("chains"));
+    g.add_vera(gpu, all, one, |e: &Engine| {
+        check(e.hash_chains(&chains).expect("chains"))
     });
     g.add("sha2 Digest, entry by entry", 1, true, true, || {
         for (c, w) in chains.iter().zip(&want) {
@@ -914,16 +906,8 @@ fn bench_proofs(
             assert!(v.iter().all(Result::is_ok), "a benchmark proof failed");
         };
         let mut g = b.group("proofs", scheme.name(), n);
-        if let Some((e, label)) = gpu {
-            g.add(label, 0, true, false, || {
-                check(e.verify_inclusion(scheme, proofs).expect("proofs"));
-            });
-        }
-        g.add("vera cpu", all.cpu_threads(), true, false, || {
-            check(all.verify_inclusion(scheme, proofs).expect("proofs"));
-        });
-        g.add("vera cpu", 1, true, false, || {
-            check(one.verify_inclusion(scheme, proofs).expect("proofs"));
+        g.add_vera(gpu, all, one, |e: &Engine| {
+            check(e.verify_inclusion(scheme, proofs).expect("proofs"))
         });
         g.add("sha2 Digest, proof by proof", 1, true, true, || {
             for i in 0..proofs.len() {
