@@ -609,12 +609,11 @@ pub unsafe extern "C" fn vera_hash_chains(
         // SAFETY (all four): the caller's arrays, per the contract above.
         let starts = unsafe { arrays::<32>(starts, n, "starts") }?;
         let counts = unsafe { u64s(hashes, n, "hashes") }?;
-        let (mixins, has) = match (mixins.is_null(), has_mixin.is_null()) {
-            (true, true) => (None, None),
-            (false, false) => (
-                Some(unsafe { arrays::<32>(mixins, n, "mixins") }?),
-                Some(unsafe { bytes(has_mixin, n, 1, "has_mixin") }?),
-            ),
+        let mixed = match (mixins.is_null(), has_mixin.is_null()) {
+            (true, true) => None,
+            (false, false) => Some((unsafe { arrays::<32>(mixins, n, "mixins") }?, unsafe {
+                bytes(has_mixin, n, 1, "has_mixin")
+            }?)),
             _ => {
                 return Err(invalid(
                     "mixins and has_mixin must both be NULL or both be given",
@@ -625,10 +624,7 @@ pub unsafe extern "C" fn vera_hash_chains(
             .map(|i| HashChain {
                 start: starts[i],
                 hashes: counts[i],
-                mixin: match (mixins, has) {
-                    (Some(m), Some(h)) if h[i] != 0 => Some(m[i]),
-                    _ => None,
-                },
+                mixin: mixed.and_then(|(m, has)| (has[i] != 0).then_some(m[i])),
             })
             .collect();
         let out = out_ptr(ends, n * 32, "ends")?;
