@@ -473,13 +473,14 @@ pub fn poh(
             }
             let e: crate::wire::WirePohEntry<'_> =
                 serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
-            e.decode(self.last).map_err(|e| {
-                e.replace(
-                    "give \"start\"",
-                    "give \"start\" (or --start; the line before was malformed, or this is \
-                     the first)",
-                )
-            })
+            if e.start.is_none() && self.last.is_none() {
+                return Err(
+                    "no hash to start from: give \"start\" (or --start; the line \
+                            before was malformed, or this is the first)"
+                        .into(),
+                );
+            }
+            e.decode(self.last)
         }
     }
     impl Chunk for Poh<'_> {
