@@ -351,9 +351,7 @@ impl Engine {
         let on_gpu = |m: Messages<'_>| {
             let sharded = || {
                 self.sharded(gpu, m.len(), MIN_HASH_SHARD, |g, r| {
-                    let part = m
-                        .slice(r)
-                        .ok_or_else(|| Error::Gpu("shard out of range".into()))?;
+                    let part = shard(m, r)?;
                     if double {
                         g.sha256d(part)
                     } else {
@@ -365,17 +363,7 @@ impl Engine {
         };
         // The second hash adds one compression per message on either side, so the SHA-256
         // plan (costed by message bytes plus a block per message) stands for it too.
-        match route.hash_plan(msgs, self.gpu_count()) {
-            Plan::Cpu => Ok(self.on_cpu(msgs.len(), || cpu(msgs))),
-            Plan::Gpu => on_gpu(msgs),
-            Plan::Split(m) => match (msgs.slice(0..m), msgs.slice(m..msgs.len())) {
-                (Some(head), Some(tail)) => self.split(
-                    || on_gpu(head),
-                    || Ok(self.on_cpu(tail.len(), || cpu(tail))),
-                ),
-                _ => Ok(self.on_cpu(msgs.len(), || cpu(msgs))),
-            },
-        }
+        self.run_plan(route.hash_plan(msgs, self.gpu_count()), msgs, on_gpu, cpu)
     }
 
     /// Counters of the work done and of GPU failures, fallbacks and cross-checks.
@@ -510,10 +498,7 @@ impl Engine {
         let on_gpu = |p: crate::proofs::Proofs<'_>| {
             let sharded = || {
                 self.sharded(gpu, p.len(), MIN_HASH_SHARD, |g, r| {
-                    let part = p
-                        .slice(r)
-                        .ok_or_else(|| Error::Gpu("shard out of range".into()))?;
-                    g.verify_inclusion(scheme, part)
+                    g.verify_inclusion(scheme, shard(p, r)?)
                 })
             };
             self.on_gpu("proofs", p.len(), *route, sharded, || cpu(p))
@@ -525,17 +510,8 @@ impl Engine {
             MerkleScheme::Rfc6962 => hashes,
             MerkleScheme::Bitcoin => hashes.saturating_add(hashes / 2),
         };
-        match route.proof_plan(proofs.len(), work, self.gpu_count()) {
-            Plan::Cpu => Ok(self.on_cpu(proofs.len(), || cpu(proofs))),
-            Plan::Gpu => on_gpu(proofs),
-            Plan::Split(m) => match (proofs.slice(0..m), proofs.slice(m..proofs.len())) {
-                (Some(head), Some(tail)) => self.split(
-                    || on_gpu(head),
-                    || Ok(self.on_cpu(tail.len(), || cpu(tail))),
-                ),
-                _ => Ok(self.on_cpu(proofs.len(), || cpu(proofs))),
-            },
-        }
+        let plan = route.proof_plan(proofs.len(), work, self.gpu_count());
+        self.run_plan(plan, proofs, on_gpu, cpu)
     }
 
     /// The end of every hash chain, in input order (see [`crate::hash_chains`]; Solana's
@@ -561,10 +537,7 @@ impl Engine {
         }
         let sharded = || {
             self.sharded(gpu, chains.len(), MIN_HASH_SHARD, |g, r| {
-                let part = chains
-                    .get(r)
-                    .ok_or_else(|| Error::Gpu("shard out of range".into()))?;
-                g.hash_chains(part)
+                g.hash_chains(shard(chains, r)?)
             })
         };
         self.on_gpu("chains", chains.len(), *route, sharded, || cpu(chains))
@@ -580,25 +553,13 @@ impl Engine {
         let on_gpu = |b: SignatureBatch<'_>| {
             let sharded = || {
                 self.sharded(gpu, b.len(), MIN_VERIFY_SHARD, |g, r| {
-                    let part = b
-                        .slice(r)
-                        .ok_or_else(|| Error::Gpu("shard out of range".into()))?;
-                    gpu_verdicts(g, &self.inner.cpu, rule, part)
+                    gpu_verdicts(g, &self.inner.cpu, rule, shard(b, r)?)
                 })
             };
             self.on_gpu("verify", b.len(), *route, sharded, || cpu(b))
         };
-        match route.verify_plan(rule, batch.len(), self.gpu_count()) {
-            Plan::Cpu => Ok(self.on_cpu(batch.len(), || cpu(batch))),
-            Plan::Gpu => on_gpu(batch),
-            Plan::Split(m) => match (batch.slice(0..m), batch.slice(m..batch.len())) {
-                (Some(head), Some(tail)) => self.split(
-                    || on_gpu(head),
-                    || Ok(self.on_cpu(tail.len(), || cpu(tail))),
-                ),
-                _ => Ok(self.on_cpu(batch.len(), || cpu(batch))),
-            },
-        }
+        let plan = route.verify_plan(rule, batch.len(), self.gpu_count());
+        self.run_plan(plan, batch, on_gpu, cpu)
     }
 
     /// Builds the Ed25519 pipelines of hardware GPUs on a background thread, so that neither
@@ -685,6 +646,29 @@ impl Engine {
 
     /// Runs `gpu` (the head of a batch) on a thread of its own while this thread runs `cpu` (the
     /// tail) on the CPU pool, and joins the answers in order.
+    /// Carries out a routing `plan` for `batch`: the CPU alone, the GPU alone (`on_gpu`, with
+    /// its own fallback), or the first part on the GPU and the rest on the CPU at once.
+    fn run_plan<B: Cut, T: Send>(
+        &self,
+        plan: Plan,
+        batch: B,
+        on_gpu: impl Fn(B) -> Result<Vec<T>> + Sync,
+        cpu: impl Fn(B) -> Vec<T>,
+    ) -> Result<Vec<T>> {
+        let n = batch.items();
+        match plan {
+            Plan::Cpu => Ok(self.on_cpu(n, || cpu(batch))),
+            Plan::Gpu => on_gpu(batch),
+            Plan::Split(m) => match (batch.cut(0..m), batch.cut(m..n)) {
+                (Some(head), Some(tail)) => self.split(
+                    || on_gpu(head),
+                    || Ok(self.on_cpu(tail.items(), || cpu(tail))),
+                ),
+                _ => Ok(self.on_cpu(n, || cpu(batch))),
+            },
+        }
+    }
+
     fn split<T: Send>(
         &self,
         gpu: impl FnOnce() -> Result<Vec<T>> + Send,
@@ -718,6 +702,55 @@ impl Engine {
 const MIN_VERIFY_SHARD: usize = 256;
 /// Messages per GPU shard at least.
 const MIN_HASH_SHARD: usize = 4096;
+
+/// A batch the router can cut: messages, signatures, inclusion proofs, hash chains.
+trait Cut: Copy + Send + Sync {
+    fn items(&self) -> usize;
+    fn cut(&self, range: std::ops::Range<usize>) -> Option<Self>;
+}
+
+impl Cut for Messages<'_> {
+    fn items(&self) -> usize {
+        self.len()
+    }
+    fn cut(&self, range: std::ops::Range<usize>) -> Option<Self> {
+        self.slice(range)
+    }
+}
+
+impl Cut for SignatureBatch<'_> {
+    fn items(&self) -> usize {
+        self.len()
+    }
+    fn cut(&self, range: std::ops::Range<usize>) -> Option<Self> {
+        self.slice(range)
+    }
+}
+
+impl Cut for crate::proofs::Proofs<'_> {
+    fn items(&self) -> usize {
+        self.len()
+    }
+    fn cut(&self, range: std::ops::Range<usize>) -> Option<Self> {
+        self.slice(range)
+    }
+}
+
+impl<T: Sync> Cut for &[T] {
+    fn items(&self) -> usize {
+        self.len()
+    }
+    fn cut(&self, range: std::ops::Range<usize>) -> Option<Self> {
+        self.get(range)
+    }
+}
+
+/// One GPU's shard of `batch` (the shards `sharded` hands out are always in range).
+fn shard<B: Cut>(batch: B, range: std::ops::Range<usize>) -> Result<B> {
+    batch
+        .cut(range)
+        .ok_or_else(|| Error::Gpu("shard out of range".into()))
+}
 
 /// The GPU's verdicts, with each rejection diagnosed on the host as the CPU path does (cheap
 /// checks only, on every core).
